@@ -1,0 +1,116 @@
+"""The `autodevhub` command line: serve, shell, db, check, backup, restore, scheduler."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from pydantic import ValidationError
+
+from bot.settings import Settings
+
+log = logging.getLogger("autodevhub")
+
+
+def _settings() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as exc:
+        # name the setting and the rule, never echo a secret's value
+        lines = []
+        for err in exc.errors():
+            name = err.get("loc", ("?",))[0]
+            lines.append(f"  {name}: {err.get('msg')}")
+        sys.exit("autodevhub: invalid settings:\n" + "\n".join(lines))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="autodevhub", description="AutoDevHub: your agile backlog inside Slack."
+    )
+    sub = parser.add_subparsers(dest="command")
+
+    serve = sub.add_parser("serve", help="run the Slack app (HTTP or Socket Mode)")
+    serve.add_argument("--host", default=None)
+    serve.add_argument("--port", type=int, default=None)
+
+    sub.add_parser("shell", help="the same commands in a terminal, no Slack needed")
+
+    db = sub.add_parser("db", help="database migrations")
+    db.add_argument("action", choices=["upgrade", "downgrade", "current"])
+    db.add_argument("revision", nargs="?", default=None)
+
+    sub.add_parser("check", help="integrity, foreign keys, search index consistency")
+
+    backup = sub.add_parser("backup", help="take a verified backup now")
+    backup.add_argument("--list", action="store_true", help="list the backups that exist")
+
+    restore = sub.add_parser("restore", help="restore the database from a backup file")
+    restore.add_argument("file")
+    restore.add_argument("--force", action="store_true", help="even while a server runs")
+
+    sub.add_parser("scheduler", help="run the scheduler alone (cleanup, backups, digests)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    settings = _settings()
+    logging.basicConfig(
+        level=settings.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    command = args.command or "serve"
+
+    if command == "serve":
+        from bot.server import main as serve_main
+
+        return serve_main(
+            settings, host=getattr(args, "host", None), port=getattr(args, "port", None)
+        )
+    if command == "shell":
+        from bot.console import main as shell_main
+
+        return shell_main(settings)
+    if command == "db":
+        return _db(settings, args.action, args.revision)
+    if command == "check":
+        from storage.check import main as check_main
+
+        return check_main(settings.database_url)
+    if command == "backup":
+        from bot.backup_cli import backup_main
+
+        return backup_main(settings, list_only=args.list)
+    if command == "restore":
+        from bot.backup_cli import restore_main
+
+        return restore_main(settings, args.file, force=args.force)
+    if command == "scheduler":
+        from bot.scheduler import main as scheduler_main
+
+        return scheduler_main(settings)
+    raise AssertionError(command)
+
+
+def _db(settings: Settings, action: str, revision: str | None) -> int:
+    from storage.db import Database
+
+    db = Database(settings.database_url)
+    try:
+        if action == "upgrade":
+            db.upgrade(revision or "head")
+        elif action == "downgrade":
+            if not revision:
+                print("autodevhub db downgrade needs a revision, e.g. -1 or base", file=sys.stderr)
+                return 2
+            db.downgrade(revision)
+        print(f"database at revision {db.current_revision() or 'base (empty)'}")
+    finally:
+        db.dispose()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,126 @@
+"""Engine set-up: SQLite pragmas, write vs read transactions, Alembic migrations."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from alembic import command
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_BUSY_TIMEOUT_MS = 15_000
+
+
+def default_database_url() -> str:
+    """The embedded default: a SQLite file in the working directory."""
+    return f"sqlite:///{Path.cwd() / 'autodevhub.db'}"
+
+
+def normalize_url(url: str) -> str:
+    """Use psycopg 3 for plain postgres URLs, as Heroku-style settings give them."""
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://") :]
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
+    return url
+
+
+def is_sqlite(url_or_engine: str | Engine) -> bool:
+    url = url_or_engine.url if isinstance(url_or_engine, Engine) else make_url(url_or_engine)
+    return url.get_backend_name() == "sqlite"
+
+
+def _sqlite_engine(url: str, *, immediate: bool, busy_timeout_ms: int) -> Engine:
+    engine = create_engine(url, connect_args={"check_same_thread": False})
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn, _record):  # pragma: no cover - exercised by every test
+        # take transaction control from pysqlite so BEGIN is ours to emit
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+        cur.execute("PRAGMA journal_mode = WAL")
+        cur.execute("PRAGMA synchronous = NORMAL")
+        cur.execute("PRAGMA foreign_keys = ON")
+        cur.close()
+
+    begin = "BEGIN IMMEDIATE" if immediate else "BEGIN"
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn):
+        # Writers take the write lock up front: a deferred transaction that reads and then
+        # writes cannot wait on busy_timeout and fails with "database is locked".
+        conn.exec_driver_sql(begin)
+
+    return engine
+
+
+class Database:
+    """The app's database: `write()` and `read()` units of work over one URL."""
+
+    def __init__(self, url: str | None = None, *, busy_timeout_ms: int | None = None) -> None:
+        self.url = normalize_url(url or os.environ.get("DATABASE_URL") or default_database_url())
+        timeout = busy_timeout_ms or DEFAULT_BUSY_TIMEOUT_MS
+        if is_sqlite(self.url):
+            self.write_engine = _sqlite_engine(self.url, immediate=True, busy_timeout_ms=timeout)
+            self.read_engine = _sqlite_engine(self.url, immediate=False, busy_timeout_ms=timeout)
+        else:
+            self.write_engine = create_engine(
+                self.url, pool_size=10, max_overflow=20, pool_pre_ping=True, pool_recycle=3600
+            )
+            self.read_engine = self.write_engine
+        self._write = sessionmaker(self.write_engine, expire_on_commit=False)
+        self._read = sessionmaker(self.read_engine, expire_on_commit=False)
+
+    @property
+    def dialect(self) -> str:
+        return self.write_engine.dialect.name
+
+    @property
+    def engine(self) -> Engine:
+        return self.write_engine
+
+    @contextlib.contextmanager
+    def write(self) -> Iterator[Session]:
+        """One write unit of work: commits on success, rolls back on any error."""
+        with self._write.begin() as session:
+            yield session
+
+    @contextlib.contextmanager
+    def read(self) -> Iterator[Session]:
+        """One read-only unit of work (never blocks a writer on SQLite WAL)."""
+        with self._read.begin() as session:
+            yield session
+
+    def upgrade(self, revision: str = "head") -> None:
+        command.upgrade(alembic_config(self.url), revision)
+
+    def downgrade(self, revision: str) -> None:
+        command.downgrade(alembic_config(self.url), revision)
+
+    def current_revision(self) -> str | None:
+        from alembic.runtime.migration import MigrationContext
+
+        with self.write_engine.connect() as conn:
+            return MigrationContext.configure(conn).get_current_revision()
+
+    def dispose(self) -> None:
+        self.write_engine.dispose()
+        if self.read_engine is not self.write_engine:
+            self.read_engine.dispose()
+
+
+def alembic_config(url: str) -> Config:
+    cfg = Config(str(ROOT / "alembic.ini"))
+    cfg.set_main_option("script_location", str(ROOT / "alembic"))
+    # '%' must be escaped for ConfigParser interpolation
+    cfg.set_main_option("sqlalchemy.url", normalize_url(url).replace("%", "%%"))
+    cfg.attributes["configure_logger"] = False
+    return cfg
