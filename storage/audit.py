@@ -1,0 +1,97 @@
+"""The audit trail: one row per change, written in the same transaction as the change."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from storage.errors import ValidationFailed
+from storage.models import AuditLog, User, utcnow
+from storage.permissions import require_admin
+
+if TYPE_CHECKING:
+    from storage.users import Actor
+
+MAX_TEXT_IN_DETAILS = 300
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    id: int
+    action: str
+    resource_type: str
+    resource_id: str | None
+    details: dict[str, Any]
+    actor_slack_id: str | None
+    created_at: datetime
+
+
+def jsonable(value: Any) -> Any:
+    """Details as JSON: datetimes as ISO strings, long text shortened."""
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set):
+        return [jsonable(v) for v in value]
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, enum.Enum):
+        return jsonable(value.value)
+    if isinstance(value, str) and len(value) > MAX_TEXT_IN_DETAILS:
+        return value[:MAX_TEXT_IN_DETAILS] + "…"
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    return str(value)
+
+
+def record(
+    s: Session,
+    actor: Actor,
+    action: str,
+    resource_type: str,
+    resource_id: str | None,
+    details: dict[str, Any] | None = None,
+) -> None:
+    """Add the audit row for a change made by `actor` (flushed with the change)."""
+    s.add(
+        AuditLog(
+            team_id=actor.team_id,
+            user_id=actor.user_id,
+            action=action,
+            resource_type=resource_type,
+            resource_id=resource_id,
+            details=jsonable(details or {}),
+            created_at=utcnow(),
+        )
+    )
+    s.flush()
+
+
+def list_audit(s: Session, actor: Actor, limit: int = 20) -> list[AuditEntry]:
+    """The workspace's latest changes, newest first (admins only)."""
+    require_admin(actor, "read the audit log")
+    if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= 100:
+        raise ValidationFailed("The number of audit entries must be between 1 and 100.")
+    rows = s.execute(
+        select(AuditLog, User.slack_user_id)
+        .outerjoin(User, User.id == AuditLog.user_id)
+        .where(AuditLog.team_id == actor.team_id)
+        .order_by(AuditLog.created_at.desc(), AuditLog.id.desc())
+        .limit(limit)
+    ).all()
+    return [
+        AuditEntry(
+            id=row.id,
+            action=row.action,
+            resource_type=row.resource_type,
+            resource_id=row.resource_id,
+            details=dict(row.details or {}),
+            actor_slack_id=slack_id,
+            created_at=row.created_at,
+        )
+        for row, slack_id in rows
+    ]

@@ -1,0 +1,469 @@
+"""Projects of a workspace: create, find by key/name/id, list, edit, delete, link a channel."""
+
+from __future__ import annotations
+
+import difflib
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from storage import audit
+from storage.errors import Conflict, NotFound, ValidationFailed
+from storage.models import Project, User, UserStory, utcnow
+from storage.permissions import require_project_editor
+from storage.users import Actor
+from storage.validation import check_slack_id, parse
+
+Priority = Literal["LOW", "MEDIUM", "HIGH", "CRITICAL"]
+KEY_PATTERN = re.compile(r"^[A-Z][A-Z0-9]{1,9}$")
+ID_PATTERN = re.compile(r"^[0-9a-f]{32}$")
+EDITABLE_FIELDS = ("name", "key", "description", "repository_url", "settings")
+
+
+def _clean_text(value: Any) -> Any:
+    return value.strip() if isinstance(value, str) else value
+
+
+class ProjectSettings(BaseModel):
+    """The seed's project settings schema, with its defaults.
+
+    `ai_model` None means "the app's configured model" (AUTODEVHUB_AI_MODEL): the seed's
+    example value "claude-3" is not a model the API serves.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    ai_model: Annotated[str, Field(min_length=1, max_length=100)] | None = None
+    story_template: Annotated[
+        str, Field(min_length=1, max_length=50, pattern=r"^[a-z][a-z0-9_-]*$")
+    ] = "agile"
+    default_priority: Priority = "MEDIUM"
+    auto_assign_points: bool = True
+    include_tasks: bool = True
+
+    @field_validator("default_priority", mode="before")
+    @classmethod
+    def _upper(cls, value: Any) -> Any:
+        return value.strip().upper() if isinstance(value, str) else value
+
+    @field_validator("ai_model", mode="before")
+    @classmethod
+    def _blank_is_default(cls, value: Any) -> Any:
+        return (value.strip() or None) if isinstance(value, str) else value
+
+
+class ProjectInput(BaseModel):
+    """What a person gives to create a project; `key` is derived from the name when absent."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Annotated[str, Field(min_length=1, max_length=100)]
+    key: str | None = None
+    description: Annotated[str, Field(max_length=4000)] | None = None
+    repository_url: Annotated[str, Field(max_length=500)] | None = None
+    settings: ProjectSettings = Field(default_factory=ProjectSettings)
+
+    @field_validator("name", mode="before")
+    @classmethod
+    def _name(cls, value: Any) -> Any:
+        value = _clean_text(value)
+        if isinstance(value, str):
+            value = re.sub(r"\s+", " ", value)
+            if any(unicodedata.category(c).startswith("C") for c in value):
+                raise ValueError("must not contain control characters")
+            if value and not any(c.isalnum() for c in value):
+                raise ValueError("must contain a letter or digit")
+            if len(value.casefold()) > 100:
+                raise ValueError("must be at most 100 characters")
+        if value == "":
+            raise ValueError("must not be empty")
+        return value
+
+    @field_validator("key", mode="before")
+    @classmethod
+    def _key(cls, value: Any) -> Any:
+        value = _clean_text(value)
+        if value in ("", None):
+            return None
+        if not isinstance(value, str):
+            raise ValueError("must be text")
+        value = value.upper()
+        if not KEY_PATTERN.match(value):
+            raise ValueError(
+                "must be 2–10 capital letters or digits, starting with a letter (e.g. WEB)"
+            )
+        return value
+
+    @field_validator("description", mode="before")
+    @classmethod
+    def _description(cls, value: Any) -> Any:
+        value = _clean_text(value)
+        return value or None
+
+    @field_validator("repository_url", mode="before")
+    @classmethod
+    def _url(cls, value: Any) -> Any:
+        value = _clean_text(value)
+        if not value:
+            return None
+        if not isinstance(value, str):
+            raise ValueError("must be text")
+        if not re.match(r"^https?://[^\s/$.?#][^\s]*$", value, re.IGNORECASE):
+            raise ValueError("must be an http(s) address, e.g. https://github.com/acme/web")
+        return value
+
+    @field_validator("settings", mode="before")
+    @classmethod
+    def _settings(cls, value: Any) -> Any:
+        return {} if value is None else value
+
+
+@dataclass(frozen=True)
+class ProjectView:
+    id: str
+    key: str
+    name: str
+    description: str | None
+    repository_url: str | None
+    settings: dict[str, Any]
+    channel_id: str | None
+    owner_slack_id: str | None
+    created_at: datetime
+    updated_at: datetime | None = None
+    owner_id: str | None = None
+
+
+def effective_settings(stored: dict[str, Any] | None) -> dict[str, Any]:
+    """Stored settings over the schema's defaults (unknown or bad keys fall back)."""
+    try:
+        return ProjectSettings.model_validate(stored or {}).model_dump()
+    except ValueError:
+        defaults = ProjectSettings().model_dump()
+        for key, value in (stored or {}).items():
+            try:
+                defaults.update(
+                    ProjectSettings.model_validate({key: value}).model_dump(include={key})
+                )
+            except ValueError:
+                continue
+        return defaults
+
+
+def _view(project: Project, owner_slack_id: str | None) -> ProjectView:
+    return ProjectView(
+        id=project.id,
+        key=project.key,
+        name=project.name,
+        description=project.description,
+        repository_url=project.repository_url,
+        settings=effective_settings(project.settings),
+        channel_id=project.channel_id,
+        owner_slack_id=owner_slack_id,
+        created_at=project.created_at,
+        updated_at=project.updated_at,
+        owner_id=project.owner_id,
+    )
+
+
+def _owner_slack_id(s: Session, project: Project) -> str | None:
+    return s.scalar(select(User.slack_user_id).where(User.id == project.owner_id))
+
+
+def view_of(s: Session, project: Project) -> ProjectView:
+    return _view(project, _owner_slack_id(s, project))
+
+
+# ---- key derivation ---------------------------------------------------------------
+
+
+def _ascii_words(name: str) -> list[str]:
+    folded = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    return [w.upper() for w in re.findall(r"[A-Za-z0-9]+", folded)]
+
+
+def key_candidates(name: str) -> list[str]:
+    """Keys for a name, best first: initials ("Web Store" -> WS), then WEB, WEBS, ..."""
+    words = [w.lstrip("0123456789") or w for w in _ascii_words(name)]
+    letters_first = [w for w in words if w[:1].isalpha()]
+    candidates: list[str] = []
+    if len(letters_first) >= 2:
+        candidates.append("".join(w[0] for w in letters_first)[:10])
+    joined = "".join(letters_first) or "PRJ"
+    if len(joined) == 1:
+        joined += "X"
+    for size in (3, 2, *range(4, 11)):
+        if size <= len(joined):
+            candidates.append(joined[:size])
+    seen: list[str] = []
+    for key in candidates:
+        if KEY_PATTERN.match(key) and key not in seen:
+            seen.append(key)
+    return seen or ["PRJ"]
+
+
+def derive_key(name: str, taken: set[str]) -> str:
+    candidates = key_candidates(name)
+    for key in candidates:
+        if key not in taken:
+            return key
+    base = candidates[0][:8]
+    for number in range(2, 10**6):
+        key = f"{base}{number}"[:10]
+        if key not in taken:
+            return key
+    raise Conflict("Could not find a free project key; give one explicitly.")
+
+
+# ---- lookups ------------------------------------------------------------------------
+
+
+def find_project(s: Session, actor: Actor, ref: str) -> Project:
+    """The workspace's project named by key, name (case-insensitive) or id, else NotFound."""
+    if not isinstance(ref, str) or not ref.strip():
+        raise ValidationFailed("Name a project by its key or name.", {"project": "required"})
+    ref = ref.strip()
+    team = Project.team_id == actor.team_id
+    project = None
+    if ID_PATTERN.match(ref):
+        project = s.scalars(select(Project).where(team, Project.id == ref)).one_or_none()
+    if project is None and len(ref) <= 10:
+        project = s.scalars(select(Project).where(team, Project.key == ref.upper())).one_or_none()
+    if project is None:
+        folded = re.sub(r"\s+", " ", ref).casefold()
+        project = s.scalars(select(Project).where(team, Project.name_folded == folded)).first()
+    if project is None:
+        raise NotFound(_not_found_message(s, actor, ref))
+    return project
+
+
+def _not_found_message(s: Session, actor: Actor, ref: str) -> str:
+    shown = ref if len(ref) <= 60 else ref[:60] + "…"
+    rows = s.execute(
+        select(Project.name, Project.name_folded, Project.key).where(
+            Project.team_id == actor.team_id
+        )
+    ).all()
+    by_word: dict[str, str] = {}
+    for name, folded, key in rows:
+        by_word.setdefault(folded, name)
+        by_word.setdefault(key.casefold(), name)
+    close = difflib.get_close_matches(ref.casefold(), list(by_word), n=1, cutoff=0.6)
+    if close:
+        return f"No project named '{shown}'. Did you mean '{by_word[close[0]]}'?"
+    return f"No project named '{shown}' in this workspace."
+
+
+def get_project(s: Session, actor: Actor, ref: str) -> ProjectView:
+    return view_of(s, find_project(s, actor, ref))
+
+
+def list_projects(s: Session, actor: Actor) -> list[ProjectView]:
+    rows = s.execute(
+        select(Project, User.slack_user_id)
+        .outerjoin(User, User.id == Project.owner_id)
+        .where(Project.team_id == actor.team_id)
+        .order_by(Project.name_folded, Project.id)
+    ).all()
+    return [_view(project, owner) for project, owner in rows]
+
+
+def project_for_channel(s: Session, actor: Actor, channel_id: str) -> ProjectView | None:
+    """The project linked to a channel of the actor's workspace, if any."""
+    if not channel_id:
+        return None
+    project = s.scalars(
+        select(Project).where(Project.team_id == actor.team_id, Project.channel_id == channel_id)
+    ).one_or_none()
+    return view_of(s, project) if project else None
+
+
+# ---- changes --------------------------------------------------------------------------
+
+
+def _check_free(s: Session, actor: Actor, *, name: str | None, key: str | None, skip: str | None):
+    team = Project.team_id == actor.team_id
+    others = Project.id != skip if skip else True
+    if name is not None:
+        clash = s.scalar(
+            select(Project.name).where(team, others, Project.name_folded == name.casefold())
+        )
+        if clash is not None:
+            raise Conflict(f"A project named '{clash}' already exists in this workspace.")
+    if key is not None:
+        clash = s.scalar(select(Project.name).where(team, others, Project.key == key))
+        if clash is not None:
+            raise Conflict(f"The key {key} is already used by project '{clash}'.")
+
+
+def _flush_unique(s: Session, what: str) -> None:
+    """Flush; a uniqueness race lost to a concurrent writer becomes a Conflict."""
+    try:
+        with s.begin_nested():
+            s.flush()
+    except IntegrityError:
+        raise Conflict(f"{what} was just taken by someone else; try again.") from None
+
+
+def create_project(s: Session, actor: Actor, data: ProjectInput | dict[str, Any]) -> ProjectView:
+    """Create a project owned by the actor (name unique per workspace, any case)."""
+    data = parse(ProjectInput, data)
+    _check_free(s, actor, name=data.name, key=data.key, skip=None)
+    key = data.key
+    if key is None:
+        taken = set(s.scalars(select(Project.key).where(Project.team_id == actor.team_id)))
+        key = derive_key(data.name, taken)
+    settings = data.settings.model_dump()
+    now = utcnow()
+    project = Project(
+        team_id=actor.team_id,
+        key=key,
+        name=data.name,
+        name_folded=data.name.casefold(),
+        description=data.description,
+        owner_id=actor.user_id,
+        repository_url=data.repository_url,
+        settings=settings,
+        created_at=now,
+        updated_at=now,
+    )
+    s.add(project)
+    _flush_unique(s, f"The name '{data.name}' or key {key}")
+    audit.record(
+        s,
+        actor,
+        "project.create",
+        "project",
+        project.id,
+        {"name": project.name, "key": key, "settings": settings},
+    )
+    return _view(project, actor.slack_user_id)
+
+
+def update_project(s: Session, actor: Actor, ref: str, changes: dict[str, Any]) -> ProjectView:
+    """Change name, key, description, repository URL or settings (owner or admin).
+
+    `settings` may be partial: given keys are merged over the current settings.
+    """
+    project = find_project(s, actor, ref)
+    require_project_editor(actor, project)
+    if not isinstance(changes, dict):
+        raise ValidationFailed("Changes must be a set of named fields.")
+    unknown = sorted(set(changes) - set(EDITABLE_FIELDS))
+    if unknown:
+        raise ValidationFailed(
+            f"These project fields cannot be changed: {', '.join(map(str, unknown))}.",
+            {str(f): "cannot be changed" for f in unknown},
+        )
+    current = {
+        "name": project.name,
+        "key": project.key,
+        "description": project.description,
+        "repository_url": project.repository_url,
+        "settings": effective_settings(project.settings),
+    }
+    merged = dict(current)
+    for field, value in changes.items():
+        if field == "settings" and isinstance(value, dict):
+            merged["settings"] = {**current["settings"], **value}
+        else:
+            merged[field] = value
+    data = parse(ProjectInput, merged)
+    new = {
+        "name": data.name,
+        "key": data.key or project.key,
+        "description": data.description,
+        "repository_url": data.repository_url,
+        "settings": data.settings.model_dump(),
+    }
+    diff = {f: {"from": current[f], "to": new[f]} for f in new if new[f] != current[f]}
+    if not diff:
+        return view_of(s, project)
+    name_changed = new["name"].casefold() != project.name_folded
+    _check_free(
+        s,
+        actor,
+        name=new["name"] if name_changed else None,
+        key=new["key"] if "key" in diff else None,
+        skip=project.id,
+    )
+    project.name = new["name"]
+    project.name_folded = new["name"].casefold()
+    project.key = new["key"]
+    project.description = new["description"]
+    project.repository_url = new["repository_url"]
+    project.settings = new["settings"]
+    project.updated_at = utcnow()
+    _flush_unique(s, f"The name '{new['name']}' or key {new['key']}")
+    audit.record(s, actor, "project.update", "project", project.id, {"changes": diff})
+    return view_of(s, project)
+
+
+def delete_project(s: Session, actor: Actor, ref: str) -> ProjectView:
+    """Delete a project and, by cascade, its stories (owner or admin). Returns what it was."""
+    project = find_project(s, actor, ref)
+    require_project_editor(actor, project, "delete")
+    view = view_of(s, project)
+    stories = s.scalar(
+        select(func.count()).select_from(UserStory).where(UserStory.project_id == project.id)
+    )
+    s.delete(project)
+    s.flush()
+    audit.record(
+        s,
+        actor,
+        "project.delete",
+        "project",
+        view.id,
+        {"name": view.name, "key": view.key, "stories_deleted": stories},
+    )
+    return view
+
+
+def link_channel(s: Session, actor: Actor, ref: str, channel_id: str | None) -> ProjectView:
+    """Make the project the channel's default (one project per channel); None unlinks."""
+    project = find_project(s, actor, ref)
+    require_project_editor(actor, project, "link a channel to")
+    if channel_id is not None:
+        check_slack_id(channel_id, "channel id")
+    if project.channel_id == channel_id:
+        return view_of(s, project)
+    if channel_id is not None:
+        previous = s.scalars(
+            select(Project).where(
+                Project.team_id == actor.team_id,
+                Project.channel_id == channel_id,
+                Project.id != project.id,
+            )
+        ).one_or_none()
+        if previous is not None:
+            previous.channel_id = None
+            previous.updated_at = utcnow()
+            s.flush()
+            audit.record(
+                s,
+                actor,
+                "project.unlink_channel",
+                "project",
+                previous.id,
+                {"channel_id": channel_id, "replaced_by": project.key},
+            )
+    before = project.channel_id
+    project.channel_id = channel_id
+    project.updated_at = utcnow()
+    _flush_unique(s, "That channel")
+    audit.record(
+        s,
+        actor,
+        "project.link_channel" if channel_id else "project.unlink_channel",
+        "project",
+        project.id,
+        {"channel_id": {"from": before, "to": channel_id}},
+    )
+    return view_of(s, project)

@@ -1,0 +1,570 @@
+"""User stories: validated create/edit, KEY-N numbering, move, assign, delete, paged lists."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from sqlalchemy import Select, and_, or_, select
+from sqlalchemy.orm import Session, aliased
+
+from storage import audit
+from storage.errors import NotFound, ValidationFailed
+from storage.models import PRIORITIES, STATUSES, Project, User, UserStory, utcnow
+from storage.permissions import require_story_deleter
+from storage.projects import effective_settings, find_project
+from storage.users import Actor, get_or_create_user
+from storage.validation import check_slack_id, parse
+
+Priority = Literal["LOW", "MEDIUM", "HIGH", "CRITICAL"]
+Status = Literal["DRAFT", "READY", "IN_PROGRESS", "DONE"]
+PRIORITY_RANK = {"CRITICAL": 1, "HIGH": 2, "MEDIUM": 3, "LOW": 4}
+
+MAX_TITLE = 200
+MAX_DESCRIPTION = 10_000
+MAX_ITEMS = 30
+MAX_ITEM_LENGTH = 500
+MAX_TAGS = 20
+MAX_TAG_LENGTH = 50
+MAX_META_BYTES = 10_000
+MAX_PAGE = 100
+EDITABLE_FIELDS = (
+    "title",
+    "description",
+    "acceptance_criteria",
+    "priority",
+    "story_points",
+    "tasks",
+    "tags",
+    "status",
+    "meta",
+)
+STORY_REF = re.compile(r"^\s*([A-Za-z][A-Za-z0-9]{1,9})-(\d{1,9})\s*$")
+ID_PATTERN = re.compile(r"^[0-9a-f]{32}$")
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _no_controls(value: str, *, allow_newlines: bool) -> str:
+    allowed = {"\n", "\t"} if allow_newlines else set()
+    if any(unicodedata.category(c) == "Cc" and c not in allowed for c in value):
+        raise ValueError("must not contain control characters")
+    return value
+
+
+def _enum_word(value: Any) -> Any:
+    if isinstance(value, str):
+        return re.sub(r"[\s-]+", "_", value.strip()).upper()
+    return value
+
+
+def _text_items(value: Any, what: str) -> Any:
+    """A list of non-blank lines: a list, or text with one item per line."""
+    if value is None:
+        return []
+    if isinstance(value, str):
+        value = value.splitlines()
+    if not isinstance(value, list | tuple):
+        return value
+    items = []
+    for item in value:
+        if not isinstance(item, str):
+            raise ValueError(f"each {what} must be text")
+        item = _no_controls(item.strip(), allow_newlines=False)
+        if len(item) > MAX_ITEM_LENGTH:
+            raise ValueError(f"each {what} must be at most {MAX_ITEM_LENGTH} characters")
+        if item:
+            items.append(item)
+    if len(items) > MAX_ITEMS:
+        raise ValueError(f"at most {MAX_ITEMS} {what}s are allowed")
+    return items
+
+
+class StoryInput(BaseModel):
+    """A story as a person (or Claude) gives it, checked by the seed's rules."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    title: Annotated[str, Field(min_length=1, max_length=MAX_TITLE)]
+    description: Annotated[str, Field(min_length=1, max_length=MAX_DESCRIPTION)]
+    acceptance_criteria: list[str] = Field(default_factory=list)
+    priority: Priority | None = None
+    story_points: Annotated[int, Field(ge=0, le=21, strict=False)] = 0
+    tasks: list[str] = Field(default_factory=list)
+    tags: list[str] = Field(default_factory=list)
+    status: Status = "DRAFT"
+    meta: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("title", mode="before")
+    @classmethod
+    def _title(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = _no_controls(re.sub(r"\s+", " ", value).strip(), allow_newlines=False)
+            if not value:
+                raise ValueError("must not be empty")
+            if len(value) > MAX_TITLE:
+                raise ValueError(f"must be at most {MAX_TITLE} characters")
+        return value
+
+    @field_validator("description", mode="before")
+    @classmethod
+    def _description(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = _no_controls(value.strip(), allow_newlines=True)
+            if not value:
+                raise ValueError("is required")
+            if len(value) > MAX_DESCRIPTION:
+                raise ValueError(f"must be at most {MAX_DESCRIPTION} characters")
+        return value
+
+    @field_validator("acceptance_criteria", mode="before")
+    @classmethod
+    def _criteria(cls, value: Any) -> Any:
+        return _text_items(value, "criterion")
+
+    @field_validator("tasks", mode="before")
+    @classmethod
+    def _tasks(cls, value: Any) -> Any:
+        return _text_items(value, "task")
+
+    @field_validator("tags", mode="before")
+    @classmethod
+    def _tags(cls, value: Any) -> Any:
+        if value is None:
+            return []
+        if isinstance(value, str):
+            value = re.split(r"[,\s]+", value)
+        if not isinstance(value, list | tuple):
+            return value
+        tags: list[str] = []
+        for tag in value:
+            if not isinstance(tag, str):
+                raise ValueError("each tag must be text")
+            tag = re.sub(r"\s+", "-", tag.strip().lstrip("#").strip()).lower()
+            _no_controls(tag, allow_newlines=False)
+            if len(tag) > MAX_TAG_LENGTH:
+                raise ValueError(f"each tag must be at most {MAX_TAG_LENGTH} characters")
+            if tag and tag not in tags:
+                tags.append(tag)
+        if len(tags) > MAX_TAGS:
+            raise ValueError(f"at most {MAX_TAGS} tags are allowed")
+        return tags
+
+    @field_validator("priority", mode="before")
+    @classmethod
+    def _priority(cls, value: Any) -> Any:
+        value = _enum_word(value)
+        if value == "":
+            return None
+        if isinstance(value, str) and value not in PRIORITIES:
+            raise ValueError(f"must be one of {', '.join(PRIORITIES)}")
+        return value
+
+    @field_validator("status", mode="before")
+    @classmethod
+    def _status(cls, value: Any) -> Any:
+        value = _enum_word(value)
+        if isinstance(value, str) and value not in STATUSES:
+            raise ValueError(f"must be one of {', '.join(STATUSES)}")
+        return value
+
+    @field_validator("story_points", mode="before")
+    @classmethod
+    def _points(cls, value: Any) -> Any:
+        if isinstance(value, bool):
+            raise ValueError("must be a whole number from 0 to 21")
+        if isinstance(value, str):
+            value = value.strip() or "0"
+            if not re.fullmatch(r"\d{1,3}", value):
+                raise ValueError("must be a whole number from 0 to 21")
+            value = int(value)
+        if isinstance(value, int) and not 0 <= value <= 21:
+            raise ValueError("must be between 0 and 21")
+        return value
+
+    @field_validator("meta", mode="before")
+    @classmethod
+    def _meta(cls, value: Any) -> Any:
+        if value is None:
+            return {}
+        if isinstance(value, dict):
+            try:
+                size = len(json.dumps(value, allow_nan=False))
+            except (TypeError, ValueError):
+                raise ValueError("must be plain JSON data") from None
+            if size > MAX_META_BYTES:
+                raise ValueError(f"must be at most {MAX_META_BYTES} bytes of JSON")
+        return value
+
+
+@dataclass(frozen=True)
+class StoryView:
+    id: str
+    key: str
+    project_id: str
+    project_key: str
+    project_name: str
+    number: int
+    title: str
+    description: str
+    acceptance_criteria: list[str]
+    priority: str
+    story_points: int
+    tasks: list[str]
+    tags: list[str]
+    status: str
+    meta: dict[str, Any]
+    created_by_slack_id: str | None
+    assignee_slack_id: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class StoryPage:
+    items: list[StoryView]
+    next_cursor: str | None
+
+
+Creator = aliased(User, name="creator")
+Assignee = aliased(User, name="assignee")
+
+
+def story_views_query() -> Select:
+    """Stories with project key/name and creator/assignee Slack ids, in one query."""
+    return (
+        select(
+            UserStory,
+            Project.key,
+            Project.name,
+            Creator.slack_user_id,
+            Assignee.slack_user_id,
+        )
+        .join(Project, Project.id == UserStory.project_id)
+        .outerjoin(Creator, Creator.id == UserStory.created_by)
+        .outerjoin(Assignee, Assignee.id == UserStory.assignee_id)
+    )
+
+
+def view_from_row(row: Any) -> StoryView:
+    story, project_key, project_name, creator, assignee = row
+    return StoryView(
+        id=story.id,
+        key=f"{project_key}-{story.number}",
+        project_id=story.project_id,
+        project_key=project_key,
+        project_name=project_name,
+        number=story.number,
+        title=story.title,
+        description=story.description,
+        acceptance_criteria=list(story.acceptance_criteria or []),
+        priority=story.priority,
+        story_points=story.story_points,
+        tasks=list(story.tasks or []),
+        tags=list(story.tags or []),
+        status=story.status,
+        meta=dict(story.meta or {}),
+        created_by_slack_id=creator,
+        assignee_slack_id=assignee,
+        created_at=story.created_at,
+        updated_at=story.updated_at,
+    )
+
+
+def story_views(s: Session, actor: Actor, ids: list[str]) -> list[StoryView]:
+    """Views of the given story ids of the actor's workspace, in the order given."""
+    if not ids:
+        return []
+    rows = s.execute(
+        story_views_query().where(UserStory.team_id == actor.team_id, UserStory.id.in_(ids))
+    ).all()
+    by_id = {row[0].id: view_from_row(row) for row in rows}
+    return [by_id[i] for i in ids if i in by_id]
+
+
+def _view(s: Session, story: UserStory) -> StoryView:
+    s.flush()
+    row = s.execute(story_views_query().where(UserStory.id == story.id)).one()
+    return view_from_row(row)
+
+
+def find_story(s: Session, actor: Actor, ref: str) -> tuple[UserStory, Project]:
+    """The workspace's story named "KEY-N" (any case) or by id, with its project."""
+    if not isinstance(ref, str):
+        raise ValidationFailed("Name a story by its key, e.g. WEB-7.", {"story": "KEY-N"})
+    team = UserStory.team_id == actor.team_id
+    query = select(UserStory, Project).join(Project, Project.id == UserStory.project_id)
+    match = STORY_REF.match(ref)
+    if match:
+        key, number = match.group(1).upper(), int(match.group(2))
+        row = s.execute(
+            query.where(team, Project.team_id == actor.team_id, Project.key == key).where(
+                UserStory.number == number
+            )
+        ).one_or_none()
+        if row is None:
+            raise NotFound(f"No story {key}-{number} in this workspace.")
+        return row[0], row[1]
+    if ID_PATTERN.match(ref.strip()):
+        row = s.execute(query.where(team, UserStory.id == ref.strip())).one_or_none()
+        if row is not None:
+            return row[0], row[1]
+        raise NotFound("No such story in this workspace.")
+    shown = ref.strip()[:40]
+    raise ValidationFailed(
+        f"'{shown}' is not a story key; stories are named like WEB-7.", {"story": "KEY-N"}
+    )
+
+
+def get_story(s: Session, actor: Actor, ref: str) -> StoryView:
+    story, _ = find_story(s, actor, ref)
+    return _view(s, story)
+
+
+def _next_number(s: Session, project: Project) -> int:
+    """Hand out the project's next story number atomically; numbers are never reused."""
+    table = Project.__table__
+    return s.execute(
+        table.update()
+        .where(table.c.id == project.id)
+        .values(last_story_number=table.c.last_story_number + 1)
+        .returning(table.c.last_story_number)
+    ).scalar_one()
+
+
+def create_story(
+    s: Session, actor: Actor, project_ref: str, data: StoryInput | dict[str, Any]
+) -> StoryView:
+    """Create a story in a project of the actor's workspace, numbered KEY-N."""
+    data = parse(StoryInput, data)
+    project = find_project(s, actor, project_ref)
+    priority = data.priority or effective_settings(project.settings)["default_priority"]
+    number = _next_number(s, project)
+    now = utcnow()
+    story = UserStory(
+        team_id=actor.team_id,
+        project_id=project.id,
+        number=number,
+        created_by=actor.user_id,
+        title=data.title,
+        description=data.description,
+        acceptance_criteria=data.acceptance_criteria,
+        priority=priority,
+        story_points=data.story_points,
+        tasks=data.tasks,
+        tags=data.tags,
+        status=data.status,
+        meta=data.meta,
+        created_at=now,
+        updated_at=now,
+    )
+    s.add(story)
+    s.flush()
+    key = f"{project.key}-{number}"
+    audit.record(
+        s,
+        actor,
+        "story.create",
+        "story",
+        story.id,
+        {"key": key, "title": data.title, "priority": priority, "status": data.status},
+    )
+    return _view(s, story)
+
+
+def _current(story: UserStory) -> dict[str, Any]:
+    return {
+        "title": story.title,
+        "description": story.description,
+        "acceptance_criteria": list(story.acceptance_criteria or []),
+        "priority": story.priority,
+        "story_points": story.story_points,
+        "tasks": list(story.tasks or []),
+        "tags": list(story.tags or []),
+        "status": story.status,
+        "meta": dict(story.meta or {}),
+    }
+
+
+def _apply(
+    s: Session, actor: Actor, story: UserStory, project: Project, new: dict[str, Any], action: str
+) -> StoryView:
+    current = _current(story)
+    diff = {f: {"from": current[f], "to": new[f]} for f in new if new[f] != current[f]}
+    if not diff:
+        return _view(s, story)
+    for field in diff:
+        setattr(story, field, new[field])
+    story.updated_at = utcnow()
+    s.flush()
+    details: dict[str, Any] = {"key": f"{project.key}-{story.number}"}
+    if action == "story.move":
+        details.update(diff["status"])
+    else:
+        details["changes"] = diff
+    audit.record(s, actor, action, "story", story.id, details)
+    return _view(s, story)
+
+
+def update_story(s: Session, actor: Actor, ref: str, changes: dict[str, Any]) -> StoryView:
+    """Edit a story's fields (anyone in the workspace); the same rules as creating."""
+    story, project = find_story(s, actor, ref)
+    if not isinstance(changes, dict):
+        raise ValidationFailed("Changes must be a set of named fields.")
+    unknown = sorted(set(map(str, changes)) - set(EDITABLE_FIELDS))
+    if unknown:
+        raise ValidationFailed(
+            f"These story fields cannot be changed: {', '.join(unknown)}.",
+            {f: "cannot be changed" for f in unknown},
+        )
+    merged = {**_current(story), **changes}
+    data = parse(StoryInput, merged)
+    new = data.model_dump()
+    if new["priority"] is None:
+        new["priority"] = story.priority
+    return _apply(s, actor, story, project, new, "story.update")
+
+
+def _status(value: Any) -> str:
+    word = _enum_word(value)
+    if word not in STATUSES:
+        shown = str(value)[:40]
+        raise ValidationFailed(
+            f"'{shown}' is not a status; use one of {', '.join(STATUSES)}.", {"status": "enum"}
+        )
+    return word
+
+
+def move_story(s: Session, actor: Actor, ref: str, status: str) -> StoryView:
+    """Move a story to DRAFT, READY, IN_PROGRESS or DONE."""
+    status = _status(status)
+    story, project = find_story(s, actor, ref)
+    return _apply(s, actor, story, project, {"status": status}, "story.move")
+
+
+def assign_story(s: Session, actor: Actor, ref: str, slack_user_id: str | None) -> StoryView:
+    """Assign a story to a workspace member (created if unseen), or unassign with None."""
+    if slack_user_id is not None:
+        check_slack_id(slack_user_id)
+    story, project = find_story(s, actor, ref)
+    before = s.scalar(select(User.slack_user_id).where(User.id == story.assignee_id))
+    assignee = (
+        None if slack_user_id is None else get_or_create_user(s, actor.team_id, slack_user_id)
+    )
+    new_id = assignee.id if assignee else None
+    if story.assignee_id == new_id:
+        return _view(s, story)
+    story.assignee_id = new_id
+    story.updated_at = utcnow()
+    s.flush()
+    audit.record(
+        s,
+        actor,
+        "story.assign",
+        "story",
+        story.id,
+        {"key": f"{project.key}-{story.number}", "from": before, "to": slack_user_id},
+    )
+    return _view(s, story)
+
+
+def delete_story(s: Session, actor: Actor, ref: str) -> StoryView:
+    """Delete a story (its creator, the project owner or an admin). Returns what it was."""
+    story, project = find_story(s, actor, ref)
+    require_story_deleter(actor, story, project)
+    view = _view(s, story)
+    s.delete(story)
+    s.flush()
+    audit.record(s, actor, "story.delete", "story", view.id, {"key": view.key, "title": view.title})
+    return view
+
+
+# ---- listing --------------------------------------------------------------------------
+
+
+def _encode_cursor(story: StoryView) -> str:
+    micros = (story.created_at - EPOCH) // timedelta(microseconds=1)
+    rank = PRIORITY_RANK[story.priority]
+    raw = f"{rank}.{micros}.{story.id}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> tuple[int, datetime, str]:
+    bad = ValidationFailed("That page of the list has expired; list the stories again.")
+    if not isinstance(cursor, str) or len(cursor) > 120:
+        raise bad
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        rank_s, micros_s, story_id = raw.split(".")
+        rank, micros = int(rank_s), int(micros_s)
+        created = EPOCH + timedelta(microseconds=micros)
+    except (ValueError, UnicodeDecodeError, binascii.Error, OverflowError, OSError):
+        raise bad from None
+    if rank not in PRIORITY_RANK.values() or not ID_PATTERN.match(story_id):
+        raise bad
+    return rank, created, story_id
+
+
+def _filter_word(value: Any, allowed: tuple[str, ...], what: str) -> str:
+    word = _enum_word(value)
+    if word not in allowed:
+        raise ValidationFailed(
+            f"'{str(value)[:40]}' is not a {what}; use one of {', '.join(allowed)}.",
+            {what: "enum"},
+        )
+    return word
+
+
+def list_stories(
+    s: Session,
+    actor: Actor,
+    project_ref: str | None = None,
+    *,
+    status: str | None = None,
+    priority: str | None = None,
+    assignee_slack_id: str | None = None,
+    created_by_slack_id: str | None = None,
+    limit: int = 10,
+    cursor: str | None = None,
+) -> StoryPage:
+    """A page of stories, CRITICAL first then newest, with an opaque cursor to the next."""
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_PAGE:
+        raise ValidationFailed(f"A page holds 1 to {MAX_PAGE} stories.", {"limit": "range"})
+    query = story_views_query().where(UserStory.team_id == actor.team_id)
+    if project_ref is not None:
+        project = find_project(s, actor, project_ref)
+        query = query.where(UserStory.project_id == project.id)
+    if status is not None:
+        query = query.where(UserStory.status == _filter_word(status, STATUSES, "status"))
+    if priority is not None:
+        query = query.where(UserStory.priority == _filter_word(priority, PRIORITIES, "priority"))
+    if assignee_slack_id is not None:
+        query = query.where(Assignee.slack_user_id == assignee_slack_id)
+    if created_by_slack_id is not None:
+        query = query.where(Creator.slack_user_id == created_by_slack_id)
+    if cursor:
+        rank, created, story_id = _decode_cursor(cursor)
+        query = query.where(
+            or_(
+                UserStory.priority_rank > rank,
+                and_(
+                    UserStory.priority_rank == rank,
+                    or_(
+                        UserStory.created_at < created,
+                        and_(UserStory.created_at == created, UserStory.id < story_id),
+                    ),
+                ),
+            )
+        )
+    query = query.order_by(
+        UserStory.priority_rank, UserStory.created_at.desc(), UserStory.id.desc()
+    ).limit(limit + 1)
+    items = [view_from_row(row) for row in s.execute(query).all()]
+    next_cursor = _encode_cursor(items[limit - 1]) if len(items) > limit else None
+    return StoryPage(items=items[:limit], next_cursor=next_cursor)

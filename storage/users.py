@@ -1,0 +1,173 @@
+"""Workspace members: get-or-create from a Slack identity, roles, granting ADMIN."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import func, select, text
+from sqlalchemy.orm import Session
+
+from storage import audit
+from storage.errors import NotFound, ValidationFailed
+from storage.models import User, utcnow
+from storage.permissions import require_admin
+from storage.validation import check_slack_id
+
+PROFILE_FIELDS = ("email", "first_name", "last_name", "display_name")
+MAX_PROFILE_LENGTH = {"email": 320, "first_name": 255, "last_name": 255, "display_name": 255}
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The acting workspace member: every domain operation is scoped to `team_id`."""
+
+    user_id: str
+    team_id: str
+    slack_user_id: str
+    role: str
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "ADMIN"
+
+
+def actor_of(user: User) -> Actor:
+    return Actor(
+        user_id=user.id,
+        team_id=user.slack_team_id,
+        slack_user_id=user.slack_user_id,
+        role=user.role,
+    )
+
+
+def _find(s: Session, team_id: str, slack_user_id: str) -> User | None:
+    return s.scalars(
+        select(User).where(User.slack_team_id == team_id, User.slack_user_id == slack_user_id)
+    ).one_or_none()
+
+
+def _lock_workspace_users(s: Session, team_id: str) -> None:
+    """PostgreSQL: serialise user creation per workspace so exactly one first user is ADMIN.
+
+    SQLite needs nothing: a write transaction already holds the database's write lock.
+    """
+    if s.get_bind().dialect.name == "postgresql":
+        s.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": "users:" + team_id})
+
+
+def _clean_profile(profile: dict[str, str | None]) -> dict[str, str | None]:
+    cleaned: dict[str, str | None] = {}
+    for field, value in profile.items():
+        if value is None:
+            continue
+        if not isinstance(value, str):
+            raise ValidationFailed(f"The {field.replace('_', ' ')} must be text.", {field: "text"})
+        value = value.strip()[: MAX_PROFILE_LENGTH[field]]
+        cleaned[field] = value or None
+    return cleaned
+
+
+def get_or_create_user(s: Session, team_id: str, slack_user_id: str, **profile: str | None) -> User:
+    """The users row of a Slack identity, created (USER, or ADMIN if first) when unseen."""
+    check_slack_id(team_id, "Slack workspace id")
+    check_slack_id(slack_user_id)
+    cleaned = _clean_profile(profile)
+    user = _find(s, team_id, slack_user_id)
+    if user is None:
+        _lock_workspace_users(s, team_id)
+        user = _find(s, team_id, slack_user_id)
+    if user is not None:
+        changes = {f: v for f, v in cleaned.items() if getattr(user, f) != v}
+        if changes.get("email") and _email_taken(s, team_id, changes["email"], user.id):
+            changes.pop("email")
+        if changes:
+            before = {f: getattr(user, f) for f in changes}
+            for field, value in changes.items():
+                setattr(user, field, value)
+            s.flush()
+            audit.record(
+                s, actor_of(user), "user.update", "user", user.id, {"from": before, "to": changes}
+            )
+        return user
+    if cleaned.get("email") and _email_taken(s, team_id, cleaned["email"], None):
+        cleaned.pop("email")
+    first = not s.scalar(
+        select(func.count()).select_from(User).where(User.slack_team_id == team_id)
+    )
+    user = User(
+        slack_team_id=team_id,
+        slack_user_id=slack_user_id,
+        role="ADMIN" if first else "USER",
+        last_login=utcnow(),
+        **cleaned,
+    )
+    s.add(user)
+    s.flush()
+    audit.record(
+        s,
+        actor_of(user),
+        "user.create",
+        "user",
+        user.id,
+        {"slack_user_id": slack_user_id, "role": user.role},
+    )
+    return user
+
+
+def _email_taken(s: Session, team_id: str, email: str | None, user_id: str | None) -> bool:
+    query = select(User.id).where(User.slack_team_id == team_id, User.email == email)
+    if user_id:
+        query = query.where(User.id != user_id)
+    return s.scalar(query.limit(1)) is not None
+
+
+def ensure_user(
+    s: Session,
+    team_id: str,
+    slack_user_id: str,
+    *,
+    email: str | None = None,
+    first_name: str | None = None,
+    last_name: str | None = None,
+    display_name: str | None = None,
+) -> Actor:
+    """Get or create the member behind a Slack identity; the workspace's first is ADMIN.
+
+    Profile fields given (not None) refresh the stored ones. Needs a write session.
+    """
+    user = get_or_create_user(
+        s,
+        team_id,
+        slack_user_id,
+        email=email,
+        first_name=first_name,
+        last_name=last_name,
+        display_name=display_name,
+    )
+    return actor_of(user)
+
+
+def get_actor(s: Session, team_id: str, slack_user_id: str) -> Actor:
+    """The existing member behind a Slack identity (read-only; NotFound when unseen)."""
+    user = _find(s, team_id, slack_user_id)
+    if user is None:
+        raise NotFound(f"<@{slack_user_id}> has not used AutoDevHub in this workspace yet.")
+    return actor_of(user)
+
+
+def grant_admin(s: Session, actor: Actor, slack_user_id: str) -> Actor:
+    """Make a member of the actor's workspace an ADMIN (admins only; audited)."""
+    require_admin(actor, "make someone an admin")
+    user = get_or_create_user(s, actor.team_id, slack_user_id)
+    if user.role != "ADMIN":
+        user.role = "ADMIN"
+        s.flush()
+        audit.record(
+            s,
+            actor,
+            "user.grant_admin",
+            "user",
+            user.id,
+            {"slack_user_id": slack_user_id, "role": {"from": "USER", "to": "ADMIN"}},
+        )
+    return actor_of(user)

@@ -1,0 +1,77 @@
+"""Input rules shared by the domain operations: pydantic errors become ValidationFailed."""
+
+from __future__ import annotations
+
+import re
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from storage.errors import ValidationFailed
+
+M = TypeVar("M", bound=BaseModel)
+
+# Slack ids (users U…/W…, teams T…/E…, channels C…/G…/D…); lenient so tests and the
+# console adapter may use readable ids, strict enough to refuse "@bob" or "<@U1>".
+SLACK_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$")
+
+FIELD_LABELS = {
+    "acceptance_criteria": "Acceptance criteria",
+    "story_points": "Story points",
+    "repository_url": "Repository URL",
+    "default_priority": "Default priority",
+    "auto_assign_points": "Auto-assign points",
+    "include_tasks": "Include tasks",
+    "story_template": "Story template",
+    "ai_model": "AI model",
+    "meta": "Metadata",
+}
+
+
+def label(field: str) -> str:
+    return FIELD_LABELS.get(field, field.replace("_", " ").capitalize())
+
+
+def _message(err: dict[str, Any]) -> str:
+    msg = str(err.get("msg", "is not valid"))
+    # pydantic prefixes custom ValueError messages with "Value error, "
+    msg = msg.removeprefix("Value error, ").removeprefix("Assertion failed, ")
+    if err.get("type") == "extra_forbidden":
+        return "is not something that can be set"
+    if err.get("type") == "missing":
+        return "is required"
+    return msg[:1].lower() + msg[1:]
+
+
+def failed_from(exc: ValidationError, *, prefix: str = "") -> ValidationFailed:
+    """One ValidationFailed naming each bad field (first problem per field)."""
+    field_errors: dict[str, str] = {}
+    for err in exc.errors():
+        loc = [str(p) for p in err.get("loc", ())]
+        field = prefix + (loc[0] if loc else "input")
+        if field in field_errors:
+            continue
+        detail = _message(err)
+        if len(loc) > 1 and loc[1].isdigit():
+            detail = f"item {int(loc[1]) + 1} {detail}"
+        field_errors[field] = detail
+    message = "; ".join(f"{label(f.removeprefix(prefix))} {m}" for f, m in field_errors.items())
+    return ValidationFailed(message + ".", field_errors)
+
+
+def parse(model: type[M], data: M | dict[str, Any]) -> M:
+    """Validate `data` (a dict or an instance) as `model`, raising ValidationFailed."""
+    if isinstance(data, model):
+        data = data.model_dump()
+    if not isinstance(data, dict):
+        raise ValidationFailed("Input must be a set of named fields.")
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise failed_from(exc) from None
+
+
+def check_slack_id(value: object, what: str = "Slack user id") -> str:
+    if not isinstance(value, str) or not SLACK_ID.match(value):
+        raise ValidationFailed(f"'{str(value)[:40]}' is not a valid {what}.", {"slack_id": what})
+    return value

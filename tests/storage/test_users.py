@@ -1,0 +1,71 @@
+"""Members: get-or-create from Slack identity, first member is ADMIN, granting ADMIN."""
+
+from __future__ import annotations
+
+import pytest
+
+from storage.errors import PermissionDenied, ValidationFailed
+from storage.users import ensure_user, get_actor, grant_admin
+
+
+def test_first_member_of_each_workspace_is_admin(world) -> None:
+    assert world.alice.is_admin and world.alice.role == "ADMIN"
+    assert not world.bob.is_admin and world.bob.role == "USER"
+    assert world.eve.is_admin  # first of workspace T2, whatever T1 has
+
+
+def test_ensure_user_is_get_or_create_and_refreshes_profile(world) -> None:
+    with world.db.write() as s:
+        again = ensure_user(s, "T1", "UBOB", email="bob@example.com", display_name="Bobby")
+    assert again == world.bob
+    with world.db.write() as s:
+        ensure_user(s, "T1", "UBOB")  # nothing given: nothing changes, no audit row
+    actions = world.audit_actions()
+    assert actions.count("user.update") == 1
+    assert actions.count("user.create") == 3
+
+
+def test_same_slack_user_id_in_two_workspaces_is_two_members(world) -> None:
+    with world.db.write() as s:
+        other = ensure_user(s, "T2", "UALICE")
+    assert other.user_id != world.alice.user_id
+    assert other.team_id == "T2" and not other.is_admin
+
+
+def test_duplicate_email_in_a_workspace_is_dropped_not_an_error(world) -> None:
+    with world.db.write() as s:
+        ensure_user(s, "T1", "UALICE", email="x@example.com")
+        ensure_user(s, "T1", "UBOB", email="x@example.com")
+        ensure_user(s, "T1", "UNEW", email="x@example.com")
+
+
+def test_admin_grants_admin_with_audit(world) -> None:
+    with world.db.write() as s:
+        granted = grant_admin(s, world.alice, "UBOB")
+    assert granted.is_admin and granted.user_id == world.bob.user_id
+    assert "user.grant_admin" in world.audit_actions()
+    with world.db.read() as s:
+        assert get_actor(s, "T1", "UBOB").is_admin
+
+
+def test_member_cannot_grant_admin_and_nothing_changes(world) -> None:
+    before = world.audit_count()
+    with pytest.raises(PermissionDenied, match="admin"), world.db.write() as s:
+        grant_admin(s, world.bob, "UCAROL")
+    with world.db.read() as s:
+        assert not get_actor(s, "T1", "UCAROL").is_admin
+    assert world.audit_count() == before
+
+
+def test_admin_of_other_workspace_grants_only_in_their_own(world) -> None:
+    with world.db.write() as s:
+        granted = grant_admin(s, world.eve, "UBOB")
+    assert granted.team_id == "T2"
+    with world.db.read() as s:
+        assert not get_actor(s, "T1", "UBOB").is_admin
+
+
+@pytest.mark.parametrize("bad", ["", "@bob", "<@U1>", "U 1", "x" * 40])
+def test_bad_slack_ids_are_refused(world, bad: str) -> None:
+    with pytest.raises(ValidationFailed), world.db.write() as s:
+        ensure_user(s, "T1", bad)
