@@ -1,0 +1,470 @@
+"""The durable queue of AI story generation over generation_requests, and its review drafts."""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, func, select, update
+from sqlalchemy.orm import Session
+
+from storage import audit
+from storage.errors import DomainError, NotFound, ValidationFailed
+from storage.models import GenerationRequest, Project, User, UserStory, utcnow
+from storage.projects import effective_settings, find_project
+from storage.users import Actor, actor_of
+
+DEFAULT_MAX_ATTEMPTS = 3
+# Titles of existing stories the prompt carries; newest first, enough for Claude to avoid them.
+MAX_EXISTING_TITLES = 100
+DRAFTS_SESSION_KIND = "ai_drafts"
+DRAFTS_TTL = timedelta(days=2)
+# A draft is flagged "looks like KEY-N" when this share of its title words are in that story.
+DUPLICATE_OVERLAP = 0.6
+
+
+class RateLimited(DomainError):
+    """The user asked for too many generations in the last minute."""
+
+
+@dataclass(frozen=True)
+class RequestView:
+    """A generation request as callers see it (no ORM object leaves storage)."""
+
+    id: str
+    team_id: str
+    project_id: str | None
+    user_id: str
+    slack_user_id: str | None
+    request_data: dict[str, Any]
+    response_data: dict[str, Any] | None
+    status: str
+    processing_time: float | None
+    ai_model: str | None
+    error_message: str | None
+    attempts: int
+    claimed_by: str | None
+    input_tokens: int | None
+    output_tokens: int | None
+    created_at: datetime
+    completed_at: datetime | None
+
+    @property
+    def finished(self) -> bool:
+        return self.status in ("COMPLETED", "FAILED")
+
+    @property
+    def reply(self) -> dict[str, str] | None:
+        """Where the request's Slack message is ({channel_id, ts}), once it is known."""
+        reply = self.request_data.get("reply")
+        return reply if isinstance(reply, dict) and reply.get("ts") else None
+
+
+@dataclass(frozen=True)
+class RequeueReport:
+    requeued: list[str]
+    failed: list[str]
+
+
+def _view(row: GenerationRequest, slack_user_id: str | None) -> RequestView:
+    return RequestView(
+        id=row.id,
+        team_id=row.team_id,
+        project_id=row.project_id,
+        user_id=row.user_id,
+        slack_user_id=slack_user_id,
+        request_data=dict(row.request_data or {}),
+        response_data=dict(row.response_data) if row.response_data is not None else None,
+        status=row.status,
+        processing_time=row.processing_time,
+        ai_model=row.ai_model,
+        error_message=row.error_message,
+        attempts=row.attempts,
+        claimed_by=row.claimed_by,
+        input_tokens=row.input_tokens,
+        output_tokens=row.output_tokens,
+        created_at=row.created_at,
+        completed_at=row.completed_at,
+    )
+
+
+def _load(s: Session, request_id: str, *, lock: bool = False) -> RequestView | None:
+    stmt = (
+        select(GenerationRequest, User.slack_user_id)
+        .join(User, User.id == GenerationRequest.user_id)
+        .where(GenerationRequest.id == request_id)
+        .execution_options(populate_existing=True)
+    )
+    if lock:
+        stmt = stmt.with_for_update(of=GenerationRequest)
+    row = s.execute(stmt).one_or_none()
+    return _view(*row) if row else None
+
+
+# ---- asking ------------------------------------------------------------------------------
+
+
+def check_rate_limit(s: Session, actor: Actor, limit: int, *, now: datetime | None = None) -> None:
+    """Refuse with RateLimited when the actor already asked `limit` times in the last minute."""
+    now = now or utcnow()
+    since = now - timedelta(minutes=1)
+    rows = s.execute(
+        select(GenerationRequest.created_at)
+        .where(
+            GenerationRequest.team_id == actor.team_id,
+            GenerationRequest.user_id == actor.user_id,
+            GenerationRequest.created_at > since,
+        )
+        .order_by(GenerationRequest.created_at)
+    ).all()
+    if len(rows) >= limit:
+        oldest = rows[len(rows) - limit][0]
+        wait = max(1, math.ceil((oldest + timedelta(minutes=1) - now).total_seconds()))
+        raise RateLimited(
+            f"You have asked for {len(rows)} generations in the last minute; the limit is "
+            f"{limit} a minute. Try again in {wait} second{'s' if wait != 1 else ''}."
+        )
+
+
+def enqueue_generation(
+    s: Session,
+    actor: Actor,
+    project_ref: str,
+    data: dict[str, Any],
+    *,
+    rate_limit_per_minute: int,
+    now: datetime | None = None,
+) -> RequestView:
+    """Queue a generation (PENDING) for the actor's project, within the per-user rate limit."""
+    project = find_project(s, actor, project_ref)
+    # Serialise one user's concurrent asks so two can't both pass the limit (PostgreSQL).
+    s.execute(select(User.id).where(User.id == actor.user_id).with_for_update())
+    check_rate_limit(s, actor, rate_limit_per_minute, now=now)
+    row = GenerationRequest(
+        team_id=actor.team_id,
+        project_id=project.id,
+        user_id=actor.user_id,
+        request_data=dict(data),
+        status="PENDING",
+        created_at=now or utcnow(),
+    )
+    s.add(row)
+    s.flush()
+    audit.record(
+        s,
+        actor,
+        "generation.requested",
+        "generation_request",
+        row.id,
+        {"project": project.key, "count": data.get("count"), "kind": data.get("kind", "new")},
+    )
+    return _view(row, actor.slack_user_id)
+
+
+def load_request(s: Session, request_id: str) -> RequestView | None:
+    """A request by id, whatever its workspace (for the worker, which acts for the system)."""
+    return _load(s, request_id)
+
+
+def get_request(s: Session, actor: Actor, request_id: str) -> RequestView:
+    """A request of the actor's workspace, else NotFound."""
+    view = _load(s, request_id) if isinstance(request_id, str) else None
+    if view is None or view.team_id != actor.team_id:
+        raise NotFound("That generation request no longer exists.")
+    return view
+
+
+def attach_reply(s: Session, request_id: str, channel_id: str, ts: str) -> RequestView:
+    """Record where the request's "Generating…" message is; returns the request as it stands.
+
+    The row is locked, so either the worker sees the reply when it finishes, or this call
+    sees the finished request and the caller delivers the result itself.
+    """
+    view = _load(s, request_id, lock=True)
+    if view is None:
+        raise NotFound("That generation request no longer exists.")
+    data = {**view.request_data, "reply": {"channel_id": channel_id, "ts": ts}}
+    s.execute(
+        update(GenerationRequest)
+        .where(GenerationRequest.id == request_id)
+        .values(request_data=data)
+    )
+    return _load(s, request_id)  # type: ignore[return-value]
+
+
+def request_context(s: Session, request_id: str) -> dict[str, Any]:
+    """What the worker needs to brief Claude: the ask and the project's name, settings, titles."""
+    row = s.get(GenerationRequest, request_id)
+    if row is None:
+        raise NotFound("That generation request no longer exists.")
+    project = s.get(Project, row.project_id) if row.project_id else None
+    if project is None:
+        raise NotFound("The project of this request was deleted.")
+    titles = list(
+        s.scalars(
+            select(UserStory.title)
+            .where(UserStory.project_id == project.id)
+            .order_by(UserStory.created_at.desc())
+            .limit(MAX_EXISTING_TITLES)
+        )
+    )
+    return {
+        "request": dict(row.request_data or {}),
+        "project": {
+            "key": project.key,
+            "name": project.name,
+            "description": project.description,
+            "settings": effective_settings(project.settings),
+            "existing_titles": titles,
+        },
+    }
+
+
+# ---- the queue ---------------------------------------------------------------------------
+
+
+def claim_next(s: Session, claimer: str, *, now: datetime | None = None) -> RequestView | None:
+    """Atomically take the oldest PENDING request (PROCESSING, attempts + 1), or None.
+
+    PostgreSQL: `FOR UPDATE SKIP LOCKED`, so concurrent claimers take different rows.
+    SQLite: a conditional UPDATE inside the writer's BEGIN IMMEDIATE transaction.
+    """
+    now = now or utcnow()
+    pending = and_(GenerationRequest.status == "PENDING")
+    oldest = (
+        select(GenerationRequest.id)
+        .where(pending)
+        .order_by(GenerationRequest.created_at, GenerationRequest.id)
+        .limit(1)
+    )
+    if s.get_bind().dialect.name == "postgresql":
+        request_id = s.scalar(oldest.with_for_update(skip_locked=True))
+        if request_id is None:
+            return None
+        target = GenerationRequest.id == request_id
+    else:
+        target = GenerationRequest.id == oldest.scalar_subquery()
+    claimed = s.scalar(
+        update(GenerationRequest)
+        .where(target, pending)
+        .values(
+            status="PROCESSING",
+            claimed_by=claimer,
+            claimed_at=now,
+            attempts=GenerationRequest.attempts + 1,
+        )
+        .returning(GenerationRequest.id)
+        .execution_options(synchronize_session=False)
+    )
+    return _load(s, claimed) if claimed else None
+
+
+def _held(request_id: str, claimer: str):
+    return and_(
+        GenerationRequest.id == request_id,
+        GenerationRequest.status == "PROCESSING",
+        GenerationRequest.claimed_by == claimer,
+    )
+
+
+def renew_claim(s: Session, request_id: str, claimer: str, *, now: datetime | None = None) -> bool:
+    """Heartbeat: push the claim's lease forward; False when the claim was lost."""
+    result = s.execute(
+        update(GenerationRequest)
+        .where(_held(request_id, claimer))
+        .values(claimed_at=now or utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1
+
+
+def complete_request(
+    s: Session,
+    request_id: str,
+    claimer: str,
+    *,
+    response_data: dict[str, Any],
+    processing_time: float,
+    ai_model: str,
+    input_tokens: int | None,
+    output_tokens: int | None,
+    now: datetime | None = None,
+) -> RequestView | None:
+    """COMPLETED with the answer; None (and nothing written) when the claim was lost."""
+    result = s.execute(
+        update(GenerationRequest)
+        .where(_held(request_id, claimer))
+        .values(
+            status="COMPLETED",
+            response_data=response_data,
+            processing_time=processing_time,
+            ai_model=ai_model,
+            input_tokens=input_tokens,
+            output_tokens=output_tokens,
+            error_message=None,
+            completed_at=now or utcnow(),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return _load(s, request_id, lock=True) if result.rowcount == 1 else None
+
+
+def fail_request(
+    s: Session,
+    request_id: str,
+    claimer: str,
+    *,
+    error_message: str,
+    processing_time: float | None = None,
+    ai_model: str | None = None,
+    input_tokens: int | None = None,
+    output_tokens: int | None = None,
+    now: datetime | None = None,
+) -> RequestView | None:
+    """FAILED with a reason a person can read; None when the claim was lost."""
+    result = s.execute(
+        update(GenerationRequest)
+        .where(_held(request_id, claimer))
+        .values(
+            status="FAILED",
+            response_data=None,
+            error_message=error_message[:2000],
+            processing_time=processing_time,
+            ai_model=ai_model,
+            input_tokens=input_tokens,
+            output_tokens=output_tokens,
+            completed_at=now or utcnow(),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return _load(s, request_id, lock=True) if result.rowcount == 1 else None
+
+
+def requeue_stale(
+    s: Session,
+    *,
+    stale_after: timedelta,
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+    now: datetime | None = None,
+) -> RequeueReport:
+    """PROCESSING rows whose lease ran out go back to PENDING, or FAILED after max attempts."""
+    now = now or utcnow()
+    stale = and_(
+        GenerationRequest.status == "PROCESSING", GenerationRequest.claimed_at < now - stale_after
+    )
+    failed = list(
+        s.scalars(
+            update(GenerationRequest)
+            .where(stale, GenerationRequest.attempts >= max_attempts)
+            .values(
+                status="FAILED",
+                error_message=(
+                    f"Generation was interrupted {max_attempts} times (the server restarted "
+                    "while it ran), so it was stopped. Press Retry to try again."
+                ),
+                completed_at=now,
+            )
+            .returning(GenerationRequest.id)
+            .execution_options(synchronize_session=False)
+        )
+    )
+    requeued = list(
+        s.scalars(
+            update(GenerationRequest)
+            .where(stale, GenerationRequest.attempts < max_attempts)
+            .values(status="PENDING", claimed_by=None, claimed_at=None)
+            .returning(GenerationRequest.id)
+            .execution_options(synchronize_session=False)
+        )
+    )
+    return RequeueReport(requeued=requeued, failed=failed)
+
+
+def queue_counts(s: Session) -> dict[str, int]:
+    """How many requests are in each state (for /metrics and the console)."""
+    rows = s.execute(
+        select(GenerationRequest.status, func.count()).group_by(GenerationRequest.status)
+    ).all()
+    return {status: count for status, count in rows}
+
+
+def load_actor(s: Session, request: RequestView) -> Actor:
+    """The user who asked, as an Actor (the worker acts on their behalf)."""
+    user = s.get(User, request.user_id)
+    if user is None:
+        raise NotFound("The user who asked for this generation is gone.")
+    return actor_of(user)
+
+
+# ---- review drafts -----------------------------------------------------------------------
+
+_WORDS = re.compile(r"[a-z0-9]+")
+_STOPWORDS = frozenset(
+    [
+        "a",
+        "an",
+        "and",
+        "as",
+        "at",
+        "be",
+        "by",
+        "for",
+        "from",
+        "i",
+        "in",
+        "is",
+        "it",
+        "of",
+        "on",
+        "or",
+        "so",
+        "that",
+        "the",
+        "to",
+        "with",
+        "when",
+        "then",
+        "given",
+        "want",
+        "user",
+        "users",
+        "can",
+    ]
+)
+
+
+def _title_words(text: str) -> set[str]:
+    return {w for w in _WORDS.findall(text.lower()) if w not in _STOPWORDS and len(w) > 1}
+
+
+def similar_stories(
+    s: Session, actor: Actor, project_ref: str, title: str, *, limit: int = 3
+) -> list[dict[str, str]]:
+    """Existing stories whose titles share most words with `title`: [{key, title}]."""
+    from storage.search import search_stories
+
+    words = _title_words(title)
+    if not words:
+        return []
+    candidates: dict[str, Any] = {}
+    # full-text search per significant word finds candidates; overlap decides the flag
+    for word in sorted(words, key=len, reverse=True)[:6]:
+        try:
+            found = search_stories(s, actor, word, project_ref=project_ref, limit=10)
+        except ValidationFailed:
+            continue
+        for story in found:
+            candidates.setdefault(story.key, story)
+    scored = []
+    for key, story in candidates.items():
+        theirs = _title_words(story.title)
+        if not theirs:
+            continue
+        overlap = len(words & theirs) / min(len(words), len(theirs))
+        if overlap >= DUPLICATE_OVERLAP:
+            scored.append((overlap, key, story.title))
+    scored.sort(key=lambda t: (-t[0], t[1]))
+    return [{"key": key, "title": story_title} for _, key, story_title in scored[:limit]]
