@@ -1,0 +1,207 @@
+"""`autodevhub check`: database integrity, foreign keys, and a search index that matches."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from storage.db import Database
+
+FTS_TRIGGERS = ("stories_fts_ai", "stories_fts_ad", "stories_fts_au")
+SHOWN = 5
+
+POSTGRES_EXPECTED_VECTOR = """
+    setweight(to_tsvector('english', coalesce(title, '')), 'A')
+    || setweight(to_tsvector('english', coalesce(description, '')), 'B')"""
+
+
+def _ids(rows: list, noun: str) -> str:
+    shown = ", ".join(str(r) for r in rows[:SHOWN])
+    more = f" and {len(rows) - SHOWN} more" if len(rows) > SHOWN else ""
+    return f"{len(rows)} {noun}: {shown}{more}"
+
+
+def _sqlite_integrity(s: Session) -> list[str]:
+    result = [r[0] for r in s.execute(text("PRAGMA integrity_check"))]
+    if result != ["ok"]:
+        return [f"integrity_check: {line}" for line in result[:20]]
+    return []
+
+
+def _sqlite_foreign_keys(s: Session) -> list[str]:
+    rows = s.execute(text("PRAGMA foreign_key_check")).all()
+    return [
+        f"foreign_key_check: {table} row {rowid} points to a missing {parent} row"
+        for table, rowid, parent, _fk in rows[:20]
+    ]
+
+
+def _sqlite_search_index(s: Session) -> list[str]:
+    problems: list[str] = []
+    triggers = set(
+        s.scalars(
+            text(
+                "SELECT name FROM sqlite_master "
+                "WHERE type = 'trigger' AND tbl_name = 'user_stories'"
+            )
+        )
+    )
+    missing = [t for t in FTS_TRIGGERS if t not in triggers]
+    if missing:
+        problems.append(f"search index: sync trigger(s) missing: {', '.join(missing)}")
+    try:
+        with s.begin_nested():
+            s.execute(
+                text("INSERT INTO stories_fts(stories_fts, rank) VALUES ('integrity-check', 1)")
+            )
+    except SQLAlchemyError as exc:
+        problems.append(
+            "search index: FTS5 integrity-check failed "
+            f"({getattr(exc, 'orig', exc)}); the index does not match user_stories"
+        )
+    unindexed = list(
+        s.scalars(
+            text(
+                "SELECT us.id FROM user_stories AS us WHERE us.rowid NOT IN "
+                "(SELECT id FROM stories_fts_docsize) ORDER BY us.id"
+            )
+        )
+    )
+    if unindexed:
+        problems.append("search index: " + _ids(unindexed, "stories not indexed"))
+    orphans = list(
+        s.scalars(
+            text(
+                "SELECT d.id FROM stories_fts_docsize AS d WHERE d.id NOT IN "
+                "(SELECT rowid FROM user_stories) ORDER BY d.id"
+            )
+        )
+    )
+    if orphans:
+        problems.append(
+            "search index: " + _ids(orphans, "index entries of deleted stories (rowid)")
+        )
+    stories = s.scalar(text("SELECT count(*) FROM user_stories"))
+    indexed = s.scalar(text("SELECT count(*) FROM stories_fts_docsize"))
+    if stories != indexed and not (unindexed or orphans):
+        problems.append(f"search index: {indexed} entries for {stories} stories")
+    return problems
+
+
+def _postgres_search_index(s: Session) -> list[str]:
+    problems: list[str] = []
+    stale = list(
+        s.scalars(
+            text(
+                "SELECT id FROM user_stories WHERE search_vector IS DISTINCT FROM ("
+                + POSTGRES_EXPECTED_VECTOR
+                + ") ORDER BY id"
+            )
+        )
+    )
+    if stale:
+        problems.append("search index: " + _ids(stale, "stories with a stale search vector"))
+    valid = s.scalar(
+        text(
+            "SELECT i.indisvalid FROM pg_index AS i JOIN pg_class AS c ON c.oid = i.indexrelid "
+            "WHERE c.relname = 'idx_stories_search'"
+        )
+    )
+    if valid is None:
+        problems.append("search index: the GIN index idx_stories_search is missing")
+    elif not valid:
+        problems.append("search index: the GIN index idx_stories_search is invalid")
+    return problems
+
+
+def _story_numbers(s: Session) -> list[str]:
+    """Rules the schema cannot state: numbers below the counter, one workspace per story."""
+    problems: list[str] = []
+    ahead = s.execute(
+        text(
+            "SELECT p.key, p.last_story_number, max(us.number) FROM projects AS p "
+            "JOIN user_stories AS us ON us.project_id = p.id "
+            "GROUP BY p.id, p.key, p.last_story_number "
+            "HAVING max(us.number) > p.last_story_number ORDER BY p.key"
+        )
+    ).all()
+    for key, last, highest in ahead[:20]:
+        problems.append(
+            f"story numbers: project {key} has story {key}-{highest} but its counter is at "
+            f"{last}, so a number would be reused"
+        )
+    mixed = list(
+        s.scalars(
+            text(
+                "SELECT us.id FROM user_stories AS us JOIN projects AS p ON p.id = us.project_id "
+                "WHERE us.team_id <> p.team_id ORDER BY us.id"
+            )
+        )
+    )
+    if mixed:
+        problems.append("workspaces: " + _ids(mixed, "stories in another workspace's project"))
+    return problems
+
+
+def run_checks(db: Database) -> list[str]:
+    """Every problem found, one readable line each; [] when the database is healthy."""
+    checks: list[Callable[[Session], list[str]]]
+    if db.dialect == "sqlite":
+        checks = [_sqlite_integrity, _sqlite_foreign_keys, _sqlite_search_index, _story_numbers]
+    else:
+        checks = [_postgres_search_index, _story_numbers]
+    problems: list[str] = []
+    for check in checks:
+        # the FTS5 integrity-check is issued as an INSERT: run every check in a write unit
+        try:
+            with db.write() as s:
+                problems.extend(check(s))
+        except SQLAlchemyError as exc:
+            problems.append(
+                f"{check.__name__.strip('_')}: could not run ({exc.__class__.__name__})"
+            )
+    return problems
+
+
+def rebuild_search_index(db: Database) -> None:
+    """Rebuild the search index from user_stories (cheap: one pass over the stories)."""
+    with db.write() as s:
+        if db.dialect == "sqlite":
+            s.execute(text("INSERT INTO stories_fts(stories_fts) VALUES ('rebuild')"))
+        else:
+            s.execute(text("REINDEX INDEX idx_stories_search"))
+
+
+def main(database_url: str, *, repair: bool = False) -> int:
+    """Print a report; exit status 1 when anything is wrong (after repair, if asked)."""
+    shown_url = make_url(database_url).render_as_string(hide_password=True)
+    db = Database(database_url)
+    try:
+        print(f"Checking {shown_url}")
+        problems = run_checks(db)
+        if problems and repair:
+            print(f"Found {len(problems)} problem(s); rebuilding the search index…")
+            rebuild_search_index(db)
+            problems = run_checks(db)
+        if not problems:
+            with db.read() as s:
+                stories = s.scalar(text("SELECT count(*) FROM user_stories"))
+            print(f"OK: integrity, foreign keys and the search index of {stories} stories.")
+            return 0
+        for problem in problems:
+            print(f"PROBLEM: {problem}")
+        print(f"{len(problems)} problem(s) found.", file=sys.stderr)
+        if not repair and any(p.startswith("search index") for p in problems):
+            print("The search index can be rebuilt with: autodevhub check --repair")
+        return 1
+    except SQLAlchemyError as exc:
+        reason = getattr(exc, "orig", None) or exc
+        print(f"PROBLEM: could not read the database ({exc.__class__.__name__}: {reason})")
+        return 1
+    finally:
+        db.dispose()

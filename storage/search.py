@@ -1,0 +1,64 @@
+"""Ranked full-text search of a workspace's stories: FTS5 on SQLite, tsvector on PostgreSQL."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from storage.errors import ValidationFailed
+from storage.projects import find_project
+from storage.stories import StoryView, story_views
+from storage.users import Actor
+
+MAX_WORDS = 32
+MAX_RESULTS = 100
+WORD = re.compile(r"\w+")
+
+SQLITE_SEARCH = """
+SELECT us.id FROM stories_fts
+JOIN user_stories AS us ON us.rowid = stories_fts.rowid
+WHERE stories_fts MATCH :query AND us.team_id = :team_id {project_filter}
+ORDER BY bm25(stories_fts, 2.5, 1.0), us.created_at DESC, us.id DESC
+LIMIT :limit
+"""
+
+POSTGRES_SEARCH = """
+SELECT us.id FROM user_stories AS us, websearch_to_tsquery('english', :query) AS query
+WHERE us.search_vector @@ query AND us.team_id = :team_id {project_filter}
+ORDER BY ts_rank_cd(us.search_vector, query) DESC, us.created_at DESC, us.id DESC
+LIMIT :limit
+"""
+
+
+def search_words(user_text: str) -> list[str]:
+    """The words of what a person typed; operators and quotes are just text."""
+    return WORD.findall(user_text or "")[:MAX_WORDS]
+
+
+def match_query(words: list[str]) -> str:
+    """Each word quoted, so FTS5 and websearch_to_tsquery see plain words, all required."""
+    return " ".join(f'"{word}"' for word in words)
+
+
+def search_stories(
+    s: Session, actor: Actor, text_: str, *, project_ref: str | None = None, limit: int = 20
+) -> list[StoryView]:
+    """The workspace's stories matching every word of `text_`, best match first."""
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_RESULTS:
+        raise ValidationFailed(f"Search returns 1 to {MAX_RESULTS} stories.", {"limit": "range"})
+    if not isinstance(text_, str):
+        raise ValidationFailed("Type some words to search for.", {"text": "required"})
+    params: dict[str, object] = {"team_id": actor.team_id, "limit": limit}
+    project_filter = ""
+    if project_ref is not None:
+        params["project_id"] = find_project(s, actor, project_ref).id
+        project_filter = "AND us.project_id = :project_id"
+    words = search_words(text_)
+    if not words:
+        return []
+    params["query"] = match_query(words)
+    sql = SQLITE_SEARCH if s.get_bind().dialect.name == "sqlite" else POSTGRES_SEARCH
+    ids = list(s.scalars(text(sql.format(project_filter=project_filter)), params))
+    return story_views(s, actor, ids)
