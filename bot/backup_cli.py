@@ -1,0 +1,79 @@
+"""`autodevhub backup [--list]` and `autodevhub restore FILE [--force]` on the command line."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from bot.settings import Settings
+from storage.backup import (
+    BackupFailed,
+    RestoreRefused,
+    list_backups,
+    restore_backup,
+    take_backup,
+)
+
+
+def _size(n: int) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if n < 1024 or unit == "GiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n} B"
+
+
+def backup_main(settings: Settings, list_only: bool = False) -> int:
+    """Take a verified backup now (or list what exists). Exit code 0 on success, 1 on failure."""
+    backup_dir = Path(settings.backup_dir)
+    if list_only:
+        backups = list_backups(backup_dir)
+        if not backups:
+            print(f"No backups in {backup_dir.resolve()} yet. Take one with `autodevhub backup`.")
+            return 0
+        print(f"Backups in {backup_dir.resolve()} (newest first, times in {settings.timezone}):")
+        for b in backups:
+            when = b.taken_at.astimezone(settings.tz).strftime("%Y-%m-%d %H:%M:%S")
+            print(f"  {b.name}  {when}  {_size(b.size):>10}  {b.kind}")
+        return 0
+    try:
+        report = take_backup(
+            settings.database_url,
+            backup_dir,
+            retention_days=settings.backup_retention_days,
+        )
+    except BackupFailed as exc:
+        print(f"autodevhub backup: {exc.message}", file=sys.stderr)
+        return 1
+    print(
+        f"Backup written and verified: {report.file.path} ({_size(report.file.size)}, "
+        f"database {_size(report.database_bytes)}, {report.seconds:.2f}s)."
+    )
+    if report.pruned:
+        print(
+            f"Removed {len(report.pruned)} backup(s) older than "
+            f"{settings.backup_retention_days} days."
+        )
+    return 0
+
+
+def restore_main(settings: Settings, file: str, force: bool = False) -> int:
+    """Restore the SQLite database from FILE; refuses (exit 1) and changes nothing if unsafe."""
+    try:
+        report = restore_backup(settings.database_url, Path(file), force=force)
+    except RestoreRefused as exc:
+        print(f"autodevhub restore: {exc.message} Nothing was changed.", file=sys.stderr)
+        return 1
+    print(f"Restored {report.database} from {file}.")
+    if report.previous:
+        print(f"The database it replaced is kept as {report.previous}.")
+    print(f"Schema at revision {report.revision}.")
+    if report.problems:
+        print("Checks found problems:", file=sys.stderr)
+        for problem in report.problems:
+            print(f"  - {problem}", file=sys.stderr)
+        return 1
+    print("Integrity and search index checks: ok.")
+    if force:
+        print("Restart every process that uses this database now.")
+    return 0

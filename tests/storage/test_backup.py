@@ -1,0 +1,293 @@
+"""Verified backups: online copy under writers, retention, restore that refuses bad files."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from storage.backup import (
+    BackupFailed,
+    RestoreRefused,
+    database_in_use,
+    hold_database,
+    list_backups,
+    prune_backups,
+    restore_backup,
+    sqlite_path,
+    take_backup,
+)
+from storage.db import Database
+from storage.models import UserStory
+from tests.scheduler.data import make_project, make_story, make_user
+
+ROOT = str(Path(__file__).resolve().parents[2])
+
+
+def _fingerprint(db_path: Path) -> dict[str, str | None]:
+    out: dict[str, str | None] = {}
+    for suffix in ("", "-wal"):
+        p = db_path.with_name(db_path.name + suffix)
+        out[suffix] = hashlib.sha256(p.read_bytes()).hexdigest() if p.exists() else None
+    return out
+
+
+def _story_ids(db: Database) -> set[str]:
+    with db.read() as s:
+        return set(s.scalars(select(UserStory.id)))
+
+
+def _seeded(db: Database, n: int = 3) -> set[str]:
+    owner = make_user(db, role="ADMIN")
+    project = make_project(db, owner)
+    for i in range(n):
+        make_story(db, project, title=f"story {i}", created_by=owner)
+    return _story_ids(db)
+
+
+def test_backup_writes_one_verified_file_and_lists_it(db: Database, tmp_path: Path) -> None:
+    _seeded(db)
+    report = take_backup(db.url, tmp_path / "backups", now=datetime(2026, 3, 1, 2, 0, tzinfo=UTC))
+    suffix = ".db.gz" if db.dialect == "sqlite" else ".pgdump"
+    assert report.file.name == f"autodevhub_20260301_020000{suffix}"
+    assert [p.name for p in (tmp_path / "backups").iterdir()] == [report.file.name]
+    assert list_backups(tmp_path / "backups") == [report.file]
+    if db.dialect == "sqlite":
+        raw = tmp_path / "raw.db"
+        raw.write_bytes(gzip.decompress(report.file.path.read_bytes()))
+        conn = sqlite3.connect(raw)
+        assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        assert conn.execute("SELECT count(*) FROM user_stories").fetchone() == (3,)
+        conn.close()
+    else:
+        listed = subprocess.run(
+            ["pg_restore", "--list", str(report.file.path)], capture_output=True, text=True
+        )
+        assert listed.returncode == 0 and "user_stories" in listed.stdout
+
+
+def test_two_backups_in_one_second_both_kept(sqlite_db: Database, tmp_path: Path) -> None:
+    now = datetime(2026, 3, 1, 2, 0, tzinfo=UTC)
+    a = take_backup(sqlite_db.url, tmp_path, now=now)
+    b = take_backup(sqlite_db.url, tmp_path, now=now)
+    assert a.file.path != b.file.path and a.file.path.exists() and b.file.path.exists()
+
+
+def test_backup_while_four_threads_write_restores_everything_committed_before(
+    sqlite_db: Database, tmp_path: Path
+) -> None:
+    owner = make_user(sqlite_db)
+    project = make_project(sqlite_db, owner)
+    for i in range(300):  # some bulk, so the copy takes several steps
+        make_story(sqlite_db, project, title=f"seed {i} " + "x" * 150, created_by=owner)
+    committed: list[tuple[float, str]] = []  # (monotonic time the commit returned, id)
+    lock = threading.Lock()
+    stop = threading.Event()
+    errors: list[BaseException] = []
+
+    def writer(n: int) -> None:
+        db = Database(sqlite_db.url)
+        try:
+            i = 0
+            while not stop.is_set():
+                story_id = make_story(db, project, title=f"w{n}-{i}", created_by=owner)
+                with lock:
+                    committed.append((time.monotonic(), story_id))
+                i += 1
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+        finally:
+            db.dispose()
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    while len(committed) < 40:
+        time.sleep(0.01)
+    began = time.monotonic()
+    report = take_backup(sqlite_db.url, tmp_path / "backups", pages_per_step=8)
+    ended = time.monotonic()
+    time.sleep(0.05)
+    stop.set()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert report.steps > 1
+    before = {sid for at, sid in committed if at < began}
+    during = {sid for at, sid in committed if began <= at <= ended}
+    assert during, "writers kept committing while the backup ran"
+
+    sqlite_db.dispose()
+    restored = restore_backup(sqlite_db.url, report.file.path)
+    assert restored.problems == []
+    conn = sqlite3.connect(sqlite_path(sqlite_db.url))
+    assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    conn.close()
+    ids = _story_ids(sqlite_db)
+    assert before <= ids
+    assert len(ids) >= 300 + len(before)
+
+
+def test_failed_backup_leaves_no_partial_file(tmp_path: Path) -> None:
+    not_a_db = tmp_path / "autodevhub.db"
+    not_a_db.write_bytes(b"this is not a database at all" * 200)
+    backups = tmp_path / "backups"
+    with pytest.raises(BackupFailed, match="failed"):
+        take_backup(f"sqlite:///{not_a_db}", backups)
+    assert list(backups.iterdir()) == []
+    with pytest.raises(BackupFailed, match="no database"):
+        take_backup(f"sqlite:///{tmp_path / 'missing.db'}", backups)
+    assert list(backups.iterdir()) == []
+    assert not (tmp_path / "missing.db").exists()
+
+
+def test_retention_deletes_old_backups_but_never_the_newest(tmp_path: Path) -> None:
+    now = datetime(2026, 6, 30, 3, 0, tzinfo=UTC)
+    names = [
+        "autodevhub_20260401_020000.db.gz",  # 90 days old
+        "autodevhub_20260520_020000.db.gz",  # 41 days
+        "autodevhub_20260615_020000.db.gz",  # 15 days
+        "unrelated.txt",
+    ]
+    for name in names:
+        (tmp_path / name).write_bytes(b"x")
+    removed = prune_backups(tmp_path, 30, now=now)
+    assert sorted(p.name for p in removed) == names[:2]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(names[2:])
+    # a long outage: every backup is older than the retention, the newest stays
+    assert prune_backups(tmp_path, 1, now=now + timedelta(days=365)) == []
+    assert (tmp_path / names[2]).exists()
+
+
+# ---------------------------------------------------------------- restore refusals
+
+
+@pytest.fixture
+def backup_file(sqlite_db: Database, tmp_path: Path) -> Path:
+    _seeded(sqlite_db, 5)
+    return take_backup(sqlite_db.url, tmp_path / "backups").file.path
+
+
+def _bad_files(tmp_path: Path, good: Path) -> dict[str, Path]:
+    data = good.read_bytes()
+    raw = gzip.decompress(data)
+    files = {
+        "plain text": tmp_path / "notes.txt",
+        "truncated gzip": tmp_path / "truncated.db.gz",
+        "gzip of non-SQLite": tmp_path / "other.db.gz",
+        "gzip of a corrupt SQLite": tmp_path / "corrupt.db.gz",
+        "gzip of a foreign SQLite": tmp_path / "foreign.db.gz",
+    }
+    files["plain text"].write_text("not a backup\n")
+    files["truncated gzip"].write_bytes(data[: len(data) // 2])
+    files["gzip of non-SQLite"].write_bytes(gzip.compress(b"PK\x03\x04" + b"zip?" * 5000))
+    page = 4096
+    corrupt = bytearray(raw)
+    # scribble over every page after the schema: b-tree pages no longer parse
+    for offset in range(2 * page, len(corrupt), page):
+        corrupt[offset : offset + 64] = b"\xff" * 64
+    files["gzip of a corrupt SQLite"].write_bytes(gzip.compress(bytes(corrupt)))
+    foreign = tmp_path / "foreign.db"
+    conn = sqlite3.connect(foreign)
+    conn.execute("CREATE TABLE notes(x)")
+    conn.commit()
+    conn.close()
+    files["gzip of a foreign SQLite"].write_bytes(gzip.compress(foreign.read_bytes()))
+    return files
+
+
+def test_restore_refuses_bad_files_and_leaves_the_database_untouched(
+    sqlite_db: Database, backup_file: Path, tmp_path: Path
+) -> None:
+    make_story(
+        sqlite_db,
+        make_project(sqlite_db, make_user(sqlite_db, "T2", "U9"), team="T2"),
+        title="after the backup",
+        team="T2",
+    )
+    before_ids = _story_ids(sqlite_db)
+    db_path = sqlite_path(sqlite_db.url)
+    sqlite_db.dispose()
+    before = _fingerprint(db_path)
+    for label, bad in _bad_files(tmp_path, backup_file).items():
+        with pytest.raises(RestoreRefused) as info:
+            restore_backup(sqlite_db.url, bad)
+        assert bad.name in info.value.message, label
+        assert _fingerprint(db_path) == before, label
+        assert not db_path.with_name(db_path.name + ".old").exists(), label
+        leftovers = [p.name for p in db_path.parent.iterdir() if ".restore-" in p.name]
+        assert leftovers == [], label
+    with pytest.raises(RestoreRefused, match="no file"):
+        restore_backup(sqlite_db.url, tmp_path / "nope.db.gz")
+    assert _story_ids(sqlite_db) == before_ids
+
+
+def test_restore_refuses_while_a_server_holds_the_database_unless_forced(
+    sqlite_db: Database, backup_file: Path
+) -> None:
+    db_path = sqlite_path(sqlite_db.url)
+    hold = hold_database(sqlite_db.url)
+    try:
+        assert database_in_use(sqlite_db.url)
+        before = _fingerprint(db_path)
+        with pytest.raises(RestoreRefused, match="Stop it first, or pass --force"):
+            restore_backup(sqlite_db.url, backup_file)
+        assert _fingerprint(db_path) == before
+        report = restore_backup(sqlite_db.url, backup_file, force=True)
+        assert report.problems == []
+    finally:
+        hold.release()
+    assert not database_in_use(sqlite_db.url)
+
+
+def test_a_crashed_server_does_not_block_restore(sqlite_db: Database, backup_file: Path) -> None:
+    code = (
+        "import os, sys; from storage.backup import hold_database; "
+        f"hold_database({sqlite_db.url!r}); print('held', flush=True); os._exit(0)"
+    )
+    # the child takes the hold and dies without releasing it: the kernel drops the lock
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60
+    )
+    assert out.stdout.strip() == "held", out.stderr
+    assert not database_in_use(sqlite_db.url)
+    assert restore_backup(sqlite_db.url, backup_file).problems == []
+
+
+def test_restore_keeps_the_old_database_and_runs_forward(
+    sqlite_db: Database, backup_file: Path
+) -> None:
+    backed_up = _story_ids(sqlite_db)
+    owner = make_user(sqlite_db, "T3", "U3")
+    later = make_story(sqlite_db, make_project(sqlite_db, owner, team="T3"), team="T3")
+    db_path = sqlite_path(sqlite_db.url)
+    sqlite_db.dispose()
+    report = restore_backup(sqlite_db.url, backup_file)
+    assert report.previous == db_path.with_name(db_path.name + ".old")
+    assert report.revision == "0001"
+    assert _story_ids(sqlite_db) == backed_up
+    old = Database(f"sqlite:///{report.previous}")
+    try:
+        assert later in _story_ids(old)
+    finally:
+        old.dispose()
+    # the restored database is a working one: search index in step, writes go through
+    with sqlite_db.read() as s:
+        assert s.scalar(select(func.count()).select_from(UserStory)) == len(backed_up)
+    make_story(
+        sqlite_db, make_project(sqlite_db, make_user(sqlite_db, "T4", "U4"), team="T4"), team="T4"
+    )
+
+
+def test_restore_refuses_postgresql(tmp_path: Path) -> None:
+    with pytest.raises(RestoreRefused, match="pg_restore"):
+        restore_backup("postgresql://u@127.0.0.1:1/x", tmp_path / "x.pgdump")
