@@ -1,0 +1,132 @@
+"""The Bolt app factory: a sync App on our database, Web API base URL and listeners."""
+
+from __future__ import annotations
+
+import logging
+from urllib.error import URLError
+
+from slack_bolt import App
+from slack_bolt.error import BoltError
+from slack_bolt.oauth.oauth_settings import OAuthSettings
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError, SlackRequestError
+from slack_sdk.http_retry.builtin_handlers import (
+    ConnectionErrorRetryHandler,
+    RateLimitErrorRetryHandler,
+)
+from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
+from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
+
+from bot.settings import Settings
+from storage.db import Database
+
+log = logging.getLogger("autodevhub.app")
+
+# What the app needs from a workspace, and no more (manifest.yml declares the same).
+BOT_SCOPES = ["commands", "chat:write"]
+INSTALL_PATH = "/slack/install"
+REDIRECT_PATH = "/slack/oauth_redirect"
+EVENTS_PATH = "/slack/events"
+
+
+class SettingsError(Exception):
+    """A setting is missing or wrong. The message names it and never holds a secret value."""
+
+
+def web_client(settings: Settings, token: str | None = None) -> WebClient:
+    """A Web API client on AUTODEVHUB_SLACK_API_URL that retries 429s and dropped connections."""
+    return WebClient(
+        token=token,
+        base_url=settings.slack_api_url,
+        timeout=10,
+        retry_handlers=[
+            ConnectionErrorRetryHandler(max_retry_count=2),
+            RateLimitErrorRetryHandler(max_retry_count=3),
+        ],
+    )
+
+
+def _secret(value) -> str | None:
+    return value.get_secret_value() if value is not None else None
+
+
+def check_settings(settings: Settings, *, socket_mode: bool = False) -> None:
+    """Refuse incomplete or malformed Slack settings with a message naming the setting."""
+    bot_token = _secret(settings.slack_bot_token)
+    app_token = _secret(settings.slack_app_token)
+    if bot_token is not None and not bot_token.startswith("xoxb-"):
+        raise SettingsError("SLACK_BOT_TOKEN must be a bot token starting with 'xoxb-'.")
+    if app_token is not None and not app_token.startswith("xapp-"):
+        raise SettingsError("SLACK_APP_TOKEN must be an app-level token starting with 'xapp-'.")
+    if bool(settings.slack_client_id) != bool(settings.slack_client_secret):
+        missing = "SLACK_CLIENT_SECRET" if settings.slack_client_id else "SLACK_CLIENT_ID"
+        raise SettingsError(f"{missing} is not set: OAuth needs SLACK_CLIENT_ID and the secret.")
+    if not bot_token and not settings.oauth_enabled:
+        raise SettingsError(
+            "SLACK_BOT_TOKEN is not set (or set SLACK_CLIENT_ID and SLACK_CLIENT_SECRET "
+            "to install into many workspaces)."
+        )
+    if not socket_mode and not _secret(settings.slack_signing_secret):
+        raise SettingsError(
+            "SLACK_SIGNING_SECRET is not set: HTTP mode needs it to verify requests "
+            "(or set SLACK_APP_TOKEN for Socket Mode)."
+        )
+    if not settings.slack_api_url.startswith(("http://", "https://")):
+        raise SettingsError("AUTODEVHUB_SLACK_API_URL must be an http(s) URL.")
+
+
+def create_app(settings: Settings, db: Database, *, socket_mode: bool = False) -> App:
+    """The Bolt app: token mode (SLACK_BOT_TOKEN) or OAuth (SLACK_CLIENT_ID/SECRET)."""
+    check_settings(settings, socket_mode=socket_mode)
+    signing_secret = _secret(settings.slack_signing_secret) or ""
+    common = {
+        "signing_secret": signing_secret,
+        "process_before_response": False,
+        "name": "autodevhub",
+    }
+    try:
+        if settings.oauth_enabled:
+            client_id = settings.slack_client_id or ""
+            installations = SQLAlchemyInstallationStore(
+                client_id=client_id,
+                engine=db.engine,
+                bots_table_name="slack_bots",
+                installations_table_name="slack_installations",
+            )
+            states = SQLAlchemyOAuthStateStore(
+                expiration_seconds=600, engine=db.engine, table_name="slack_oauth_states"
+            )
+            # Giving the store to App too makes Bolt build the authorizer with our client, so
+            # token lookups, auth.test and per-request clients all use AUTODEVHUB_SLACK_API_URL.
+            app = App(
+                client=web_client(settings),
+                installation_store=installations,
+                oauth_settings=OAuthSettings(
+                    client_id=client_id,
+                    client_secret=_secret(settings.slack_client_secret),
+                    scopes=BOT_SCOPES,
+                    installation_store=installations,
+                    state_store=states,
+                    install_path=INSTALL_PATH,
+                    redirect_uri_path=REDIRECT_PATH,
+                ),
+                **common,
+            )
+        else:
+            app = App(client=web_client(settings, _secret(settings.slack_bot_token)), **common)
+    except BoltError as exc:
+        if "invalid_auth" in str(exc) or "not_authed" in str(exc) or "token" in str(exc):
+            raise SettingsError(
+                "SLACK_BOT_TOKEN was refused by Slack (auth.test failed): check the token."
+            ) from None
+        raise SettingsError(f"The Slack settings were refused: {type(exc).__name__}") from None
+    except (SlackApiError, SlackRequestError, URLError, OSError) as exc:
+        raise SettingsError(
+            f"Cannot reach the Slack Web API at AUTODEVHUB_SLACK_API_URL "
+            f"({settings.slack_api_url}): {type(exc).__name__}"
+        ) from None
+
+    from handlers import register
+
+    register(app, db, settings)
+    return app

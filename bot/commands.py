@@ -1,0 +1,496 @@
+"""The slash-command grammar, apart from Slack: words in, one domain operation, a Reply out.
+
+Slack listeners and the console both call `run(...)`; each renders the Reply its own way
+(Block Kit via bot/ui, or plain text), so every command behaves the same in both places.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from storage.errors import DomainError, NotFound
+from storage.models import PRIORITIES, STATUSES
+from storage.users import Actor
+
+PAGE_SIZE = 10
+SEARCH_LIMIT = 20
+PAGING_TTL = timedelta(days=1)
+PAGING_KIND = "story_list"
+MENTION = re.compile(r"^<@([A-Z0-9]+)(?:\|[^>]*)?>$")
+STORY_KEY = re.compile(r"^[A-Za-z][A-Za-z0-9]{1,9}-\d+$")
+
+USAGE = {
+    "/project": [
+        ("new", "create a project (opens a form)"),
+        ("list", "all projects in this workspace"),
+        ("show REF", "one project (REF: its key or name)"),
+        ("edit REF", "change a project (owner or admin)"),
+        ("delete REF", "delete a project and its stories (owner or admin)"),
+        ("link REF", "make it this channel's default project"),
+        ("help", "this help"),
+    ],
+    "/story": [
+        ("new [PROJECT]", "create a story (opens a form)"),
+        ("list [PROJECT] [status:S] [priority:P] [mine]", "stories, CRITICAL first, newest first"),
+        ("show KEY-N", "one story, e.g. WEB-7"),
+        ("edit KEY-N", "change a story (opens a form)"),
+        ("move KEY-N STATUS", "DRAFT, READY, IN_PROGRESS or DONE"),
+        ("assign KEY-N @user", "assign (or `nobody` to unassign, `me` for yourself)"),
+        ("delete KEY-N", "delete a story (creator, project owner or admin)"),
+        ("search TEXT", "full-text search over titles and descriptions"),
+        ("help", "this help"),
+    ],
+    "/autodev": [
+        ("generate [PROJECT] [FEATURE TEXT]", "draft stories with Claude"),
+        ("digest on|off|now [daily|weekly] [HH:MM]", "this channel's project digest"),
+        ("me", "your activity this week"),
+        ("audit [N]", "the latest N changes (admins)"),
+        ("backup", "take a verified backup now (admins)"),
+        ("admin @user", "make someone a workspace admin (admins)"),
+        ("help", "this help"),
+    ],
+}
+
+
+# -- replies ----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Note:
+    """A short plain-text message (user text inside is escaped when rendered)."""
+
+    text: str
+    public: bool = False
+
+
+@dataclass(frozen=True)
+class Usage:
+    """A command's help; `problem` says what was wrong with what was typed."""
+
+    command: str
+    problem: str | None = None
+
+
+@dataclass(frozen=True)
+class StoryShown:
+    story: Any
+    note: str | None = None
+    public: bool = False
+
+
+@dataclass(frozen=True)
+class StoryListed:
+    title: str
+    stories: list[Any]
+    paging_token: str | None = None
+    page: int = 1
+    has_previous: bool = False
+    has_next: bool = False
+    empty_hint: str = "No stories match."
+
+
+@dataclass(frozen=True)
+class ProjectShown:
+    project: Any
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class ProjectsListed:
+    projects: list[Any]
+
+
+@dataclass(frozen=True)
+class OpenForm:
+    """Ask for a form: `form` is 'project' or 'story'; `target` is the id being edited."""
+
+    form: str
+    initial: dict[str, Any] = field(default_factory=dict)
+    target: str | None = None
+    projects: list[Any] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ConfirmDelete:
+    kind: str  # "story" | "project"
+    target: str  # id
+    label: str  # "WEB-7 Reset password" / "Web shop (WEB)"
+
+
+@dataclass(frozen=True)
+class ActivityShown:
+    activity: Any
+    slack_user_id: str
+
+
+@dataclass(frozen=True)
+class AuditShown:
+    entries: list[Any]
+
+
+@dataclass(frozen=True)
+class AdminGranted:
+    slack_user_id: str
+
+
+@dataclass(frozen=True)
+class Delegated:
+    """A word owned by another feature module (generate, digest, backup)."""
+
+    word: str
+    text: str
+
+
+Reply = (
+    Note
+    | Usage
+    | StoryShown
+    | StoryListed
+    | ProjectShown
+    | ProjectsListed
+    | OpenForm
+    | ConfirmDelete
+    | ActivityShown
+    | AuditShown
+    | AdminGranted
+    | Delegated
+)
+
+
+# -- the entry point ----------------------------------------------------------------------------
+def run(s: Session, actor: Actor, command: str, text: str, *, channel_id: str | None) -> Reply:
+    """Carry out one slash command for `actor` inside the write transaction `s`."""
+    words = (text or "").split()
+    verb = words[0].lower() if words else "help"
+    rest = words[1:]
+    if command == "/project":
+        return _project(s, actor, verb, rest, channel_id)
+    if command == "/story":
+        return _story(s, actor, verb, rest, channel_id, text)
+    if command == "/autodev":
+        return _autodev(s, actor, verb, rest, text)
+    return Note(f"Unknown command {command}.")
+
+
+def _rest_text(text: str, verb: str) -> str:
+    """The typed text after the verb, spacing kept."""
+    stripped = (text or "").strip()
+    return stripped[len(verb) :].strip() if stripped.lower().startswith(verb) else stripped
+
+
+def _need(rest: list[str], command: str, what: str) -> str:
+    if not rest:
+        raise UsageProblem(command, f"Say which {what}.")
+    return " ".join(rest)
+
+
+class UsageProblem(DomainError):
+    """What was typed does not fit the grammar; carries the command for its help."""
+
+    def __init__(self, command: str, message: str) -> None:
+        super().__init__(message)
+        self.command = command
+
+
+def usage_for(exc: UsageProblem) -> Usage:
+    return Usage(exc.command, exc.message)
+
+
+# -- /project -----------------------------------------------------------------------------------
+def _project(s: Session, actor: Actor, verb: str, rest: list[str], channel_id: str | None) -> Reply:
+    from storage import projects
+
+    try:
+        if verb == "help":
+            return Usage("/project")
+        if verb == "new":
+            initial = _project_initial()
+            if rest:
+                initial["name"] = " ".join(rest)
+            return OpenForm("project", initial)
+        if verb == "list":
+            return ProjectsListed(projects.list_projects(s, actor))
+        if verb == "show":
+            return ProjectShown(projects.get_project(s, actor, _need(rest, "/project", "project")))
+        if verb == "edit":
+            project = projects.get_project(s, actor, _need(rest, "/project", "project"))
+            return OpenForm("project", _project_initial(project), target=project.id)
+        if verb == "delete":
+            project = projects.get_project(s, actor, _need(rest, "/project", "project"))
+            return ConfirmDelete("project", project.id, f"{project.name} ({project.key})")
+        if verb == "link":
+            if not channel_id:
+                return Note("Linking needs a channel: run /project link in the channel.")
+            project = projects.link_channel(
+                s, actor, _need(rest, "/project", "project"), channel_id
+            )
+            return ProjectShown(project, note=f"{project.name} is now this channel's project.")
+    except UsageProblem as exc:
+        return usage_for(exc)
+    return Usage("/project", f"I don't know '{verb}'.")
+
+
+def _project_initial(project: Any | None = None) -> dict[str, Any]:
+    from bot.forms import project_initial
+
+    return project_initial(project)
+
+
+# -- /story -------------------------------------------------------------------------------------
+def _story(
+    s: Session, actor: Actor, verb: str, rest: list[str], channel_id: str | None, text: str
+) -> Reply:
+    from storage import stories
+
+    try:
+        if verb == "help":
+            return Usage("/story")
+        if verb == "new":
+            return new_story_form(s, actor, " ".join(rest) or None, channel_id)
+        if verb == "list":
+            return list_stories(s, actor, rest, channel_id)
+        if verb == "show":
+            return StoryShown(stories.get_story(s, actor, _story_key(rest)))
+        if verb == "edit":
+            story = stories.get_story(s, actor, _story_key(rest))
+            from bot.forms import story_initial
+
+            return OpenForm("story", story_initial(story), target=story.id)
+        if verb == "move":
+            key = _story_key(rest)
+            if len(rest) < 2:
+                raise UsageProblem("/story", "Say the new status: " + ", ".join(STATUSES) + ".")
+            status = normalize_status(" ".join(rest[1:]))
+            story = stories.move_story(s, actor, key, status)
+            return StoryShown(story, note=f"{story.key} moved to {story.status}.")
+        if verb == "assign":
+            key = _story_key(rest)
+            if len(rest) < 2:
+                raise UsageProblem("/story", "Say who: /story assign WEB-7 @maria.")
+            assignee = parse_assignee(rest[1], actor)
+            story = stories.assign_story(s, actor, key, assignee)
+            return StoryShown(story, note=f"{story.key} assigned.")
+        if verb == "delete":
+            story = stories.get_story(s, actor, _story_key(rest))
+            return ConfirmDelete("story", story.id, f"{story.key} {story.title}")
+        if verb == "search":
+            query = _rest_text(text, "search")
+            if not query:
+                raise UsageProblem("/story", "Say what to search for: /story search password.")
+            from storage.search import search_stories
+
+            found = search_stories(s, actor, query, limit=SEARCH_LIMIT)
+            return StoryListed(
+                f"Stories matching “{query}”", found, empty_hint="Nothing matches that search."
+            )
+    except UsageProblem as exc:
+        return usage_for(exc)
+    return Usage("/story", f"I don't know '{verb}'.")
+
+
+def _story_key(rest: list[str]) -> str:
+    if not rest:
+        raise UsageProblem("/story", "Say which story, like WEB-7.")
+    if not STORY_KEY.match(rest[0]):
+        raise UsageProblem("/story", f"'{rest[0][:40]}' is not a story key; they look like WEB-7.")
+    return rest[0]
+
+
+def normalize_status(word: str) -> str:
+    status = re.sub(r"[\s-]+", "_", word.strip()).upper()
+    if status not in STATUSES:
+        raise UsageProblem(
+            "/story", f"'{word[:40]}' is not a status. Use one of: {', '.join(STATUSES)}."
+        )
+    return status
+
+
+def parse_assignee(word: str, actor: Actor) -> str | None:
+    """`<@U123>` (Slack's escaped mention), `me`, or `nobody`/`none` to unassign."""
+    lowered = word.lower()
+    if lowered == "me":
+        return actor.slack_user_id
+    if lowered in ("nobody", "none", "-"):
+        return None
+    found = MENTION.match(word)
+    if found:
+        return found.group(1)
+    raise UsageProblem(
+        "/story", f"'{word[:40]}' is not a person: mention them (@maria), or say me or nobody."
+    )
+
+
+def new_story_form(
+    s: Session, actor: Actor, project_ref: str | None, channel_id: str | None, **given: Any
+) -> OpenForm:
+    """The story form, project preselected: the one named, else the channel's linked one."""
+    from bot.forms import story_initial
+    from storage import projects
+
+    project = None
+    if project_ref:
+        project = projects.get_project(s, actor, project_ref)
+    elif channel_id:
+        project = projects.project_for_channel(s, actor, channel_id)
+    choices = projects.list_projects(s, actor)
+    if not choices:
+        raise NotFound("There are no projects yet. Create one first with /project new.")
+    return OpenForm(
+        "story",
+        story_initial(None, project=project.id if project else None, **given),
+        projects=choices,
+    )
+
+
+def list_stories(s: Session, actor: Actor, rest: list[str], channel_id: str | None) -> StoryListed:
+    """`/story list [PROJECT] [status:S] [priority:P] [mine]`, first page, paging in a session."""
+    from storage import projects, sessions
+
+    filters: dict[str, Any] = {}
+    words: list[str] = []
+    for word in rest:
+        low = word.lower()
+        if low.startswith("status:"):
+            filters["status"] = normalize_status(word.split(":", 1)[1])
+        elif low.startswith("priority:"):
+            priority = word.split(":", 1)[1].upper()
+            if priority not in PRIORITIES:
+                raise UsageProblem(
+                    "/story", f"'{priority[:20]}' is not a priority: {', '.join(PRIORITIES)}."
+                )
+            filters["priority"] = priority
+        elif low == "mine":
+            filters["assignee_slack_id"] = actor.slack_user_id
+        else:
+            words.append(word)
+    project = None
+    if words:
+        project = projects.get_project(s, actor, " ".join(words))
+    elif channel_id:
+        project = projects.project_for_channel(s, actor, channel_id)
+    if project is not None:
+        filters["project_ref"] = project.id
+    title = _list_title(project, filters)
+    state = {"filters": filters, "cursors": [None], "index": 0, "title": title}
+    token = sessions.create_session(s, actor, PAGING_KIND, state, PAGING_TTL)
+    return page_of(s, actor, token, state)
+
+
+def _list_title(project: Any | None, filters: dict[str, Any]) -> str:
+    parts = [f"{project.name} ({project.key})" if project else "All projects"]
+    if filters.get("status"):
+        parts.append(filters["status"])
+    if filters.get("priority"):
+        parts.append(filters["priority"])
+    if filters.get("assignee_slack_id"):
+        parts.append("assigned to me")
+    return " · ".join(parts)
+
+
+def page_of(s: Session, actor: Actor, token: str, state: dict[str, Any]) -> StoryListed:
+    """The page `state['index']` of a paged list (and remember the next page's cursor)."""
+    from storage import sessions, stories
+
+    filters = dict(state["filters"])
+    project_ref = filters.pop("project_ref", None)
+    index = state["index"]
+    result = stories.list_stories(
+        s, actor, project_ref, limit=PAGE_SIZE, cursor=state["cursors"][index], **filters
+    )
+    cursors = list(state["cursors"])
+    if result.next_cursor and len(cursors) == index + 1:
+        cursors.append(result.next_cursor)
+        state = {**state, "cursors": cursors}
+        sessions.update_session(s, actor, token, state)
+    return StoryListed(
+        state["title"],
+        list(result.items),
+        paging_token=token,
+        page=index + 1,
+        has_previous=index > 0,
+        has_next=bool(result.next_cursor),
+    )
+
+
+def turn_page(s: Session, actor: Actor, token: str, step: int) -> StoryListed:
+    """Next (+1) or previous (-1) page of a paged list."""
+    from storage import sessions
+
+    state = sessions.load_session(s, actor, token, PAGING_KIND)
+    index = max(0, min(state["index"] + step, len(state["cursors"]) - 1))
+    state = {**state, "index": index}
+    sessions.update_session(s, actor, token, state)
+    return page_of(s, actor, token, state)
+
+
+# -- /autodev -----------------------------------------------------------------------------------
+def _autodev(s: Session, actor: Actor, verb: str, rest: list[str], text: str) -> Reply:
+    try:
+        if verb == "help":
+            return Usage("/autodev")
+        if verb in ("generate", "digest", "backup"):
+            return Delegated(verb, _rest_text(text, verb))
+        if verb == "me":
+            from storage.activity import user_activity
+
+            return ActivityShown(user_activity(s, actor), actor.slack_user_id)
+        if verb == "audit":
+            from storage.audit import list_audit
+
+            limit = 20
+            if rest:
+                if not rest[0].isdigit():
+                    raise UsageProblem("/autodev", "Say how many entries as a number: audit 20.")
+                limit = int(rest[0])
+            return AuditShown(list_audit(s, actor, limit=limit))
+        if verb == "admin":
+            if not rest:
+                raise UsageProblem("/autodev", "Say who: /autodev admin @maria.")
+            found = MENTION.match(rest[0])
+            if not found:
+                raise UsageProblem(
+                    "/autodev", f"'{rest[0][:40]}' is not a person: mention them, like @maria."
+                )
+            from storage.users import grant_admin
+
+            granted = grant_admin(s, actor, found.group(1))
+            return AdminGranted(granted.slack_user_id)
+    except UsageProblem as exc:
+        return usage_for(exc)
+    return Usage("/autodev", f"I don't know '{verb}'.")
+
+
+# -- App Home -----------------------------------------------------------------------------------
+HOME_ROWS = 30
+
+
+@dataclass(frozen=True)
+class HomeData:
+    assigned: list[Any]
+    created: list[Any]
+    projects: list[Any]
+
+
+def home_of(s: Session, actor: Actor) -> HomeData:
+    """What a member's App Home shows: stories assigned to and created by them, projects."""
+    from storage import projects, stories
+
+    me = actor.slack_user_id
+    assigned = stories.list_stories(s, actor, None, assignee_slack_id=me, limit=HOME_ROWS)
+    created = stories.list_stories(s, actor, None, created_by_slack_id=me, limit=HOME_ROWS)
+    mine = [p for p in projects.list_projects(s, actor) if p.owner_slack_id == me]
+    return HomeData(list(assigned.items), list(created.items), mine)
+
+
+def page_of_token(s: Session, actor: Actor, token: str) -> StoryListed | None:
+    """The page a paged list is showing now (to redraw it after a change), None if expired."""
+    from storage import sessions
+
+    try:
+        state = sessions.load_session(s, actor, token, PAGING_KIND)
+    except NotFound:
+        return None
+    return page_of(s, actor, token, state)

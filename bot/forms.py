@@ -1,0 +1,162 @@
+"""The project and story forms: fields shared by Slack modals and the console's questions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from storage.models import PRIORITIES, STATUSES
+
+POINTS = ("0", "1", "2", "3", "5", "8", "13", "21")
+
+
+@dataclass(frozen=True)
+class FormField:
+    """One question. `kind`: text, multiline, select, flag, user, project."""
+
+    name: str
+    label: str
+    kind: str = "text"
+    options: tuple[str, ...] = ()
+    optional: bool = True
+    hint: str | None = None
+    max_length: int | None = None
+    placeholder: str | None = None
+
+
+PROJECT_FORM = (
+    FormField("name", "Name", optional=False, max_length=100, placeholder="Web shop"),
+    FormField(
+        "key",
+        "Key",
+        max_length=10,
+        hint="2–10 capitals that prefix story numbers (WEB-7). Empty: made from the name.",
+        placeholder="WEB",
+    ),
+    FormField("description", "Description", "multiline", max_length=4000),
+    FormField(
+        "repository_url", "Repository URL", max_length=500, placeholder="https://github.com/…"
+    ),
+    FormField("default_priority", "Default priority", "select", PRIORITIES, optional=False),
+    FormField(
+        "story_template",
+        "Story template",
+        max_length=50,
+        hint="How generated stories are written, e.g. agile.",
+    ),
+    FormField("include_tasks", "Include tasks in generated stories", "flag"),
+    FormField("auto_assign_points", "Estimate points for generated stories", "flag"),
+)
+PROJECT_SETTINGS = ("default_priority", "story_template", "include_tasks", "auto_assign_points")
+
+STORY_FORM = (
+    FormField("project", "Project", "project", optional=False),
+    FormField("title", "Title", optional=False, max_length=200),
+    FormField(
+        "description",
+        "Description",
+        "multiline",
+        optional=False,
+        max_length=4000,
+        placeholder="As a …, I want …, so that …",
+    ),
+    FormField(
+        "acceptance_criteria",
+        "Acceptance criteria",
+        "multiline",
+        hint="One per line, e.g. Given … When … Then …",
+    ),
+    FormField("priority", "Priority", "select", PRIORITIES, optional=False),
+    FormField("story_points", "Points", "select", POINTS, optional=False),
+    FormField("tags", "Tags", hint="Comma-separated, e.g. auth, mobile", max_length=500),
+    FormField("status", "Status", "select", STATUSES, optional=False),
+    FormField("assignee", "Assignee", "user"),
+)
+
+FORMS = {"project": PROJECT_FORM, "story": STORY_FORM}
+
+
+def project_initial(project: Any | None = None) -> dict[str, Any]:
+    """Form values for a new project, or the values of an existing ProjectView."""
+    if project is None:
+        return {
+            "default_priority": "MEDIUM",
+            "story_template": "agile",
+            "include_tasks": True,
+            "auto_assign_points": True,
+        }
+    settings = project.settings or {}
+    return {
+        "name": project.name,
+        "key": project.key,
+        "description": project.description,
+        "repository_url": project.repository_url,
+        "default_priority": settings.get("default_priority", "MEDIUM"),
+        "story_template": settings.get("story_template", "agile"),
+        "include_tasks": bool(settings.get("include_tasks", True)),
+        "auto_assign_points": bool(settings.get("auto_assign_points", True)),
+    }
+
+
+def project_data(values: dict[str, Any]) -> dict[str, Any]:
+    """Form values -> the domain's project input (settings nested)."""
+    data: dict[str, Any] = {
+        f: values.get(f) for f in ("name", "key", "description", "repository_url")
+    }
+    data["settings"] = {f: values[f] for f in PROJECT_SETTINGS if values.get(f) is not None}
+    return data
+
+
+def story_initial(story: Any | None = None, **given: Any) -> dict[str, Any]:
+    """Form values for a new story (defaults + `given`), or those of an existing StoryView."""
+    if story is None:
+        values: dict[str, Any] = {"priority": "MEDIUM", "story_points": "0", "status": "DRAFT"}
+        values.update({k: v for k, v in given.items() if v is not None})
+        return values
+    return {
+        "project": story.project_id,
+        "title": story.title,
+        "description": story.description,
+        "acceptance_criteria": "\n".join(story.acceptance_criteria or []),
+        "priority": story.priority,
+        "story_points": str(story.story_points),
+        "tags": ", ".join(story.tags or []),
+        "status": story.status,
+        "assignee": story.assignee_slack_id,
+    }
+
+
+def story_data(values: dict[str, Any]) -> dict[str, Any]:
+    """Form values -> the domain's story fields (criteria one per line, tags by comma)."""
+    data: dict[str, Any] = {}
+    for name in ("title", "description", "priority", "status"):
+        if name in values:
+            data[name] = values[name] if values[name] is not None else ""
+    if "acceptance_criteria" in values:
+        lines = (values.get("acceptance_criteria") or "").splitlines()
+        data["acceptance_criteria"] = [line.strip() for line in lines if line.strip()]
+    if "tags" in values:
+        tags = (values.get("tags") or "").replace("\n", ",").split(",")
+        data["tags"] = [tag.strip() for tag in tags if tag.strip()]
+    if values.get("story_points") not in (None, ""):
+        points = str(values["story_points"]).strip()
+        data["story_points"] = int(points) if points.lstrip("-").isdigit() else points
+    return data
+
+
+def field_errors_for(form: tuple[FormField, ...], errors: dict[str, str]) -> dict[str, str]:
+    """Domain field errors -> {form field: message}; unknown fields land on the first field."""
+    names = [f.name for f in form]
+    labels = {f.name: f.label for f in form}
+    shown: dict[str, str] = {}
+    for field, message in errors.items():
+        name = field.split(".")[-1]
+        if name not in names and field.split(".")[0] == "settings":
+            name = "story_template"
+        if name not in names:
+            name = names[1] if names[0] == "project" and len(names) > 1 else names[0]
+            message = f"{field.replace('_', ' ')}: {message}"
+        label = labels.get(name, name)
+        text = message if message[:1].isupper() else f"{label} {message}"
+        shown[name] = (shown[name] + " " + text) if name in shown else text
+    return shown

@@ -1,0 +1,1 @@
+"""Block Kit builders: everything the app shows in Slack is built here, escaped here."""

@@ -1,0 +1,56 @@
+"""The ids Slack sends back to us: commands, action ids, view and shortcut callback ids."""
+
+from __future__ import annotations
+
+# slash commands (declared in manifest.yml)
+PROJECT_COMMAND = "/project"
+STORY_COMMAND = "/story"
+AUTODEV_COMMAND = "/autodev"
+COMMANDS = (PROJECT_COMMAND, STORY_COMMAND, AUTODEV_COMMAND)
+
+# shortcuts (declared in manifest.yml)
+CREATE_STORY_FROM_MESSAGE = "create_story_from_message"  # message shortcut
+NEW_STORY_SHORTCUT = "new_story"  # global shortcut
+GENERATE_FROM_MESSAGE = "generate_stories_from_message"  # message shortcut, issue 4
+SHORTCUTS = {
+    CREATE_STORY_FROM_MESSAGE: "message",
+    NEW_STORY_SHORTCUT: "global",
+    GENERATE_FROM_MESSAGE: "message",
+}
+
+# events (declared in manifest.yml)
+EVENTS = ("app_home_opened",)
+
+# modals (view callback ids)
+PROJECT_MODAL = "project_modal"
+STORY_MODAL = "story_modal"
+ASSIGN_MODAL = "assign_modal"
+
+# story card actions
+STORY_STATUS = "story_status"
+STORY_ASSIGN = "story_assign"
+STORY_EDIT = "story_edit"
+STORY_DELETE = "story_delete"
+# list paging
+PAGE_NEXT = "page_next"
+PAGE_PREVIOUS = "page_previous"
+# App Home and messages
+HOME_NEW_STORY = "home_new_story"
+HOME_NEW_PROJECT = "home_new_project"
+PROJECT_DELETE = "project_delete"
+# link buttons (Slack still sends block_actions for them; we only ack)
+OPEN_LINK = "open_link"
+
+ACTIONS = (
+    STORY_STATUS,
+    STORY_ASSIGN,
+    STORY_EDIT,
+    STORY_DELETE,
+    PAGE_NEXT,
+    PAGE_PREVIOUS,
+    HOME_NEW_STORY,
+    HOME_NEW_PROJECT,
+    PROJECT_DELETE,
+    OPEN_LINK,
+)
+VIEWS = (PROJECT_MODAL, STORY_MODAL, ASSIGN_MODAL)

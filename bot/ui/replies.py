@@ -1,0 +1,38 @@
+"""A command's Reply (bot.commands) as a Slack message: the one switch from reply to builder."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot import commands
+from bot.ui import help as help_ui
+from bot.ui import lists, messages, reports
+from bot.ui.story_card import story_message
+
+
+def message_for(reply: Any) -> dict[str, Any]:
+    """Message kwargs (`text`, `blocks`, `response_type`) for every message-like reply."""
+    public = False
+    if isinstance(reply, commands.Note):
+        body, public = messages.note(reply.text), reply.public
+    elif isinstance(reply, commands.Usage):
+        body = help_ui.usage(reply.command, reply.problem)
+    elif isinstance(reply, commands.StoryShown):
+        body, public = story_message(reply.story, note=reply.note), reply.public
+    elif isinstance(reply, commands.StoryListed):
+        body = lists.story_list(reply)
+    elif isinstance(reply, commands.ProjectShown):
+        body = lists.project_card(reply.project, note=reply.note)
+    elif isinstance(reply, commands.ProjectsListed):
+        body = lists.project_list(reply.projects)
+    elif isinstance(reply, commands.ConfirmDelete):
+        body = reports.confirm_delete(reply.kind, reply.target, reply.label)
+    elif isinstance(reply, commands.ActivityShown):
+        body = reports.activity(reply.activity, reply.slack_user_id)
+    elif isinstance(reply, commands.AuditShown):
+        body = reports.audit(reply.entries)
+    elif isinstance(reply, commands.AdminGranted):
+        body = reports.admin_granted(reply.slack_user_id)
+    else:
+        raise TypeError(f"not a message reply: {type(reply).__name__}")
+    return {**body, "response_type": "in_channel" if public else "ephemeral"}

@@ -1,0 +1,149 @@
+"""The story card: one place that renders a story, with buttons that act on it in place."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    ButtonElement,
+    ConfirmObject,
+    ContextBlock,
+    MarkdownTextObject,
+    Option,
+    PlainTextObject,
+    SectionBlock,
+    StaticSelectElement,
+)
+
+from bot.ui import ids
+from bot.ui.text import SECTION_LIMIT, clip, escape, mention
+from storage.models import STATUSES
+
+STATUS_EMOJI = {"DRAFT": ":memo:", "READY": ":white_circle:", "IN_PROGRESS": ":large_blue_circle:"}
+STATUS_EMOJI["DONE"] = ":white_check_mark:"
+PRIORITY_EMOJI = {"CRITICAL": ":red_circle:", "HIGH": ":large_orange_circle:"}
+CRITERIA_SHOWN = 10
+
+
+def story_block_id(story_id: str, list_token: str | None = None) -> str:
+    """block_id of a story's interactive block: the story id and, in a list, the list's token."""
+    return f"story:{story_id}" + (f":{list_token}" if list_token else "")
+
+
+def parse_story_block_id(block_id: str) -> tuple[str, str | None]:
+    """(story id, list token or None) from a block_id made by `story_block_id`."""
+    parts = (block_id or "").split(":", 2)
+    if len(parts) < 2 or parts[0] != "story":
+        return "", None
+    return parts[1], (parts[2] if len(parts) == 3 else None)
+
+
+def summary_line(story: Any) -> str:
+    """`HIGH · 5 points · IN_PROGRESS · @maria` (mrkdwn, safe)."""
+    points = f"{story.story_points} point" + ("" if story.story_points == 1 else "s")
+    assignee = (
+        f"assigned to {mention(story.assignee_slack_id)}"
+        if story.assignee_slack_id
+        else ("unassigned")
+    )
+    priority = PRIORITY_EMOJI.get(story.priority, "")
+    return " · ".join(
+        [
+            f"{priority} {escape(story.priority)}".strip(),
+            points,
+            f"{STATUS_EMOJI.get(story.status, '')} {escape(story.status)}".strip(),
+            assignee,
+        ]
+    )
+
+
+def status_select(story: Any, action_id: str = ids.STORY_STATUS) -> StaticSelectElement:
+    options = [Option(value=status, label=status.replace("_", " ").title()) for status in STATUSES]
+    current = next((o for o in options if o.value == story.status), None)
+    return StaticSelectElement(
+        action_id=action_id,
+        placeholder="Status",
+        options=options,
+        initial_option=current,
+    )
+
+
+def story_card(story: Any, *, note: str | None = None, actions: bool = True) -> list[dict]:
+    """Blocks of a full story card: title, key, summary, description, criteria, actions."""
+    blocks: list[Any] = []
+    if note:
+        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=escape(note))]))
+    title = f"*{escape(story.key)}*  {escape(story.title)}"
+    blocks.append(SectionBlock(text=MarkdownTextObject(text=clip(title, SECTION_LIMIT))))
+    project = f"{escape(story.project_name)} ({escape(story.project_key)})"
+    blocks.append(
+        ContextBlock(elements=[MarkdownTextObject(text=summary_line(story) + " · " + project)])
+    )
+    if story.description:
+        text = clip(escape(story.description), SECTION_LIMIT)
+        blocks.append(SectionBlock(text=MarkdownTextObject(text=text)))
+    criteria = list(story.acceptance_criteria or [])
+    if criteria:
+        lines = [f"✓ {escape(c)}" for c in criteria[:CRITERIA_SHOWN]]
+        if len(criteria) > CRITERIA_SHOWN:
+            lines.append(f"… and {len(criteria) - CRITERIA_SHOWN} more")
+        text = "*Acceptance criteria*\n" + "\n".join(lines)
+        blocks.append(SectionBlock(text=MarkdownTextObject(text=clip(text, SECTION_LIMIT))))
+    tasks = list(story.tasks or [])
+    if tasks:
+        text = "*Tasks*\n" + "\n".join(f"• {escape(t)}" for t in tasks[:CRITERIA_SHOWN])
+        blocks.append(SectionBlock(text=MarkdownTextObject(text=clip(text, SECTION_LIMIT))))
+    if story.tags:
+        tags = " ".join(f"`{escape(t)}`" for t in story.tags)
+        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=clip(tags, 2000))]))
+    if actions:
+        blocks.append(card_actions(story))
+    return [b.to_dict() for b in blocks]
+
+
+def card_actions(story: Any) -> ActionsBlock:
+    return ActionsBlock(
+        block_id=story_block_id(story.id),
+        elements=[
+            status_select(story),
+            ButtonElement(text="Assign", action_id=ids.STORY_ASSIGN, value=story.id),
+            ButtonElement(text="Edit", action_id=ids.STORY_EDIT, value=story.id),
+            ButtonElement(
+                text="Delete",
+                action_id=ids.STORY_DELETE,
+                value=story.id,
+                style="danger",
+                confirm=delete_confirmation(f"{story.key} {story.title}", "story"),
+            ),
+        ],
+    )
+
+
+def delete_confirmation(label: str, kind: str) -> ConfirmObject:
+    more = " and all its stories" if kind == "project" else ""
+    return ConfirmObject(
+        title=PlainTextObject(text=f"Delete this {kind}?"),
+        text=PlainTextObject(text=clip(f"{label}{more} will be deleted for everyone.", 300)),
+        confirm=PlainTextObject(text="Delete"),
+        deny=PlainTextObject(text="Cancel"),
+        style="danger",
+    )
+
+
+def story_message(story: Any, *, note: str | None = None) -> dict[str, Any]:
+    """A whole message holding one card (text is the notification fallback)."""
+    fallback = f"{story.key} {story.title}"
+    if note:
+        fallback = f"{note} {fallback}"
+    return {"text": clip(escape(fallback), 300), "blocks": story_card(story, note=note)}
+
+
+def story_row(story: Any, list_token: str | None = None) -> dict:
+    """A story in a list: key, title, summary, and its status select (acts in place)."""
+    text = f"*{escape(story.key)}*  {escape(story.title)}\n{summary_line(story)}"
+    return SectionBlock(
+        block_id=story_block_id(story.id, list_token),
+        text=MarkdownTextObject(text=clip(text, SECTION_LIMIT)),
+        accessory=status_select(story),
+    ).to_dict()

@@ -1,0 +1,70 @@
+"""One listener for the three slash commands: ack, run the grammar, answer or open a form."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt import BoltContext, Respond
+from slack_sdk import WebClient
+
+from bot import commands
+from bot.forms import FORMS
+from bot.ui.modals import form_modal
+from bot.ui.replies import message_for
+from handlers.listening import acting_member, database, origin_of, remember_modal, shows_errors
+
+
+def on_command(ack: Any, body: dict, context: BoltContext, respond: Respond, client: WebClient):
+    ack()
+    run_command(body=body, context=context, respond=respond, client=client)
+
+
+@shows_errors
+def run_command(body: dict, context: BoltContext, respond: Respond, client: WebClient) -> None:
+    command, text = body["command"], body.get("text") or ""
+    with database(context).write() as s:
+        actor = acting_member(s, context)
+        reply = commands.run(s, actor, command, text, channel_id=body.get("channel_id"))
+        if isinstance(reply, commands.OpenForm):
+            token = remember_modal(
+                s, actor, {"form": reply.form, "target": reply.target, **origin_of(body)}
+            )
+    if isinstance(reply, commands.OpenForm):
+        open_form(client, body["trigger_id"], reply, token)
+    elif isinstance(reply, commands.Delegated):
+        delegate(reply, body=body, context=context, respond=respond, client=client)
+    else:
+        respond(**message_for(reply))
+
+
+def open_form(client: WebClient, trigger_id: str, reply: commands.OpenForm, token: str) -> None:
+    editing = None
+    if reply.target and reply.form == "project":
+        editing = reply.initial.get("key")
+    elif reply.target:
+        editing = reply.initial.get("key") or "story"
+    view = form_modal(
+        reply.form,
+        FORMS[reply.form],
+        reply.initial,
+        metadata=token,
+        projects=reply.projects,
+        editing=editing,
+    )
+    client.views_open(trigger_id=trigger_id, view=view)
+
+
+def delegate(reply: commands.Delegated, **kwargs: Any) -> None:
+    """`/autodev generate|digest|backup`: handed to the module that owns the word."""
+    if reply.word == "generate":
+        from handlers.commands.generate import handle_generate
+
+        handle_generate(text=reply.text, **kwargs)
+    elif reply.word == "digest":
+        from handlers.commands.digest import handle_digest
+
+        handle_digest(text=reply.text, **kwargs)
+    else:
+        from handlers.commands.backup import handle_backup
+
+        handle_backup(text=reply.text, **kwargs)

@@ -1,0 +1,15 @@
+"""Events API listeners (App Home) and the deduplication of Slack's retries."""
+
+from __future__ import annotations
+
+from slack_bolt import App
+
+from handlers.events import app_home, deduplication
+
+
+def register(app: App) -> None:
+    app.event("app_home_opened")(app_home.on_home_opened)
+
+
+def register_deduplication(app: App) -> None:
+    app.use(deduplication.skip_seen_events)

@@ -1,0 +1,15 @@
+"""`app_home_opened`: publish the member's Home tab."""
+
+from __future__ import annotations
+
+from slack_bolt import BoltContext
+from slack_sdk import WebClient
+
+from handlers.delivery import publish_home
+from handlers.listening import database, workspace_id
+
+
+def on_home_opened(event: dict, context: BoltContext, client: WebClient, logger) -> None:
+    if event.get("tab", "home") != "home":
+        return
+    publish_home(database(context), client, workspace_id(context), event["user"])

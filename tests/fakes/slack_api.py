@@ -1,0 +1,731 @@
+"""A fake Slack Web API on loopback that records calls, plus a client that signs requests.
+
+Two halves, both used by tests that drive the real server the way Slack does:
+
+* `FakeSlackAPI` — an http.server on 127.0.0.1. `api_url` goes into
+  AUTODEVHUB_SLACK_API_URL; every Web API call the app makes lands here and is recorded as
+  a `Call(method, params, token)` (form and JSON bodies both parsed; `blocks`/`view` JSON
+  strings decoded). It answers `ok: true` like Slack for the methods the app uses and
+  `{"ok": true}` for any other. `fail(method, "error_code")` makes the next call(s) answer
+  `ok: false`; `rate_limit(method, retry_after=1)` answers HTTP 429 with Retry-After.
+  `response_url()` hands out URLs on the same server; posts to them are recorded with
+  method "response_url" (the payload Bolt's `respond()` sent is `call.params`).
+  Waiting: `wait_for(method, where=..., timeout=...)` blocks until a matching call arrives
+  (listeners run after the ack, so their Web API calls come a moment later).
+
+* `SignedSlack` — sends signed, form-encoded (or JSON, for events) requests to the app's
+  `/slack/events`: `command`, `block_action`, `view_submission`, `shortcut`,
+  `message_action`, `event`, or `post` for a raw body. Each returns a `Reply`
+  (status, headers, body, json). `as_workspace(team, user)` gives a sender for another
+  workspace or user; requests carry team/user ids exactly where Slack puts them.
+
+Pytest fixtures (module-scoped server, per-test workspace) live at the bottom; reuse them
+from another test package with
+`from tests.fakes.slack_api import fake_slack, slack_db, slack_server, slack  # noqa: F401`
+in its conftest.py, or build your own server with `slack_server_for(settings_overrides)`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import json
+import shutil
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.error import HTTPError
+from urllib.parse import parse_qs, urlencode
+from urllib.request import Request, urlopen
+
+import pytest
+from slack_sdk.signature import SignatureVerifier
+
+SIGNING_SECRET = "test-signing-secret"
+BOT_TOKEN = "xoxb-test-token"
+BOT_USER_ID = "UBOT"
+BOT_ID = "BBOT"
+JSON_FIELDS = ("blocks", "view", "attachments", "metadata")
+
+
+@dataclass
+class Call:
+    """One request the app made to the fake: a Web API method or a response_url post."""
+
+    method: str
+    params: dict[str, Any]
+    token: str | None = None
+    path: str = ""
+    at: float = field(default_factory=time.monotonic)
+
+    def text_of(self) -> str:
+        """Everything readable in the call: `text` plus every text in its blocks or view."""
+        parts: list[str] = []
+        _collect_text(self.params, parts)
+        return "\n".join(parts)
+
+
+def _collect_text(node: Any, parts: list[str]) -> None:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "text" and isinstance(value, str):
+                parts.append(value)
+            else:
+                _collect_text(value, parts)
+    elif isinstance(node, list):
+        for item in node:
+            _collect_text(item, parts)
+
+
+@dataclass
+class _Scripted:
+    status: int
+    payload: dict[str, Any]
+    headers: dict[str, str]
+    times: int
+
+
+class FakeSlackAPI:
+    """The fake Web API server. Start with `start()` (or use as a context manager)."""
+
+    def __init__(self) -> None:
+        self.calls: list[Call] = []
+        self._cond = threading.Condition()
+        self._scripts: dict[str, list[_Scripted]] = {}
+        self._ts = itertools.count(1)
+        self.team_for_token: dict[str, str] = {}
+        self.users: dict[str, dict[str, Any]] = {}
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle ---------------------------------------------------------------------
+    def start(self) -> FakeSlackAPI:
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                fake._handle(self)
+
+            do_GET = do_POST
+
+            def log_message(self, *args: Any) -> None:  # keep test output clean
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+
+    def __enter__(self) -> FakeSlackAPI:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def base_url(self) -> str:
+        assert self._server is not None, "start() the fake first"
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    @property
+    def api_url(self) -> str:
+        """The value for AUTODEVHUB_SLACK_API_URL."""
+        return self.base_url + "/api/"
+
+    def response_url(self) -> str:
+        """A fresh response_url on this server (posts to it are recorded)."""
+        return f"{self.base_url}/response/{uuid.uuid4().hex}"
+
+    # -- scripting -----------------------------------------------------------------------
+    def fail(self, method: str, error: str = "internal_error", *, times: int = 1) -> None:
+        """The next `times` calls of `method` answer `{"ok": false, "error": error}`."""
+        self._script(method, _Scripted(200, {"ok": False, "error": error}, {}, times))
+
+    def rate_limit(self, method: str, *, retry_after: int = 1, times: int = 1) -> None:
+        """The next `times` calls of `method` answer HTTP 429 with Retry-After."""
+        payload = {"ok": False, "error": "ratelimited"}
+        self._script(method, _Scripted(429, payload, {"Retry-After": str(retry_after)}, times))
+
+    def answer(self, method: str, payload: dict[str, Any], *, times: int = 1) -> None:
+        """The next `times` calls of `method` answer `payload` (HTTP 200)."""
+        self._script(method, _Scripted(200, payload, {}, times))
+
+    def _script(self, method: str, scripted: _Scripted) -> None:
+        with self._cond:
+            self._scripts.setdefault(method, []).append(scripted)
+
+    def reset(self) -> None:
+        """Forget recorded calls and scripted answers."""
+        with self._cond:
+            self.calls.clear()
+            self._scripts.clear()
+
+    # -- inspection ----------------------------------------------------------------------
+    def calls_to(self, method: str, where: Callable[[Call], bool] | None = None) -> list[Call]:
+        with self._cond:
+            return [c for c in self.calls if c.method == method and (where is None or where(c))]
+
+    def wait_for(
+        self,
+        method: str,
+        where: Callable[[Call], bool] | None = None,
+        *,
+        count: int = 1,
+        timeout: float = 5.0,
+    ) -> Call:
+        """Block until `count` matching calls have arrived; return the last of them."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while True:
+                found = [
+                    c for c in self.calls if c.method == method and (where is None or where(c))
+                ]
+                if len(found) >= count:
+                    return found[count - 1]
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    seen = [c.method for c in self.calls]
+                    raise AssertionError(
+                        f"no {method} call (x{count}) within {timeout}s; calls seen: {seen}"
+                    )
+                self._cond.wait(left)
+
+    def responses(self, response_url: str) -> list[Call]:
+        path = response_url.split("//", 1)[-1].split("/", 1)[-1]
+        return self.calls_to("response_url", lambda c: c.path == "/" + path)
+
+    def wait_response(self, response_url: str, *, count: int = 1, timeout: float = 5.0) -> Call:
+        """Block until `count` posts to `response_url` arrived; return the last."""
+        path = "/" + response_url.split("//", 1)[-1].split("/", 1)[-1]
+        return self.wait_for("response_url", lambda c: c.path == path, count=count, timeout=timeout)
+
+    # -- serving -------------------------------------------------------------------------
+    def _handle(self, req: BaseHTTPRequestHandler) -> None:
+        length = int(req.headers.get("Content-Length") or 0)
+        raw = req.rfile.read(length) if length else b""
+        ctype = req.headers.get("Content-Type", "")
+        params = _parse_body(raw, ctype)
+        path = req.path.split("?", 1)[0]
+        auth = req.headers.get("Authorization", "")
+        token = auth.removeprefix("Bearer ") if auth else params.get("token")
+        if path.startswith("/response/"):
+            method = "response_url"
+        elif path.startswith("/api/"):
+            method = path[len("/api/") :]
+        else:
+            method = path
+        call = Call(method=method, params=params, token=token, path=path)
+        with self._cond:
+            self.calls.append(call)
+            scripted = self._next_script(method)
+            self._cond.notify_all()
+        if scripted is not None:
+            self._send(req, scripted.status, scripted.payload, scripted.headers)
+        elif method == "response_url":
+            self._send_text(req, 200, "ok")
+        else:
+            self._send(req, 200, self._ok(method, params, token), {})
+
+    def _next_script(self, method: str) -> _Scripted | None:
+        queue = self._scripts.get(method)
+        if not queue:
+            return None
+        scripted = queue[0]
+        scripted.times -= 1
+        if scripted.times <= 0:
+            queue.pop(0)
+        return scripted
+
+    def _ok(self, method: str, p: dict[str, Any], token: str | None) -> dict[str, Any]:
+        team = self.team_for_token.get(token or "", "T0001")
+        ts = f"{int(time.time())}.{next(self._ts):06d}"
+        channel = p.get("channel", "C0001")
+        if method == "auth.test":
+            return {
+                "ok": True,
+                "url": "https://fake.slack.test/",
+                "team": "Fake",
+                "user": "autodevhub",
+                "team_id": team,
+                "user_id": BOT_USER_ID,
+                "bot_id": BOT_ID,
+            }
+        if method == "chat.postMessage":
+            return {"ok": True, "channel": channel, "ts": ts, "message": {"ts": ts, **p}}
+        if method == "chat.update":
+            return {"ok": True, "channel": channel, "ts": p.get("ts", ts), "text": p.get("text")}
+        if method == "chat.postEphemeral":
+            return {"ok": True, "message_ts": ts}
+        if method in ("views.open", "views.update", "views.publish", "views.push"):
+            view = p.get("view") if isinstance(p.get("view"), dict) else {}
+            return {"ok": True, "view": {"id": "V" + uuid.uuid4().hex[:10].upper(), **view}}
+        if method == "users.info":
+            user_id = p.get("user", "U0001")
+            user = self.users.get(user_id) or {
+                "id": user_id,
+                "team_id": team,
+                "name": user_id.lower(),
+                "real_name": f"User {user_id}",
+                "profile": {"display_name": user_id.lower(), "real_name": f"User {user_id}"},
+            }
+            return {"ok": True, "user": user}
+        if method == "chat.getPermalink":
+            mts = str(p.get("message_ts", ts)).replace(".", "")
+            return {
+                "ok": True,
+                "channel": channel,
+                "permalink": f"https://fake.slack.test/archives/{channel}/p{mts}",
+            }
+        if method == "conversations.info":
+            return {
+                "ok": True,
+                "channel": {"id": channel, "name": "general", "is_member": True},
+            }
+        if method == "oauth.v2.access":
+            return {
+                "ok": True,
+                "access_token": "xoxb-installed-" + uuid.uuid4().hex[:8],
+                "token_type": "bot",
+                "scope": "commands,chat:write",
+                "bot_user_id": BOT_USER_ID,
+                "app_id": "A0001",
+                "team": {"id": team, "name": "Fake"},
+                "enterprise": None,
+                "authed_user": {"id": "U0001"},
+                "is_enterprise_install": False,
+            }
+        return {"ok": True}
+
+    @staticmethod
+    def _send(
+        req: BaseHTTPRequestHandler, status: int, payload: dict[str, Any], headers: dict[str, str]
+    ) -> None:
+        body = json.dumps(payload).encode()
+        req.send_response(status)
+        req.send_header("Content-Type", "application/json; charset=utf-8")
+        req.send_header("Content-Length", str(len(body)))
+        for name, value in headers.items():
+            req.send_header(name, value)
+        req.end_headers()
+        req.wfile.write(body)
+
+    @staticmethod
+    def _send_text(req: BaseHTTPRequestHandler, status: int, text: str) -> None:
+        body = text.encode()
+        req.send_response(status)
+        req.send_header("Content-Type", "text/plain; charset=utf-8")
+        req.send_header("Content-Length", str(len(body)))
+        req.end_headers()
+        req.wfile.write(body)
+
+
+def _parse_body(raw: bytes, ctype: str) -> dict[str, Any]:
+    if not raw:
+        return {}
+    if "json" in ctype:
+        try:
+            data = json.loads(raw)
+        except ValueError:
+            return {"_raw": raw.decode("utf-8", "replace")}
+        return data if isinstance(data, dict) else {"_json": data}
+    params: dict[str, Any] = {k: v[0] for k, v in parse_qs(raw.decode()).items()}
+    for key in JSON_FIELDS:
+        if isinstance(params.get(key), str):
+            with contextlib.suppress(ValueError):
+                params[key] = json.loads(params[key])
+    return params
+
+
+# ------------------------------------------------------------------------------------------
+# The signed-request client
+
+
+@dataclass
+class Reply:
+    """The app's HTTP answer to one request from "Slack"."""
+
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+    @property
+    def text(self) -> str:
+        return self.body.decode("utf-8", "replace")
+
+    @property
+    def json(self) -> Any:
+        return json.loads(self.body) if self.body else None
+
+
+class SignedSlack:
+    """Plays Slack: sends signed requests to the app as one workspace member."""
+
+    def __init__(
+        self,
+        app_url: str,
+        fake: FakeSlackAPI,
+        *,
+        team_id: str = "T0001",
+        user_id: str = "U0001",
+        channel_id: str = "C0001",
+        signing_secret: str = SIGNING_SECRET,
+    ) -> None:
+        self.app_url = app_url.rstrip("/")
+        self.fake = fake
+        self.team_id = team_id
+        self.user_id = user_id
+        self.channel_id = channel_id
+        self.verifier = SignatureVerifier(signing_secret)
+
+    def as_workspace(
+        self, team_id: str | None = None, user_id: str | None = None, channel_id: str | None = None
+    ) -> SignedSlack:
+        """The same sender for another workspace, member or channel."""
+        return SignedSlack(
+            self.app_url,
+            self.fake,
+            team_id=team_id or self.team_id,
+            user_id=user_id or self.user_id,
+            channel_id=channel_id or self.channel_id,
+            signing_secret=self.verifier.signing_secret,
+        )
+
+    def as_user(self, user_id: str) -> SignedSlack:
+        return self.as_workspace(user_id=user_id)
+
+    # -- raw -----------------------------------------------------------------------------
+    def post(
+        self,
+        body: str | bytes,
+        *,
+        content_type: str = "application/x-www-form-urlencoded",
+        timestamp: int | None = None,
+        signature: str | None = None,
+        headers: dict[str, str] | None = None,
+        path: str = "/slack/events",
+    ) -> Reply:
+        """POST `body` signed like Slack (override `timestamp`/`signature` to test refusals)."""
+        data = body.encode() if isinstance(body, str) else body
+        ts = str(int(time.time()) if timestamp is None else timestamp)
+        sig = signature or self.verifier.generate_signature(timestamp=ts, body=data)
+        all_headers = {
+            "Content-Type": content_type,
+            "X-Slack-Request-Timestamp": ts,
+            "X-Slack-Signature": sig or "",
+            **(headers or {}),
+        }
+        return http_request("POST", self.app_url + path, data, all_headers)
+
+    def post_form(self, form: dict[str, str], **kwargs: Any) -> Reply:
+        return self.post(urlencode(form), **kwargs)
+
+    def post_payload(self, payload: dict[str, Any], **kwargs: Any) -> Reply:
+        """An interactivity request: `payload=<json>`, form-encoded."""
+        return self.post_form({"payload": json.dumps(payload)}, **kwargs)
+
+    # -- what Slack sends ----------------------------------------------------------------
+    def command(
+        self, command: str, text: str = "", *, channel_id: str | None = None
+    ) -> tuple[Reply, str]:
+        """A slash command; returns (HTTP reply, its response_url on the fake)."""
+        response_url = self.fake.response_url()
+        form = {
+            "token": "deprecated-verification-token",
+            "team_id": self.team_id,
+            "team_domain": self.team_id.lower(),
+            "channel_id": channel_id or self.channel_id,
+            "channel_name": "general",
+            "user_id": self.user_id,
+            "user_name": self.user_id.lower(),
+            "command": command,
+            "text": text,
+            "api_app_id": "A0001",
+            "is_enterprise_install": "false",
+            "response_url": response_url,
+            "trigger_id": self.trigger_id(),
+        }
+        return self.post_form(form), response_url
+
+    def block_action(
+        self,
+        action_id: str,
+        *,
+        value: str | None = None,
+        selected_option: str | None = None,
+        block_id: str = "block",
+        message: dict[str, Any] | None = None,
+        view: dict[str, Any] | None = None,
+        channel_id: str | None = None,
+    ) -> tuple[Reply, str]:
+        """A click in a message (default) or in a view (`view=` given: App Home or modal).
+
+        Returns (HTTP reply, the response_url sent along; messages only, else "")."""
+        action: dict[str, Any] = {
+            "action_id": action_id,
+            "block_id": block_id,
+            "action_ts": f"{time.time():.6f}",
+        }
+        if selected_option is not None:
+            action["type"] = "static_select"
+            action["selected_option"] = {
+                "text": {"type": "plain_text", "text": selected_option},
+                "value": selected_option,
+            }
+        else:
+            action["type"] = "button"
+            action["value"] = value or ""
+        payload: dict[str, Any] = {
+            "type": "block_actions",
+            "team": {"id": self.team_id, "domain": self.team_id.lower()},
+            "user": {"id": self.user_id, "team_id": self.team_id, "username": self.user_id},
+            "api_app_id": "A0001",
+            "token": "deprecated-verification-token",
+            "trigger_id": self.trigger_id(),
+            "actions": [action],
+            "is_enterprise_install": False,
+        }
+        response_url = ""
+        if view is not None:
+            payload["container"] = {"type": "view", "view_id": view.get("id", "V1")}
+            payload["view"] = {"id": "V1", "team_id": self.team_id, **view}
+        else:
+            response_url = self.fake.response_url()
+            channel = channel_id or self.channel_id
+            msg = {"type": "message", "ts": "1700000000.000100", "blocks": [], **(message or {})}
+            payload["container"] = {
+                "type": "message",
+                "message_ts": msg["ts"],
+                "channel_id": channel,
+                "is_ephemeral": True,
+            }
+            payload["channel"] = {"id": channel, "name": "general"}
+            payload["message"] = msg
+            payload["response_url"] = response_url
+        return self.post_payload(payload), response_url
+
+    def view_submission(
+        self,
+        callback_id: str,
+        values: dict[str, dict[str, Any]],
+        *,
+        private_metadata: str = "",
+        view_id: str = "V1",
+    ) -> Reply:
+        """A modal submitted. `values` is {block_id: {action_id: element_state}} as Slack
+        sends it; `field_value(...)`, `select_value(...)` etc. build element states."""
+        payload = {
+            "type": "view_submission",
+            "team": {"id": self.team_id, "domain": self.team_id.lower()},
+            "user": {"id": self.user_id, "team_id": self.team_id, "username": self.user_id},
+            "api_app_id": "A0001",
+            "token": "deprecated-verification-token",
+            "trigger_id": self.trigger_id(),
+            "view": {
+                "id": view_id,
+                "team_id": self.team_id,
+                "type": "modal",
+                "callback_id": callback_id,
+                "private_metadata": private_metadata,
+                "state": {"values": values},
+                "hash": "h" + uuid.uuid4().hex[:8],
+            },
+            "response_urls": [],
+            "is_enterprise_install": False,
+        }
+        return self.post_payload(payload)
+
+    def shortcut(self, callback_id: str) -> Reply:
+        """A global shortcut."""
+        payload = {
+            "type": "shortcut",
+            "callback_id": callback_id,
+            "team": {"id": self.team_id, "domain": self.team_id.lower()},
+            "user": {"id": self.user_id, "team_id": self.team_id, "username": self.user_id},
+            "api_app_id": "A0001",
+            "token": "deprecated-verification-token",
+            "trigger_id": self.trigger_id(),
+            "action_ts": f"{time.time():.6f}",
+            "is_enterprise_install": False,
+        }
+        return self.post_payload(payload)
+
+    def message_action(
+        self,
+        callback_id: str,
+        message_text: str,
+        *,
+        message_ts: str = "1700000000.000200",
+        author: str = "U0042",
+        channel_id: str | None = None,
+    ) -> tuple[Reply, str]:
+        """A message shortcut on a message; returns (HTTP reply, its response_url)."""
+        response_url = self.fake.response_url()
+        channel = channel_id or self.channel_id
+        payload = {
+            "type": "message_action",
+            "callback_id": callback_id,
+            "team": {"id": self.team_id, "domain": self.team_id.lower()},
+            "user": {"id": self.user_id, "team_id": self.team_id, "username": self.user_id},
+            "channel": {"id": channel, "name": "general"},
+            "message": {"type": "message", "user": author, "ts": message_ts, "text": message_text},
+            "message_ts": message_ts,
+            "response_url": response_url,
+            "trigger_id": self.trigger_id(),
+            "action_ts": f"{time.time():.6f}",
+            "api_app_id": "A0001",
+            "token": "deprecated-verification-token",
+            "is_enterprise_install": False,
+        }
+        return self.post_payload(payload), response_url
+
+    def event(
+        self,
+        event: dict[str, Any],
+        *,
+        event_id: str | None = None,
+        retry_num: int | None = None,
+    ) -> Reply:
+        """An Events API `event_callback` (JSON). Give the same `event_id` to send a retry."""
+        body = {
+            "token": "deprecated-verification-token",
+            "team_id": self.team_id,
+            "api_app_id": "A0001",
+            "event": {"event_ts": f"{time.time():.6f}", **event},
+            "type": "event_callback",
+            "event_id": event_id or "Ev" + uuid.uuid4().hex[:10].upper(),
+            "event_time": int(time.time()),
+            "authorizations": [{"team_id": self.team_id, "user_id": BOT_USER_ID, "is_bot": True}],
+            "is_ext_shared_channel": False,
+        }
+        headers = {}
+        if retry_num is not None:
+            headers = {"X-Slack-Retry-Num": str(retry_num), "X-Slack-Retry-Reason": "http_timeout"}
+        return self.post(json.dumps(body), content_type="application/json", headers=headers)
+
+    def app_home_opened(self, **kwargs: Any) -> Reply:
+        return self.event(
+            {"type": "app_home_opened", "user": self.user_id, "channel": "D0001", "tab": "home"},
+            **kwargs,
+        )
+
+    @staticmethod
+    def trigger_id() -> str:
+        return f"{int(time.time())}.{uuid.uuid4().int % 10**12}.{uuid.uuid4().hex[:16]}"
+
+
+# Element states as Slack puts them in view.state.values[block_id][action_id]
+def field_value(text: str | None) -> dict[str, Any]:
+    return {"type": "plain_text_input", "value": text}
+
+
+def select_value(value: str | None) -> dict[str, Any]:
+    option = (
+        None if value is None else {"value": value, "text": {"type": "plain_text", "text": value}}
+    )
+    return {"type": "static_select", "selected_option": option}
+
+
+def user_value(user_id: str | None) -> dict[str, Any]:
+    return {"type": "users_select", "selected_user": user_id}
+
+
+def checkbox_values(*values: str) -> dict[str, Any]:
+    return {
+        "type": "checkboxes",
+        "selected_options": [
+            {"value": v, "text": {"type": "plain_text", "text": v}} for v in values
+        ],
+    }
+
+
+def http_request(
+    method: str, url: str, data: bytes | None = None, headers: dict[str, str] | None = None
+) -> Reply:
+    """A plain HTTP request (no redirects followed on error statuses); never raises on 4xx/5xx."""
+    req = Request(url, data=data, method=method, headers=headers or {})
+    try:
+        with urlopen(req, timeout=15) as resp:
+            return Reply(resp.status, dict(resp.headers.items()), resp.read())
+    except HTTPError as err:
+        return Reply(err.code, dict(err.headers.items()), err.read())
+
+
+# ------------------------------------------------------------------------------------------
+# Pytest fixtures: one fake and one server per test module, a fresh workspace per test.
+
+
+@pytest.fixture(scope="module")
+def fake_slack() -> Iterator[FakeSlackAPI]:
+    """The fake Slack Web API, shared by a module's tests (reset before each test)."""
+    with FakeSlackAPI() as fake:
+        yield fake
+
+
+@pytest.fixture(scope="module")
+def slack_db(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """A migrated SQLite database shared by a module's tests (they use distinct workspaces)."""
+    from storage.db import Database
+
+    path = tmp_path_factory.mktemp("slack") / "autodevhub.db"
+    shutil.copy(sqlite_template, path)
+    db = Database(f"sqlite:///{path}")
+    yield db
+    db.dispose()
+
+
+def slack_settings(fake: FakeSlackAPI, db: Any, **overrides: Any) -> Any:
+    """Settings for a token-mode app talking to `fake` on `db` (overrides by env name)."""
+    from bot.settings import Settings
+
+    values = {
+        "DATABASE_URL": db.url,
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "AUTODEVHUB_SLACK_API_URL": fake.api_url,
+        "SLACK_APP_TOKEN": None,
+        "SLACK_CLIENT_ID": None,
+        "SLACK_CLIENT_SECRET": None,
+        "AUTODEVHUB_SCHEDULER": False,
+        **overrides,
+    }
+    return Settings(_env_file=None, **values)
+
+
+@contextlib.contextmanager
+def slack_server_for(fake: FakeSlackAPI, db: Any, **overrides: Any) -> Iterator[Any]:
+    """Run the real server (bot.server.make_wsgi_app on waitress) on a free loopback port."""
+    from bot.server import make_wsgi_app, start_in_thread
+
+    settings = slack_settings(fake, db, **overrides)
+    running = start_in_thread(make_wsgi_app(settings, db))
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+@pytest.fixture(scope="module")
+def slack_server(fake_slack: FakeSlackAPI, slack_db: Any) -> Iterator[Any]:
+    """The app, serving HTTP on 127.0.0.1 in this process: `.url`, `.bolt_app`."""
+    with slack_server_for(fake_slack, slack_db) as running:
+        yield running
+
+
+@pytest.fixture
+def slack(slack_server: Any, fake_slack: FakeSlackAPI) -> SignedSlack:
+    """A signed-request sender as a member of a brand-new workspace (first member = admin)."""
+    fake_slack.reset()
+    team = "T" + uuid.uuid4().hex[:8].upper()
+    return SignedSlack(slack_server.url, fake_slack, team_id=team, user_id="U" + team[1:])

@@ -1,0 +1,77 @@
+"""The HTTP surface: health, metrics, signatures, the console fallback, settings refusals."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from bot.app import SettingsError, create_app
+from tests.fakes.slack_api import http_request, slack_settings
+
+
+def test_healthz_checks_the_database(slack_server):
+    reply = http_request("GET", slack_server.url + "/healthz")
+    assert reply.status == 200
+    assert reply.text.strip() == "ok"
+
+
+def test_metrics_count_requests_by_kind_and_outcome(slack, slack_server):
+    _, url = slack.command("/story", "help")
+    slack.fake.wait_response(url)
+    slack.post("token=x", signature="v0=" + "0" * 64)
+    text = http_request("GET", slack_server.url + "/metrics").text
+    assert 'autodevhub_slack_requests_total{kind="command",outcome="ok"}' in text
+    assert 'kind="unknown",outcome="unauthorized"' in text
+    assert "autodevhub_slack_request_seconds_bucket" in text
+
+
+def test_unknown_path_is_404(slack_server):
+    assert http_request("GET", slack_server.url + "/nope").status == 404
+
+
+def test_bad_signature_is_401_and_changes_nothing(slack, slack_db):
+    from sqlalchemy import func, select
+
+    from storage.models import AuditLog, User
+
+    def counts():
+        with slack_db.read() as s:
+            return (
+                s.scalar(select(func.count()).select_from(User)),
+                s.scalar(select(func.count()).select_from(AuditLog)),
+            )
+
+    before = counts()
+    form = "command=%2Fproject&text=list&team_id=TX&user_id=UX&trigger_id=1"
+    assert slack.post(form, signature="v0=deadbeef").status == 401
+    assert slack.post(form, timestamp=int(time.time()) - 600).status == 401  # stale
+    wrong = slack.as_workspace()
+    wrong.verifier.signing_secret = "not-the-secret"
+    reply, url = wrong.command("/project", "list")
+    assert reply.status == 401
+    time.sleep(0.2)
+    assert counts() == before
+    assert slack.fake.responses(url) == []
+
+
+def test_settings_refusals_name_the_setting(fake_slack, slack_db):
+    cases = [
+        ({"SLACK_SIGNING_SECRET": None}, "SLACK_SIGNING_SECRET"),
+        ({"SLACK_BOT_TOKEN": "oops"}, "SLACK_BOT_TOKEN"),
+        ({"SLACK_BOT_TOKEN": None}, "SLACK_BOT_TOKEN"),
+        ({"SLACK_CLIENT_ID": "123.456"}, "SLACK_CLIENT_SECRET"),
+        ({"SLACK_APP_TOKEN": "xoxb-no"}, "SLACK_APP_TOKEN"),
+    ]
+    for overrides, name in cases:
+        settings = slack_settings(fake_slack, slack_db, **overrides)
+        with pytest.raises(SettingsError, match=name) as info:
+            create_app(settings, slack_db)
+        assert "test-signing-secret" not in str(info.value)
+        assert "xoxb-test-token" not in str(info.value)
+
+
+def test_a_token_slack_refuses_stops_start_up(fake_slack, slack_db):
+    fake_slack.fail("auth.test", "invalid_auth")
+    with pytest.raises(SettingsError, match="SLACK_BOT_TOKEN was refused"):
+        create_app(slack_settings(fake_slack, slack_db), slack_db)
