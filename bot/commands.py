@@ -21,7 +21,7 @@ PAGE_SIZE = 10
 SEARCH_LIMIT = 20
 PAGING_TTL = timedelta(days=1)
 PAGING_KIND = "story_list"
-MENTION = re.compile(r"^<@([A-Z0-9]+)(?:\|[^>]*)?>$")
+MENTION = re.compile(r"^<@([A-Za-z0-9][A-Za-z0-9_.-]*)(?:\|[^>]*)?>$")
 STORY_KEY = re.compile(r"^[A-Za-z][A-Za-z0-9]{1,9}-\d+$")
 
 USAGE = {

@@ -25,7 +25,7 @@ from storage import projects
 
 def on_submit(ack: Any, body: dict, context: BoltContext, view: dict, client: WebClient) -> None:
     values = submitted_values(view)
-    shown = block_ids(view) or ["name"]
+    shown = block_ids(view) or [f.name for f in PROJECT_FORM]
     with (
         inline_errors(ack, PROJECT_FORM, shown, fallback="name") as outcome,
         database(context).write() as s,

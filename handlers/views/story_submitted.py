@@ -28,7 +28,7 @@ from storage.errors import ValidationFailed
 
 def on_submit(ack: Any, body: dict, context: BoltContext, view: dict, client: WebClient) -> None:
     values = submitted_values(view)
-    shown = block_ids(view) or ["title"]
+    shown = block_ids(view) or [f.name for f in STORY_FORM]
     fallback = "project" if "project" in shown else ("title" if "title" in shown else shown[0])
     with (
         inline_errors(ack, STORY_FORM, shown, fallback=fallback) as outcome,

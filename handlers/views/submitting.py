@@ -28,6 +28,8 @@ def inline_errors(
         outcome["ok"] = True
     except ValidationFailed as exc:
         errors = {k: v for k, v in field_errors_for(form, exc.field_errors).items() if k in shown}
+        if exc.field_errors and not errors:
+            errors = {fallback: _clip(exc.message)}
         ack(response_action="errors", errors=errors or {fallback: _clip(exc.message)})
     except DomainError as exc:
         ack(response_action="errors", errors={fallback: _clip(exc.message)})

@@ -522,9 +522,11 @@ class SignedSlack:
         *,
         private_metadata: str = "",
         view_id: str = "V1",
+        blocks: list[dict[str, Any]] | None = None,
     ) -> Reply:
         """A modal submitted. `values` is {block_id: {action_id: element_state}} as Slack
-        sends it; `field_value(...)`, `select_value(...)` etc. build element states."""
+        sends it; `field_value(...)`, `select_value(...)` etc. build element states.
+        `blocks` are the view's blocks (Slack sends them back; pass the opened view's)."""
         payload = {
             "type": "view_submission",
             "team": {"id": self.team_id, "domain": self.team_id.lower()},
@@ -538,6 +540,7 @@ class SignedSlack:
                 "type": "modal",
                 "callback_id": callback_id,
                 "private_metadata": private_metadata,
+                "blocks": blocks or [],
                 "state": {"values": values},
                 "hash": "h" + uuid.uuid4().hex[:8],
             },

@@ -51,7 +51,10 @@ def state_for(view: dict[str, Any], **values: Any) -> dict[str, dict[str, Any]]:
 def submit(slack: SignedSlack, view: dict[str, Any], **values: Any):
     """Submit `view` as the user would, with `values` typed over its initial ones."""
     return slack.view_submission(
-        view["callback_id"], state_for(view, **values), private_metadata=view["private_metadata"]
+        view["callback_id"],
+        state_for(view, **values),
+        private_metadata=view["private_metadata"],
+        blocks=view["blocks"],
     )
 
 

@@ -1,0 +1,260 @@
+"""Block Kit for digests: the channel and personal digest, and the `/autodev digest` replies."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from slack_sdk.models.blocks import ContextBlock, HeaderBlock, MarkdownTextObject, SectionBlock
+
+from bot.ui.text import SECTION_LIMIT, clip, escape, mention
+
+TITLE_CHARS = 80
+STATUS_LABEL = {"DRAFT": "Draft", "READY": "Ready", "IN_PROGRESS": "In progress", "DONE": "Done"}
+PRIORITY_EMOJI = {"CRITICAL": ":red_circle:", "HIGH": ":large_orange_circle:"}
+
+
+def _section(text: str) -> dict[str, Any]:
+    return SectionBlock(text=MarkdownTextObject(text=clip(text, SECTION_LIMIT))).to_dict()
+
+
+def _context(text: str) -> dict[str, Any]:
+    return ContextBlock(elements=[MarkdownTextObject(text=clip(text, 2000))]).to_dict()
+
+
+def _when(at: datetime, tz: str) -> str:
+    return at.astimezone(ZoneInfo(tz)).strftime("%a %d %b %H:%M")
+
+
+def _title(title: str) -> str:
+    return escape(clip(title, TITLE_CHARS))
+
+
+def _more(shown: int, total: int) -> str:
+    return f"\n_…and {total - shown} more_" if total > shown else ""
+
+
+def _pts(points: int) -> str:
+    return f"{points} pt" if points == 1 else f"{points} pts"
+
+
+def _story_line(line: Any, *, by: bool = False) -> str:
+    parts = [f"`{escape(line.key)}` {_title(line.title)}"]
+    detail = [PRIORITY_EMOJI.get(line.priority, "") + line.priority.lower(), _pts(line.points)]
+    if line.assignee_slack_id:
+        detail.append(f"for {mention(line.assignee_slack_id)}")
+    if by and line.by_slack_id:
+        detail.append(f"by {mention(line.by_slack_id)}")
+    return "• " + parts[0] + " — " + " · ".join(d.strip() for d in detail)
+
+
+def _change_line(change: Any) -> str:
+    head = f"• `{escape(change.key)}` {_title(change.title)}"
+    if change.action == "story.move":
+        what = (
+            f"{STATUS_LABEL.get(change.from_status, change.from_status)} → "
+            f"*{STATUS_LABEL.get(change.to_status, change.to_status)}*"
+        )
+    elif change.action == "story.assign":
+        what = "assigned to you"
+    else:
+        what = "edited"
+    by = f" ({mention(change.by_slack_id)})" if change.by_slack_id else ""
+    return f"{head}: {what}{by}"
+
+
+def _finished_line(change: Any) -> str:
+    by = mention(change.by_slack_id) if change.by_slack_id else "someone"
+    return f"• `{escape(change.key)}` {_title(change.title)} — {by}"
+
+
+def digest_message(digest: Any) -> dict[str, Any]:
+    """The digest as a Slack message (`text` for notifications, `blocks` to show)."""
+    if digest.kind == "personal":
+        return _personal(digest)
+    label = f"{escape(digest.project_key)} — {escape(digest.project_name)}"
+    period = "week" if digest.frequency == "weekly" else "day"
+    open_part = f"{digest.open_count} open stories ({_pts(digest.open_points)})"
+    if digest.quiet:
+        line = (
+            f":zzz: Quiet {period} on *{label}*: nothing created, moved or finished. {open_part}."
+        )
+        return {
+            "text": f"Quiet {period} on {digest.project_key}: nothing changed.",
+            "blocks": [_section(line)],
+        }
+    title = f"{digest.frequency.capitalize()} digest · {digest.project_key}"
+    blocks: list[dict[str, Any]] = [
+        HeaderBlock(text=clip(f"{title} — {digest.project_name}", 150)).to_dict(),
+        _context(
+            f"Since {_when(digest.since, digest.timezone)} ({escape(digest.timezone)}) · "
+            f"{digest.created_total} created · {digest.moved_total} moved · "
+            f"{digest.finished_total} finished"
+        ),
+    ]
+    if digest.created:
+        lines = "\n".join(_story_line(s, by=True) for s in digest.created)
+        blocks.append(
+            _section(
+                f":new: *Created ({digest.created_total})*\n{lines}"
+                + _more(len(digest.created), digest.created_total)
+            )
+        )
+    if digest.moved:
+        lines = "\n".join(_change_line(c) for c in digest.moved)
+        blocks.append(
+            _section(
+                f":arrow_right: *Moved ({digest.moved_total})*\n{lines}"
+                + _more(len(digest.moved), digest.moved_total)
+            )
+        )
+    if digest.finished:
+        lines = "\n".join(_finished_line(c) for c in digest.finished)
+        blocks.append(
+            _section(
+                f":white_check_mark: *Finished ({digest.finished_total})*\n{lines}"
+                + _more(len(digest.finished), digest.finished_total)
+            )
+        )
+    if digest.totals:
+        totals = " · ".join(
+            f"{STATUS_LABEL.get(t.status, t.status)} *{t.count}* ({_pts(t.points)})"
+            for t in digest.totals
+        )
+        blocks.append(_section(f":bar_chart: *By status*: {totals}"))
+    if digest.urgent:
+        lines = "\n".join(_story_line(s) for s in digest.urgent)
+        blocks.append(
+            _section(
+                f":rotating_light: *Critical and high, not done ({digest.urgent_total})*\n{lines}"
+                + _more(len(digest.urgent), digest.urgent_total)
+            )
+        )
+    blocks.append(_context("`/autodev digest off` stops this digest in this channel."))
+    text = (
+        f"{title}: {digest.created_total} created, {digest.moved_total} moved, "
+        f"{digest.finished_total} finished"
+    )
+    return {"text": text, "blocks": blocks}
+
+
+def _personal(digest: Any) -> dict[str, Any]:
+    period = "week" if digest.frequency == "weekly" else "day"
+    if digest.quiet:
+        line = (
+            f":zzz: Quiet {period}: nobody else changed your stories. You have "
+            f"{digest.open_total} open {'story' if digest.open_total == 1 else 'stories'}."
+        )
+        return {"text": f"Quiet {period} on your stories.", "blocks": [_section(line)]}
+    blocks: list[dict[str, Any]] = [
+        HeaderBlock(text=f"Your {digest.frequency} digest").to_dict(),
+        _context(f"Since {_when(digest.since, digest.timezone)} ({escape(digest.timezone)})"),
+        _section(
+            f":pencil2: *Changed on your stories ({digest.moved_total})*\n"
+            + "\n".join(_change_line(c) for c in digest.moved)
+            + _more(len(digest.moved), digest.moved_total)
+        ),
+    ]
+    if digest.open_stories:
+        blocks.append(
+            _section(
+                f":clipboard: *Your open stories ({digest.open_total})*\n"
+                + "\n".join(_story_line(s) for s in digest.open_stories)
+                + _more(len(digest.open_stories), digest.open_total)
+            )
+        )
+    blocks.append(_context("`/autodev digest me off` stops your personal digest."))
+    return {
+        "text": f"Your {digest.frequency} digest: {digest.moved_total} changes on your stories",
+        "blocks": blocks,
+    }
+
+
+# ---------------------------------------------------------------- command replies
+
+
+def schedule_phrase(view: Any) -> str:
+    when = f"at {view.time_of_day} ({escape(view.timezone)})"
+    if view.frequency == "weekly":
+        return f"every {view.weekday_name} {when}"
+    return f"every day {when}"
+
+
+def _subscription_line(view: Any) -> str:
+    what = f"*{escape(view.project_key)}* — {escape(view.project_name)}"
+    state = f"{view.frequency}, {schedule_phrase(view)}"
+    if not view.active:
+        return f"• {what}: :double_vertical_bar: paused. {escape(view.paused_reason or '')}"
+    return f"• {what}: {state}"
+
+
+def subscribed(view: Any) -> dict[str, Any]:
+    if view.kind == "personal":
+        line = (
+            f":white_check_mark: You will get a personal {view.frequency} digest by DM "
+            f"{schedule_phrase(view)}: your open stories and what others changed on them."
+        )
+    else:
+        line = (
+            f":white_check_mark: <#{escape(view.channel_id)}> will get a {view.frequency} digest "
+            f"of *{escape(view.project_key)}* {schedule_phrase(view)}."
+        )
+    return {"text": "Digest scheduled.", "blocks": [_section(line)]}
+
+
+def unsubscribed(views: list[Any]) -> dict[str, Any]:
+    if views and views[0].kind == "personal":
+        line = ":no_bell: Your personal digest is off."
+    else:
+        keys = ", ".join(f"*{escape(v.project_key)}*" for v in views)
+        line = f":no_bell: This channel no longer gets the digest of {keys}."
+    return {"text": "Digest stopped.", "blocks": [_section(line)]}
+
+
+def subscriptions_shown(views: list[Any], personal: Any | None) -> dict[str, Any]:
+    """`/autodev digest` alone: what this channel gets, and the member's own digest."""
+    if views:
+        text = "*Digests in this channel*\n" + "\n".join(_subscription_line(v) for v in views)
+    else:
+        text = (
+            "This channel gets no digest. `/autodev digest on [daily|weekly] [HH:MM] [PROJECT]` "
+            "starts one for the channel's project."
+        )
+    blocks = [_section(text)]
+    if personal is not None:
+        state = (
+            f"{personal.frequency}, {schedule_phrase(personal)}"
+            if personal.active
+            else f"paused. {escape(personal.paused_reason or '')}"
+        )
+        blocks.append(_context(f"Your personal digest: {state}"))
+    else:
+        blocks.append(_context("`/autodev digest me on` sends you a personal digest by DM."))
+    return {"text": "Digest subscriptions", "blocks": blocks}
+
+
+def digest_sent(view: Any) -> dict[str, Any]:
+    where = "your DMs" if view.kind == "personal" else f"<#{escape(view.channel_id)}>"
+    return {
+        "text": "Digest sent.",
+        "blocks": [_section(f":outbox_tray: Sent the digest to {where}.")],
+    }
+
+
+def paused_note(view: Any, reason: str) -> dict[str, Any]:
+    """The DM to a subscription's creator when Slack refuses to deliver it."""
+    if view.kind == "personal":
+        what = "your personal digest"
+        fix = "Turn it on again with `/autodev digest me on`."
+    else:
+        what = (
+            f"the {view.frequency} digest of *{escape(view.project_key)}* "
+            f"in <#{escape(view.channel_id)}>"
+        )
+        fix = (
+            "Invite me to the channel (`/invite @AutoDevHub`) and run `/autodev digest on` "
+            "there to resume it."
+        )
+    line = f":double_vertical_bar: I paused {what}. {escape(reason)} {fix}"
+    return {"text": "A digest was paused.", "blocks": [_section(line)]}

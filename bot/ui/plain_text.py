@@ -1,0 +1,104 @@
+"""The console's rendering: the same replies as plain text for a terminal."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot import commands
+
+WIDTH = 72
+
+
+def story_text(story: Any, note: str | None = None) -> str:
+    assignee = f"@{story.assignee_slack_id}" if story.assignee_slack_id else "unassigned"
+    lines = []
+    if note:
+        lines.append(note)
+    lines.append(f"{story.key}  {story.title}")
+    lines.append(
+        f"  {story.priority} · {story.story_points} points · {story.status} · {assignee}"
+        f" · {story.project_name}"
+    )
+    if story.description:
+        lines += ["  " + line for line in story.description.splitlines()]
+    for criterion in story.acceptance_criteria or []:
+        lines.append(f"  ✓ {criterion}")
+    for task in story.tasks or []:
+        lines.append(f"  • {task}")
+    if story.tags:
+        lines.append("  tags: " + ", ".join(story.tags))
+    return "\n".join(lines)
+
+
+def story_line(story: Any) -> str:
+    assignee = f" @{story.assignee_slack_id}" if story.assignee_slack_id else ""
+    return f"{story.key:<10} {story.priority:<8} {story.status:<11} {story.title}{assignee}"
+
+
+def project_text(project: Any, note: str | None = None) -> str:
+    lines = [note] if note else []
+    lines.append(f"{project.key}  {project.name}")
+    if project.description:
+        lines.append("  " + project.description)
+    if project.repository_url:
+        lines.append("  repository: " + project.repository_url)
+    settings = project.settings or {}
+    lines.append(
+        f"  owner @{project.owner_slack_id} · default priority "
+        f"{settings.get('default_priority', 'MEDIUM')} · template "
+        f"{settings.get('story_template', 'agile')}"
+    )
+    return "\n".join(lines)
+
+
+def usage_text(command: str, problem: str | None = None) -> str:
+    from bot.ui.help import usage_lines
+
+    lines = [problem] if problem else []
+    return "\n".join(lines + usage_lines(command))
+
+
+def text_for(reply: Any) -> str:
+    """A Reply (bot.commands) as terminal text."""
+    if isinstance(reply, commands.Note):
+        return reply.text
+    if isinstance(reply, commands.Usage):
+        return usage_text(reply.command, reply.problem)
+    if isinstance(reply, commands.StoryShown):
+        return story_text(reply.story, reply.note)
+    if isinstance(reply, commands.StoryListed):
+        lines = [reply.title + (f" (page {reply.page})" if reply.paging_token else "")]
+        lines += [story_line(s) for s in reply.stories] or [reply.empty_hint]
+        more = []
+        if reply.has_previous:
+            more.append("`prev` for the previous page")
+        if reply.has_next:
+            more.append("`next` for the next page")
+        if more:
+            lines.append("(" + ", ".join(more) + ")")
+        return "\n".join(lines)
+    if isinstance(reply, commands.ProjectShown):
+        return project_text(reply.project, reply.note)
+    if isinstance(reply, commands.ProjectsListed):
+        if not reply.projects:
+            return "No projects yet. Create one with /project new."
+        return "\n".join(f"{p.key:<10} {p.name}" for p in reply.projects)
+    if isinstance(reply, commands.ActivityShown):
+        a = reply.activity
+        last = a.last_story_created.strftime("%Y-%m-%d %H:%M UTC") if a.last_story_created else "-"
+        return (
+            f"Stories created this week: {a.stories_this_week}\n"
+            f"Generation requests this week: {a.requests_this_week}\n"
+            f"Last story created: {last}"
+        )
+    if isinstance(reply, commands.AuditShown):
+        if not reply.entries:
+            return "No changes recorded yet."
+        return "\n".join(
+            f"{e.created_at:%Y-%m-%d %H:%M} @{e.actor_slack_id or '?'} {e.action} "
+            f"{e.resource_type} {e.resource_id or ''}".rstrip()
+            for e in reply.entries
+        )
+    if isinstance(reply, commands.AdminGranted):
+        return f"@{reply.slack_user_id} is now a workspace admin."
+    return str(reply)
