@@ -16,18 +16,35 @@ MAX_WORDS = 32
 MAX_RESULTS = 100
 WORD = re.compile(r"\w+")
 
+# Ranking is bounded: bm25/ts_rank are computed for the newest CANDIDATES matches only, not
+# every match. A common word matches a third of a big backlog (300,000 rows at 1M stories);
+# ranking them all took 1.4 s on SQLite and ~1 s on PostgreSQL. The newest 1,000 matches are
+# found in index order (FTS5 rowid order, the created_at index on PostgreSQL) and stop early.
+# A word with fewer matches than that is ranked exactly as before.
+CANDIDATES = 1000
+
 SQLITE_SEARCH = """
-SELECT us.id FROM stories_fts
-JOIN user_stories AS us ON us.rowid = stories_fts.rowid
-WHERE stories_fts MATCH :query AND us.team_id = :team_id {project_filter}
-ORDER BY bm25(stories_fts, 2.5, 1.0), us.created_at DESC, us.id DESC
+SELECT id FROM (
+    SELECT us.id AS id, us.created_at AS created_at, bm25(stories_fts, 2.5, 1.0) AS score
+    FROM stories_fts
+    JOIN user_stories AS us ON us.rowid = stories_fts.rowid
+    WHERE stories_fts MATCH :query AND us.team_id = :team_id {project_filter}
+    ORDER BY stories_fts.rowid DESC
+    LIMIT :candidates
+)
+ORDER BY score, created_at DESC, id DESC
 LIMIT :limit
 """
 
 POSTGRES_SEARCH = """
-SELECT us.id FROM user_stories AS us, websearch_to_tsquery('english', :query) AS query
-WHERE us.search_vector @@ query AND us.team_id = :team_id {project_filter}
-ORDER BY ts_rank_cd(us.search_vector, query) DESC, us.created_at DESC, us.id DESC
+SELECT id FROM (
+    SELECT us.id, us.created_at, ts_rank_cd(us.search_vector, query) AS score
+    FROM user_stories AS us, websearch_to_tsquery('english', :query) AS query
+    WHERE us.search_vector @@ query AND us.team_id = :team_id {project_filter}
+    ORDER BY us.created_at DESC
+    LIMIT :candidates
+) AS candidates
+ORDER BY score DESC, created_at DESC, id DESC
 LIMIT :limit
 """
 
@@ -51,6 +68,7 @@ def search_stories(
     if not isinstance(text_, str):
         raise ValidationFailed("Type some words to search for.", {"text": "required"})
     params: dict[str, object] = {"team_id": actor.team_id, "limit": limit}
+    params["candidates"] = CANDIDATES
     project_filter = ""
     if project_ref is not None:
         params["project_id"] = find_project(s, actor, project_ref).id
