@@ -43,23 +43,53 @@ def _slot_instant(scheduled_for: datetime) -> datetime:
 
 
 def claim_slot(
-    db: Database, job_id: str, scheduled_for: datetime, *, claimed_by: str | None = None
+    db: Database,
+    job_id: str,
+    scheduled_for: datetime,
+    *,
+    claimed_by: str | None = None,
+    stale_after: timedelta | None = None,
 ) -> bool:
-    """Claim (job_id, scheduled_for) in its own transaction; False when another run has it."""
+    """Claim (job_id, scheduled_for) in its own transaction; False when another run has it.
+
+    With `stale_after`, a claim still RUNNING that long after it was taken is presumed
+    abandoned (its process died) and is taken over, by exactly one claimant.
+    """
+    slot = _slot_instant(scheduled_for)
+    me = claimed_by or process_name()
     try:
         with db.write() as s:
             s.add(
                 SchedulerRun(
                     job_id=job_id,
-                    scheduled_for=_slot_instant(scheduled_for),
-                    claimed_by=claimed_by or process_name(),
+                    scheduled_for=slot,
+                    claimed_by=me,
                     claimed_at=utcnow(),
                     status="RUNNING",
                 )
             )
     except IntegrityError:
-        return False
+        return stale_after is not None and _take_over(db, job_id, slot, me, stale_after)
     return True
+
+
+def _take_over(db: Database, job_id: str, slot: datetime, me: str, stale_after: timedelta) -> bool:
+    now = utcnow()
+    with db.write() as s:
+        result = s.execute(
+            update(SchedulerRun)
+            .where(
+                SchedulerRun.job_id == job_id,
+                SchedulerRun.scheduled_for == slot,
+                SchedulerRun.status == "RUNNING",
+                SchedulerRun.claimed_at < now - stale_after,
+            )
+            .values(claimed_by=me, claimed_at=now, detail="taken over from a stale claim")
+        )
+        taken = (result.rowcount or 0) == 1
+    if taken:
+        log.warning("took over the stale claim of %s at %s", job_id, slot.isoformat())
+    return taken
 
 
 def finish_slot(
