@@ -56,7 +56,8 @@ class LoadSpec:
 @dataclass
 class LoadResult:
     started: list[float] = field(default_factory=list)
-    # wall-clock send time and number of each measured request (for answer latencies)
+    # monotonic send time (system-wide on Linux) and number of each measured request, to
+    # match the answers the fake Slack recorded (time.monotonic) to their requests
     sent_at: list[float] = field(default_factory=list)
     numbers: list[int] = field(default_factory=list)
     latencies: list[float] = field(default_factory=list)
@@ -109,7 +110,7 @@ def run(spec: LoadSpec) -> LoadResult:
             headers = sign(spec.signing_secret, body) if spec.signed else {
                 "Content-Type": "application/x-www-form-urlencoded"
             }  # fmt: skip
-            wall = time.time()
+            wall = time.monotonic()
             t0 = time.perf_counter()
             if t0 >= t_end and not spec.max_requests:
                 break
