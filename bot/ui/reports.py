@@ -58,10 +58,12 @@ def audit(entries: list[Any]) -> dict[str, Any]:
 def _detail(details: dict[str, Any] | None) -> str:
     if not details:
         return ""
-    for key in ("key", "name", "title", "status", "slack_user_id"):
-        if key in details and isinstance(details[key], str | int):
-            return escape(clip(str(details[key]), 80))
-    return ""
+    shown = [
+        str(details[key])
+        for key in ("key", "name", "title", "status", "slack_user_id")
+        if isinstance(details.get(key), str | int)
+    ]
+    return escape(clip(" ".join(shown[:2]), 80))
 
 
 def admin_granted(slack_user_id: str) -> dict[str, Any]:

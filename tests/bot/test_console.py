@@ -1,0 +1,180 @@
+"""`autodevhub shell`: the same commands typed in a terminal, forms asked field by field."""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from sqlalchemy import select
+
+from bot.console import main
+from bot.settings import Settings
+from storage.models import Project, UserStory
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run_console(db, lines: list[str], user: str = "ana") -> str:
+    out = io.StringIO()
+    settings = Settings(_env_file=None, DATABASE_URL=db.url)
+    code = main(settings, stdin=io.StringIO("\n".join(lines) + "\n"), stdout=out, user=user)
+    assert code == 0
+    return out.getvalue()
+
+
+NEW_PROJECT = ["/project new", "Web shop", "WEB", "The shop", "", "high", "", "n", ""]
+
+
+def test_project_and_story_from_the_console(sqlite_db):
+    out = run_console(
+        sqlite_db,
+        [
+            *NEW_PROJECT,
+            "/story new",
+            "WEB",
+            "Reset password",
+            "As a user I want a reset link",
+            "Given I forgot\\nThen I get a mail",
+            "critical",
+            "5",
+            "auth, mail",
+            "",
+            "@maria",
+            "story list",
+            "/story move WEB-1 in progress",
+            "/story assign WEB-1 @bob",
+            "/story search reset",
+            "/autodev me",
+            "quit",
+        ],
+    )
+    assert "Project created." in out and "New story." in out
+    assert "WEB-1      CRITICAL DRAFT       Reset password @maria" in out
+    assert "WEB-1 moved to IN_PROGRESS." in out
+    assert "@bob" in out
+    assert "Stories created this week: 1" in out
+    with sqlite_db.read() as s:
+        project = s.scalars(select(Project)).one()
+        story = s.scalars(select(UserStory)).one()
+    assert project.settings["default_priority"] == "HIGH"
+    assert project.settings["include_tasks"] is False
+    assert story.acceptance_criteria == ["Given I forgot", "Then I get a mail"]
+    assert (story.status, story.story_points, story.tags) == ("IN_PROGRESS", 5, ["auth", "mail"])
+
+
+def test_bad_fields_are_asked_again_and_nothing_is_saved_until_right(sqlite_db):
+    out = run_console(
+        sqlite_db,
+        ["/project new", "Web", "1x", "", "ftp://nope", "", "", "", "", "WEB", "https://x.example"],
+    )
+    assert "key:" in out and "repository_url:" in out and "Please correct:" in out
+    assert "Project created." in out
+    with sqlite_db.read() as s:
+        assert s.scalars(select(Project.key)).all() == ["WEB"]
+
+
+def test_input_ending_mid_form_saves_nothing(sqlite_db):
+    out = run_console(sqlite_db, ["/project new", "Half"])
+    assert "nothing saved" in out
+    with sqlite_db.read() as s:
+        assert s.scalars(select(Project)).all() == []
+
+
+def test_help_usage_refusals_and_confirmation(sqlite_db):
+    out = run_console(
+        sqlite_db,
+        [
+            "help",
+            "/story bogus",
+            "/project show webb",
+            *NEW_PROJECT,
+            "as bob",
+            "/project delete WEB",
+            "y",
+            "as ana",
+            "/project delete WEB",
+            "n",
+            "/autodev generate WEB dark mode",
+            "hello",
+        ],
+    )
+    assert "/autodev audit [N]" in out
+    assert "I don't know 'bogus'." in out
+    assert "No project named 'webb'" in out
+    assert "Only the owner of project 'Web shop'" in out
+    assert "Nothing deleted." in out
+    assert "not available in the console" in out
+    assert "Unknown command 'hello'" in out
+    with sqlite_db.read() as s:
+        assert len(s.scalars(select(Project)).all()) == 1
+
+
+def test_paging_in_the_console(sqlite_db):
+    from storage import projects, stories
+    from storage.users import ensure_user
+
+    with sqlite_db.write() as s:
+        actor = ensure_user(s, "TCONSOLE", "ana")
+        projects.create_project(s, actor, {"name": "Web", "key": "WEB"})
+        for n in range(12):
+            stories.create_story(s, actor, "WEB", {"title": f"Story {n:02d}", "description": "d"})
+    out = run_console(sqlite_db, ["/story list WEB", "next", "prev", "next", "next"])
+    assert "(page 1)" in out and "(page 2)" in out
+    assert "`next` for the next page" in out and "`prev` for the previous page" in out
+    assert all(f"Story {n:02d}" in out for n in range(12))
+
+
+def _clean_env(db_url: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "AUTODEVHUB_"))}
+    env["DATABASE_URL"] = db_url
+    return env
+
+
+def test_shell_command_reads_stdin(sqlite_db, tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "shell"],
+        input="/project list\nquit\n",
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=_clean_env(sqlite_db.url),
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "No projects yet" in result.stdout
+
+
+def test_serve_without_slack_settings_opens_the_console_and_says_how_to_connect(
+    sqlite_db, tmp_path
+):
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "serve"],
+        input="/project list\n",
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=_clean_env(sqlite_db.url),
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "manifest.yml" in result.stdout and "SLACK_SIGNING_SECRET" in result.stdout
+    assert "No projects yet" in result.stdout
+
+
+def test_serve_with_incomplete_settings_names_the_missing_one(sqlite_db, tmp_path):
+    env = _clean_env(sqlite_db.url)
+    env["SLACK_BOT_TOKEN"] = "xoxb-not-a-real-one"
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "serve", "--port", "0"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert "SLACK_SIGNING_SECRET is not set" in result.stderr
+    assert "xoxb-not-a-real-one" not in result.stderr + result.stdout
