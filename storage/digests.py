@@ -524,7 +524,9 @@ def compose_digest(s: Session, subscription_id: str, *, until: datetime | None =
     if sub is None:
         raise NotFound("That digest subscription no longer exists.")
     until = until or utcnow()
-    since = sub.last_sent_at or (until - _period(sub.frequency))
+    # the first digest looks back one period, or to the subscription's start if that is
+    # earlier (a first post that failed leaves no gap in the next one)
+    since = sub.last_sent_at or min(sub.created_at, until - _period(sub.frequency))
     if sub.kind == "personal":
         return _personal_digest(s, sub, since, until)
     project = s.get(Project, sub.project_id)
@@ -631,7 +633,7 @@ def _created(s: Session, where, since: datetime, until: datetime):
         .outerjoin(assignee, assignee.id == UserStory.assignee_id)
         .outerjoin(creator, creator.id == UserStory.created_by)
         .where(window)
-        .order_by(UserStory.created_at, UserStory.id)
+        .order_by(UserStory.created_at, UserStory.number)
         .limit(SECTION_ITEMS)
     ).all()
     total = s.scalar(select(func.count()).select_from(UserStory).where(window)) or 0
