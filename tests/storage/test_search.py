@@ -48,15 +48,13 @@ def test_scoped_to_workspace_and_project(backlog) -> None:
     assert _keys(backlog, backlog.bob, "login", project_ref="api") == ["API-1"]
 
 
-@pytest.mark.parametrize(
-    "text",
-    [
+def test_syntax_is_plain_words(backlog) -> None:
+    syntax = [
         '"unbalanced',
         "AND",
         "*",
         "NEAR(",
         "login OR",
-        "-login",
         "title:login",
         "^",
         "'",
@@ -66,10 +64,14 @@ def test_scoped_to_workspace_and_project(backlog) -> None:
         '""',
         "a\x00b",
         "   ",
-    ],
-)
-def test_syntax_is_plain_words(backlog, text) -> None:
-    _keys(backlog, backlog.bob, text)  # never raises
+        "NEAR(login password, 2)",
+        "{title}: x",
+    ]
+    for text in syntax:
+        _keys(backlog, backlog.bob, text)  # never raises
+    login = _keys(backlog, backlog.bob, "login")
+    for text in ['"login', "-login", "login*", "(login)", "login:", "^login"]:
+        assert _keys(backlog, backlog.bob, text) == login, text
 
 
 def test_operators_are_words() -> None:

@@ -39,35 +39,35 @@ def test_default_priority_comes_from_project_settings(world) -> None:
     assert world.story(world.bob, "web", priority="CRITICAL").priority == "CRITICAL"
 
 
-@pytest.mark.parametrize(
-    "fields, field",
-    [
-        ({"title": "   "}, "title"),
-        ({"title": "x" * 201}, "title"),
-        ({"description": ""}, "description"),
-        ({"description": None}, "description"),
-        ({"story_points": 22}, "story_points"),
-        ({"story_points": -1}, "story_points"),
-        ({"story_points": "three"}, "story_points"),
-        ({"story_points": 2.5}, "story_points"),
-        ({"priority": "URGENT"}, "priority"),
-        ({"status": "BLOCKED"}, "status"),
-        ({"tags": ["x" * 51]}, "tags"),
-        ({"tags": [f"t{i}" for i in range(21)]}, "tags"),
-        ({"tasks": ["t"] * 31}, "tasks"),
-        ({"acceptance_criteria": ["c" * 501]}, "acceptance_criteria"),
-        ({"title": "bad\x00title"}, "title"),
-        ({"meta": {"x": "y" * 20_000}}, "meta"),
-        ({"number": 7}, "number"),
-    ],
-)
-def test_bad_story_input_is_refused_and_changes_nothing(world, fields, field) -> None:
+BAD_STORIES = [
+    ({"title": "   "}, "title"),
+    ({"title": "x" * 201}, "title"),
+    ({"description": ""}, "description"),
+    ({"description": None}, "description"),
+    ({"story_points": 22}, "story_points"),
+    ({"story_points": -1}, "story_points"),
+    ({"story_points": "three"}, "story_points"),
+    ({"story_points": 2.5}, "story_points"),
+    ({"priority": "URGENT"}, "priority"),
+    ({"status": "BLOCKED"}, "status"),
+    ({"tags": ["x" * 51]}, "tags"),
+    ({"tags": [f"t{i}" for i in range(21)]}, "tags"),
+    ({"tasks": ["t"] * 31}, "tasks"),
+    ({"acceptance_criteria": ["c" * 501]}, "acceptance_criteria"),
+    ({"title": "bad\x00title"}, "title"),
+    ({"meta": {"x": "y" * 20_000}}, "meta"),
+    ({"number": 7}, "number"),
+]
+
+
+def test_bad_story_input_is_refused_and_changes_nothing(world) -> None:
     world.project(world.alice, "Web")
     before = world.audit_count()
-    with pytest.raises(ValidationFailed) as exc:
-        world.story(world.bob, "web", **fields)
-    assert field in exc.value.field_errors, exc.value.field_errors
-    assert exc.value.message.endswith(".")
+    for fields, field in BAD_STORIES:
+        with pytest.raises(ValidationFailed) as exc:
+            world.story(world.bob, "web", **fields)
+        assert field in exc.value.field_errors, (fields, exc.value.field_errors)
+        assert exc.value.message.endswith(".")
     with world.db.read() as s:
         assert s.scalar(select(func.count()).select_from(UserStory)) == 0
         assert projects.find_project(s, world.bob, "web").last_story_number == 0

@@ -1,0 +1,101 @@
+"""`autodevhub check`: healthy databases pass; a broken search index or counter is reported."""
+
+from __future__ import annotations
+
+from sqlalchemy import text
+
+from storage import check, stories
+from storage.db import Database
+from storage.models import new_id
+
+
+def _backlog(world) -> None:
+    world.project(world.alice, "Web", key="WEB")
+    for i in range(5):
+        world.story(world.bob, "web", title=f"Story {i}", description=f"words {i}")
+    with world.db.write() as s:
+        stories.update_story(s, world.bob, "WEB-2", {"title": "Changed title"})
+        stories.delete_story(s, world.alice, "WEB-3")
+
+
+def test_healthy_database_passes(world, capsys) -> None:
+    _backlog(world)
+    assert check.run_checks(world.db) == []
+    assert check.main(world.db.url) == 0
+    out = capsys.readouterr().out
+    assert "OK" in out and "4 stories" in out
+
+
+def test_empty_database_passes(db: Database) -> None:
+    assert check.run_checks(db) == []
+
+
+def test_counter_behind_stories_is_reported(world, capsys) -> None:
+    _backlog(world)
+    with world.db.write() as s:
+        s.execute(text("UPDATE projects SET last_story_number = 1"))
+    problems = check.run_checks(world.db)
+    assert len(problems) == 1 and "WEB-5" in problems[0] and "reused" in problems[0]
+    assert check.main(world.db.url) == 1
+    assert "PROBLEM" in capsys.readouterr().out
+
+
+def test_deleted_story_left_in_fts_index_is_reported_and_repaired(sqlite_db, capsys) -> None:
+    from storage.users import ensure_user
+    from tests.storage.conftest import World
+
+    with sqlite_db.write() as s:
+        alice = ensure_user(s, "T1", "UALICE")
+    world = World(sqlite_db, alice, alice, alice, alice)
+    _backlog(world)
+    with sqlite_db.write() as s:
+        s.execute(text("DROP TRIGGER stories_fts_ad"))
+        s.execute(text("DELETE FROM user_stories WHERE number = 1"))
+        s.execute(text("DROP TRIGGER stories_fts_ai"))
+        s.execute(
+            text(
+                "INSERT INTO user_stories (id, team_id, project_id, number, title, description,"
+                " acceptance_criteria, priority, story_points, tasks, tags, status, metadata,"
+                " created_at, updated_at) SELECT :ghost, team_id, project_id, 99,"
+                " 'ghost', 'ghost', '[]', 'LOW', 0, '[]', '[]', 'DRAFT', '{}', created_at,"
+                " updated_at FROM user_stories WHERE number = 2"
+            ),
+            {"ghost": new_id()},
+        )
+    problems = check.run_checks(sqlite_db)
+    joined = "\n".join(problems)
+    assert "sync trigger(s) missing: stories_fts_ai, stories_fts_ad" in joined
+    assert "integrity-check failed" in joined
+    assert "1 stories not indexed" in joined
+    assert "1 index entries of deleted stories" in joined
+    assert "story numbers" in joined  # WEB-99 above the counter
+    assert check.main(sqlite_db.url) == 1
+    assert "--repair" in capsys.readouterr().out
+
+    check.rebuild_search_index(sqlite_db)
+    remaining = check.run_checks(sqlite_db)
+    assert not any("integrity" in p or "indexed" in p or "index entries" in p for p in remaining)
+    assert any("trigger" in p for p in remaining)  # a rebuild cannot bring triggers back
+
+
+def test_repair_rebuilds_a_drifted_index(sqlite_db, capsys) -> None:
+    from storage.users import ensure_user
+    from tests.storage.conftest import World
+
+    with sqlite_db.write() as s:
+        alice = ensure_user(s, "T1", "UALICE")
+    world = World(sqlite_db, alice, alice, alice, alice)
+    _backlog(world)
+    with sqlite_db.write() as s:  # index drifts, e.g. after a VACUUM renumbered rowids
+        s.execute(text("INSERT INTO stories_fts(stories_fts) VALUES ('delete-all')"))
+    assert check.run_checks(sqlite_db)
+    assert check.main(sqlite_db.url, repair=True) == 0
+    assert check.run_checks(sqlite_db) == []
+    assert "rebuilding" in capsys.readouterr().out
+
+
+def test_unreadable_database_is_a_problem_not_a_traceback(tmp_path, capsys) -> None:
+    path = tmp_path / "not-a-db.db"
+    path.write_bytes(b"garbage" * 1000)
+    assert check.main(f"sqlite:///{path}") == 1
+    assert "PROBLEM" in capsys.readouterr().out
