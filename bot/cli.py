@@ -41,7 +41,8 @@ def build_parser() -> argparse.ArgumentParser:
     db.add_argument("action", choices=["upgrade", "downgrade", "current"])
     db.add_argument("revision", nargs="?", default=None)
 
-    sub.add_parser("check", help="integrity, foreign keys, search index consistency")
+    check = sub.add_parser("check", help="integrity, foreign keys, search index consistency")
+    check.add_argument("--repair", action="store_true", help="rebuild the search index")
 
     backup = sub.add_parser("backup", help="take a verified backup now")
     backup.add_argument("--list", action="store_true", help="list the backups that exist")
@@ -78,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     if command == "check":
         from storage.check import main as check_main
 
-        return check_main(settings.database_url)
+        return check_main(settings.database_url, repair=args.repair)
     if command == "backup":
         from bot.backup_cli import backup_main
 
