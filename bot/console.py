@@ -262,4 +262,3 @@ def _login_name() -> str:
         return getpass.getuser()
     except (KeyError, OSError):
         return "console"
-

@@ -163,7 +163,14 @@ def start_in_thread(
     """Serve `wsgi_app` with waitress on host:port (0 = a free port) in a daemon thread."""
     from waitress.server import create_server
 
-    server = create_server(wsgi_app, host=host, port=port, threads=threads, ident="autodevhub")
+    server = create_server(
+        wsgi_app,
+        host=host,
+        port=port,
+        threads=threads,
+        ident="autodevhub",
+        asyncore_loop_timeout=0.1,
+    )
     thread = threading.Thread(target=_run_quietly, args=(server,), name="waitress", daemon=True)
     thread.start()
     bound = server.effective_port  # type: ignore[union-attr]

@@ -75,3 +75,18 @@ def test_a_token_slack_refuses_stops_start_up(fake_slack, slack_db):
     fake_slack.fail("auth.test", "invalid_auth")
     with pytest.raises(SettingsError, match="SLACK_BOT_TOKEN was refused"):
         create_app(slack_settings(fake_slack, slack_db), slack_db)
+
+
+def test_healthz_says_503_when_the_database_is_gone(slack_server, slack_db, tmp_path):
+    from bot.server import make_wsgi_app, start_in_thread
+    from storage.db import Database
+
+    broken = Database(f"sqlite:///{tmp_path}/missing/dir/x.db")
+    # the running Bolt app is reused; only the database behind /healthz differs
+    running = start_in_thread(make_wsgi_app(None, broken, app=slack_server.bolt_app))
+    try:
+        reply = http_request("GET", running.url + "/healthz")
+        assert reply.status == 503 and "database" in reply.text
+    finally:
+        running.stop()
+        broken.dispose()
