@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from storage.db import Database
+from storage.db import Database, normalize_url
 
 FTS_TRIGGERS = ("stories_fts_ai", "stories_fts_ad", "stories_fts_au")
 SHOWN = 5
@@ -179,7 +180,12 @@ def rebuild_search_index(db: Database) -> None:
 
 def main(database_url: str, *, repair: bool = False) -> int:
     """Print a report; exit status 1 when anything is wrong (after repair, if asked)."""
-    shown_url = make_url(database_url).render_as_string(hide_password=True)
+    url = make_url(normalize_url(database_url))
+    shown_url = url.render_as_string(hide_password=True)
+    on_file = url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:")
+    if on_file and not Path(url.database).exists():  # connecting would create an empty file
+        print(f"PROBLEM: no database file at {url.database}")
+        return 1
     db = Database(database_url)
     try:
         print(f"Checking {shown_url}")

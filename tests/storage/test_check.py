@@ -99,3 +99,10 @@ def test_unreadable_database_is_a_problem_not_a_traceback(tmp_path, capsys) -> N
     path.write_bytes(b"garbage" * 1000)
     assert check.main(f"sqlite:///{path}") == 1
     assert "PROBLEM" in capsys.readouterr().out
+
+
+def test_missing_database_file_is_reported_not_created(tmp_path, capsys) -> None:
+    path = tmp_path / "missing.db"
+    assert check.main(f"sqlite:///{path}") == 1
+    assert not path.exists()
+    assert "no database file" in capsys.readouterr().out
