@@ -15,7 +15,7 @@ from storage.backup import (
 )
 
 
-def _size(n: int) -> str:
+def human_size(n: int) -> str:
     for unit in ("B", "KiB", "MiB", "GiB"):
         if n < 1024 or unit == "GiB":
             return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
@@ -34,7 +34,7 @@ def backup_main(settings: Settings, list_only: bool = False) -> int:
         print(f"Backups in {backup_dir.resolve()} (newest first, times in {settings.timezone}):")
         for b in backups:
             when = b.taken_at.astimezone(settings.tz).strftime("%Y-%m-%d %H:%M:%S")
-            print(f"  {b.name}  {when}  {_size(b.size):>10}  {b.kind}")
+            print(f"  {b.name}  {when}  {human_size(b.size):>10}  {b.kind}")
         return 0
     try:
         report = take_backup(
@@ -46,8 +46,8 @@ def backup_main(settings: Settings, list_only: bool = False) -> int:
         print(f"autodevhub backup: {exc.message}", file=sys.stderr)
         return 1
     print(
-        f"Backup written and verified: {report.file.path} ({_size(report.file.size)}, "
-        f"database {_size(report.database_bytes)}, {report.seconds:.2f}s)."
+        f"Backup written and verified: {report.file.path} ({human_size(report.file.size)}, "
+        f"database {human_size(report.database_bytes)}, {report.seconds:.2f}s)."
     )
     if report.pruned:
         print(

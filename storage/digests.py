@@ -306,6 +306,7 @@ def subscribe_channel(
             project_id=project.id,
             created_by=actor.user_id,
             created_at=utcnow(),
+            active=True,
         )
         s.add(sub)
     sub.frequency, sub.time_of_day, sub.weekday, sub.timezone = (

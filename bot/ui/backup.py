@@ -26,3 +26,15 @@ def backup_failed(message: str) -> dict[str, Any]:
 def backup_started() -> dict[str, Any]:
     line = ":hourglass_flowing_sand: Taking a verified backup; I will tell you when it is done."
     return {"text": "Backup started.", "blocks": [_section(line)]}
+
+
+def backups_listed(backups: list[Any]) -> dict[str, Any]:
+    """The newest backups (at most 10), name, size and kind."""
+    if not backups:
+        return {"text": "No backups yet.", "blocks": [_section("No backups yet.")]}
+    lines = [f"• `{escape(b.name)}` {b.size / 2**20:.1f} MiB ({b.kind})" for b in backups[:10]]
+    more = f"\n_…and {len(backups) - 10} older_" if len(backups) > 10 else ""
+    return {
+        "text": f"{len(backups)} backups",
+        "blocks": [_section("*Backups, newest first*\n" + "\n".join(lines) + more)],
+    }

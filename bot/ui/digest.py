@@ -203,8 +203,8 @@ def subscribed(view: Any) -> dict[str, Any]:
     return {"text": "Digest scheduled.", "blocks": [_section(line)]}
 
 
-def unsubscribed(views: list[Any]) -> dict[str, Any]:
-    if views and views[0].kind == "personal":
+def unsubscribed(views: list[Any], *, personal: bool = False) -> dict[str, Any]:
+    if personal:
         line = ":no_bell: Your personal digest is off."
     else:
         keys = ", ".join(f"*{escape(v.project_key)}*" for v in views)
@@ -258,3 +258,11 @@ def paused_note(view: Any, reason: str) -> dict[str, Any]:
         )
     line = f":double_vertical_bar: I paused {what}. {escape(reason)} {fix}"
     return {"text": "A digest was paused.", "blocks": [_section(line)]}
+
+
+def not_sent(error: str) -> dict[str, Any]:
+    line = (
+        f":warning: Slack did not take the digest ({escape(error)}). If I am not in the channel, "
+        "invite me with `/invite @AutoDevHub` and try again."
+    )
+    return {"text": "The digest was not sent.", "blocks": [_section(line)]}

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.settings import Settings
-from tests.fakes.slack_api import BOT_TOKEN, fake_slack  # noqa: F401
+from tests.fakes.slack_api import BOT_TOKEN, fake_slack, slack_db  # noqa: F401
 
 
 def scheduler_settings(db: Any, tmp_path: Path, fake: Any = None, **overrides: Any) -> Settings:
