@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import text
+from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Session
 
 from storage.errors import ValidationFailed
@@ -60,12 +60,12 @@ def match_query(words: list[str]) -> str:
 
 
 def search_stories(
-    s: Session, actor: Actor, text_: str, *, project_ref: str | None = None, limit: int = 20
+    s: Session, actor: Actor, text: str, *, project_ref: str | None = None, limit: int = 20
 ) -> list[StoryView]:
-    """The workspace's stories matching every word of `text_`, best match first."""
+    """The workspace's stories matching every word of `text`, best match first."""
     if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_RESULTS:
         raise ValidationFailed(f"Search returns 1 to {MAX_RESULTS} stories.", {"limit": "range"})
-    if not isinstance(text_, str):
+    if not isinstance(text, str):
         raise ValidationFailed("Type some words to search for.", {"text": "required"})
     params: dict[str, object] = {"team_id": actor.team_id, "limit": limit}
     params["candidates"] = CANDIDATES
@@ -73,10 +73,10 @@ def search_stories(
     if project_ref is not None:
         params["project_id"] = find_project(s, actor, project_ref).id
         project_filter = "AND us.project_id = :project_id"
-    words = search_words(text_)
+    words = search_words(text)
     if not words:
         return []
     params["query"] = match_query(words)
     sql = SQLITE_SEARCH if s.get_bind().dialect.name == "sqlite" else POSTGRES_SEARCH
-    ids = list(s.scalars(text(sql.format(project_filter=project_filter)), params))
+    ids = list(s.scalars(sql_text(sql.format(project_filter=project_filter)), params))
     return story_views(s, actor, ids)

@@ -449,7 +449,9 @@ def move_story(s: Session, actor: Actor, ref: str, status: str) -> StoryView:
 
 
 def assign_story(s: Session, actor: Actor, ref: str, slack_user_id: str | None) -> StoryView:
-    """Assign a story to a workspace member (created if unseen), or unassign with None."""
+    """Assign a story to a workspace member (created if unseen); None or "" unassigns."""
+    if slack_user_id == "":
+        slack_user_id = None
     if slack_user_id is not None:
         check_slack_id(slack_user_id)
     story, project = find_story(s, actor, ref)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 
 from sqlalchemy import func, select, text
@@ -62,6 +63,7 @@ def _clean_profile(profile: dict[str, str | None]) -> dict[str, str | None]:
             continue
         if not isinstance(value, str):
             raise ValidationFailed(f"The {field.replace('_', ' ')} must be text.", {field: "text"})
+        value = "".join(c for c in value if unicodedata.category(c) != "Cc")
         value = value.strip()[: MAX_PROFILE_LENGTH[field]]
         cleaned[field] = value or None
     return cleaned

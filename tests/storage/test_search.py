@@ -46,6 +46,8 @@ def test_scoped_to_workspace_and_project(backlog) -> None:
     assert "SEC-1" not in _keys(backlog, backlog.bob, "vault password login")
     assert _keys(backlog, backlog.eve, "password") == ["SEC-1"]
     assert _keys(backlog, backlog.bob, "login", project_ref="api") == ["API-1"]
+    with backlog.db.read() as s:
+        assert len(search_stories(s, backlog.bob, text="password", limit=1)) == 1
 
 
 def test_syntax_is_plain_words(backlog) -> None:

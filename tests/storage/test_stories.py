@@ -147,9 +147,11 @@ def test_assign_creates_unseen_member_and_unassigns(world) -> None:
         assert (newbie.slack_team_id, newbie.role) == ("T1", "USER")
     with world.db.write() as s:
         assert stories.assign_story(s, world.bob, "WEB-1", None).assignee_slack_id is None
+        stories.assign_story(s, world.bob, "WEB-1", "UCAROL")
+        assert stories.assign_story(s, world.bob, "WEB-1", "").assignee_slack_id is None
     with pytest.raises(ValidationFailed), world.db.write() as s:
         stories.assign_story(s, world.bob, "WEB-1", "@bob")
-    assert world.audit_actions().count("story.assign") == 2
+    assert world.audit_actions().count("story.assign") == 4
 
 
 def test_delete_takes_creator_project_owner_or_admin(world) -> None:

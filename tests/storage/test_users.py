@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import select
 
 from storage.errors import PermissionDenied, ValidationFailed
+from storage.models import User
 from storage.users import ensure_user, get_actor, grant_admin
 
 
@@ -71,3 +73,11 @@ def test_bad_slack_ids_are_refused(world) -> None:
         with pytest.raises(ValidationFailed), world.db.write() as s:
             ensure_user(s, "T1", bad)
     assert world.audit_count() == before
+
+
+def test_profile_text_is_cleaned(world) -> None:
+    with world.db.write() as s:
+        ensure_user(s, "T1", "UDAVE", display_name=" Da\x00ve\n ", first_name="x" * 300)
+    with world.db.read() as s:
+        dave = s.scalars(select(User).where(User.slack_user_id == "UDAVE")).one()
+    assert dave.display_name == "Dave" and len(dave.first_name) == 255
