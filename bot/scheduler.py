@@ -24,7 +24,14 @@ from bot.settings import Settings
 from bot.ui import backup as backup_ui
 from bot.ui import digest as digest_ui
 from storage import digests
-from storage.backup import BackupFailed, BackupReport, hold_database, list_backups, take_backup
+from storage.backup import (
+    BackupFailed,
+    BackupReport,
+    DatabaseHold,
+    hold_database,
+    list_backups,
+    take_backup,
+)
 from storage.db import Database
 from storage.models import User, utcnow
 from storage.scheduler_runs import claim_slot, finish_slot, prune_runs
@@ -400,6 +407,30 @@ def start_scheduler(
         return None
     factory = slack_client_factory or slack_clients(settings, db)
     return Scheduler(Jobs(settings, db, factory)).start()
+
+
+@dataclass
+class BackgroundServices:
+    """What runs beside `serve`: the hold on the database (restore refuses while it is held)
+    and the scheduler. `stop()` when serving ends."""
+
+    hold: DatabaseHold
+    scheduler: Scheduler | None
+
+    def stop(self) -> None:
+        if self.scheduler is not None:
+            self.scheduler.shutdown(wait=False)
+        self.hold.release()
+
+
+def start_services(settings: Settings, db: Database) -> BackgroundServices:
+    """The serve process's hook: hold the database, start the scheduler (if enabled)."""
+    hold = hold_database(settings.database_url)
+    try:
+        return BackgroundServices(hold, start_scheduler(settings, db))
+    except Exception:
+        hold.release()
+        raise
 
 
 def main(settings: Settings) -> int:

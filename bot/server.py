@@ -202,6 +202,9 @@ def main(settings: Settings, host: str | None = None, port: int | None = None) -
     host = host or settings.host
     port = port or settings.port
     wsgi_app = make_wsgi_app(settings, db, app)
+    from bot.scheduler import start_services  # holds the database, runs the scheduler
+
+    services = start_services(settings, db)
     if socket_mode:
         from slack_bolt.adapter.socket_mode import SocketModeHandler
 
@@ -216,6 +219,7 @@ def main(settings: Settings, host: str | None = None, port: int | None = None) -
     try:
         serve(wsgi_app, host=host, port=port, threads=settings.http_threads, ident="autodevhub")
     finally:
+        services.stop()
         db.dispose()
     return 0
 
