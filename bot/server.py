@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import hmac
 import io
 import json
 import logging
@@ -51,6 +53,8 @@ To connect Slack:
   3. Run `autodevhub serve` again.
 """
 
+MAX_BODY_BYTES = 1_000_000  # Slack's payloads are far smaller
+SIGNATURE_MAX_AGE = 300  # seconds; older requests may be replays
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
@@ -99,10 +103,66 @@ def database_ok(db: Database) -> bool:
         return False
 
 
-def make_wsgi_app(settings: Settings, db: Database, app: App | None = None) -> WSGIApp:
+def _refusal(environ: dict[str, Any], signing_key: bytes | None) -> tuple[str, str] | None:
+    """Check a POST to /slack/events before Bolt sees it: (status, kind) to refuse, else None.
+
+    The signature is checked first, so nothing unsigned is parsed; a signed body Bolt could
+    not parse gets 400 rather than a server error. The body is left in `wsgi.input`.
+    """
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return "400 Bad Request", "unknown"
+    if length > MAX_BODY_BYTES:
+        return "413 Payload Too Large", "unknown"
+    body = environ["wsgi.input"].read(length) if length > 0 else b""
+    environ["wsgi.input"] = io.BytesIO(body)
+    if signing_key is None:  # Socket Mode: Slack does not post here
+        return "404 Not Found", "unknown"
+    timestamp = environ.get("HTTP_X_SLACK_REQUEST_TIMESTAMP") or ""
+    signature = environ.get("HTTP_X_SLACK_SIGNATURE") or ""
+    if not signed_by_slack(signing_key, body, timestamp, signature):
+        return "401 Unauthorized", "unknown"
+    if not _parseable(body, environ.get("CONTENT_TYPE", "")):
+        return "400 Bad Request", "unknown"
+    return None
+
+
+def signed_by_slack(
+    signing_key: bytes, body: bytes, timestamp: str, signature: str, now: float | None = None
+) -> bool:
+    """Slack's v0 request signature over the raw bytes, and a timestamp within 5 minutes."""
+    if not timestamp.isdigit() or not signature.startswith("v0="):
+        return False
+    if abs((time.time() if now is None else now) - int(timestamp)) > SIGNATURE_MAX_AGE:
+        return False
+    base = b"v0:" + timestamp.encode() + b":" + body
+    expected = "v0=" + hmac.new(signing_key, base, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(expected, signature)
+
+
+def _parseable(body: bytes, content_type: str) -> bool:
+    """Whether Bolt can read this body: UTF-8, and a JSON object where JSON is expected."""
+    try:
+        text = body.decode("utf-8")
+        if "json" in content_type:
+            return isinstance(json.loads(text or "null"), dict)
+        form = parse_qs(text, strict_parsing=False)
+        if "payload" in form:
+            return isinstance(json.loads(form["payload"][0]), dict)
+        return True
+    except (UnicodeDecodeError, ValueError):
+        return False
+
+
+def make_wsgi_app(settings: Settings | None, db: Database, app: App | None = None) -> WSGIApp:
     """The whole HTTP surface as one WSGI app (`.bolt_app` is the Bolt app inside)."""
-    bolt_app = app if app is not None else create_app(settings, db)
+    if app is None and settings is None:
+        raise ValueError("make_wsgi_app needs settings or a Bolt app")
+    bolt_app = app if app is not None else create_app(settings, db)  # type: ignore[arg-type]
     bolt = SlackRequestHandler(bolt_app, path=EVENTS_PATH)
+    secret = settings.slack_signing_secret if settings is not None else None
+    signing_key = secret.get_secret_value().encode() if secret is not None else None
 
     def autodevhub(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         method = environ.get("REQUEST_METHOD", "GET")
@@ -118,11 +178,15 @@ def make_wsgi_app(settings: Settings, db: Database, app: App | None = None) -> W
         if method != "POST" or path != EVENTS_PATH:
             return bolt(environ, start_response)  # OAuth install/redirect, or Bolt's 404
 
-        length = int(environ.get("CONTENT_LENGTH") or 0)
-        body = environ["wsgi.input"].read(length) if length else b""
-        environ["wsgi.input"] = io.BytesIO(body)
-        kind = request_kind(body, environ.get("CONTENT_TYPE", ""))
         started = time.perf_counter()
+        refused = _refusal(environ, signing_key)
+        if refused is not None:
+            status, kind = refused
+            SLACK_REQUESTS.labels(kind, _outcome(status)).inc()
+            message = json.dumps({"error": status.split(" ", 1)[1].lower()}).encode()
+            return _plain(start_response, status, message, "application/json")
+        body = environ["wsgi.input"].getvalue()
+        kind = request_kind(body, environ.get("CONTENT_TYPE", ""))
         seen: dict[str, str] = {}
 
         def recording_start_response(status: str, headers: list, exc_info: Any = None) -> Any:

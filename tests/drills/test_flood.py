@@ -5,8 +5,6 @@ from __future__ import annotations
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-import pytest
-
 from bench.loadgen import sign
 from bench.serve_process import SIGNING_SECRET
 from tests.drills.conftest import signed_slack
@@ -96,14 +94,6 @@ def test_flood_of_forged_requests_is_refused_and_memory_stays_flat(serve, unreli
     assert grown_mb < 20, f"RSS grew {grown_mb:.1f} MB during a flood of 500 refused requests"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bot/server.py hands the raw body to Bolt, which parses it before checking the "
-    "signature: malformed bodies, and a non-numeric X-Slack-Request-Timestamp, get HTTP 500 "
-    "(and a traceback in the log) even unsigned. "
-    "Fix: verify the signature in the WSGI wrapper first (401), answer 400 to a signed body "
-    "Bolt cannot parse. Remove this marker once fixed.",
-)
 def test_malformed_bodies_are_refused_not_server_errors(serve, unreliable_slack):
     server = serve()
     url = server.url + "/slack/events"

@@ -90,3 +90,18 @@ def test_healthz_says_503_when_the_database_is_gone(slack_server, slack_db, tmp_
     finally:
         running.stop()
         broken.dispose()
+
+
+def test_signature_first_then_a_signed_body_bolt_cannot_read_is_400(slack):
+    cases = [
+        (b"payload=notjson", "application/x-www-form-urlencoded"),
+        (b"[1, 2]", "application/json"),
+        (b"{not json", "application/json"),
+        (bytes(range(256)), "application/x-www-form-urlencoded"),
+    ]
+    for body, ctype in cases:
+        assert slack.post(body, content_type=ctype).status == 400, body
+        assert slack.post(body, content_type=ctype, signature="v0=1").status == 401, body
+    odd_time = slack.post(b"command=%2Fstory", headers={"X-Slack-Request-Timestamp": "soon"})
+    assert odd_time.status == 401
+    assert slack.post(b"x" * 1_000_001).status == 413
