@@ -375,7 +375,8 @@ def create_story(
         story.id,
         {"key": key, "title": data.title, "priority": priority, "status": data.status},
     )
-    return _view(s, story)
+    # everything the view shows is at hand: no second query on the hot path
+    return view_from_row((story, project.key, project.name, actor.slack_user_id, None))
 
 
 def _current(story: UserStory) -> dict[str, Any]:
