@@ -38,8 +38,6 @@ PAGE_PREVIOUS = "page_previous"
 HOME_NEW_STORY = "home_new_story"
 HOME_NEW_PROJECT = "home_new_project"
 PROJECT_DELETE = "project_delete"
-# link buttons (Slack still sends block_actions for them; we only ack)
-OPEN_LINK = "open_link"
 
 ACTIONS = (
     STORY_STATUS,
@@ -51,6 +49,5 @@ ACTIONS = (
     HOME_NEW_STORY,
     HOME_NEW_PROJECT,
     PROJECT_DELETE,
-    OPEN_LINK,
 )
 VIEWS = (PROJECT_MODAL, STORY_MODAL, ASSIGN_MODAL)

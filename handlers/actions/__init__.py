@@ -18,4 +18,3 @@ def register(app: App) -> None:
     app.action(ids.PROJECT_DELETE)(project_delete.on_delete)
     app.action(ids.HOME_NEW_STORY)(home_buttons.on_new_story)
     app.action(ids.HOME_NEW_PROJECT)(home_buttons.on_new_project)
-    app.action(ids.OPEN_LINK)(home_buttons.on_link)

@@ -1,4 +1,4 @@
-"""App Home buttons: New story, New project (and link buttons, which only need an ack)."""
+"""App Home buttons: New story and New project open their forms."""
 
 from __future__ import annotations
 
@@ -35,7 +35,3 @@ def open_new(
             reply = commands.OpenForm("project", project_initial())
         token = remember_modal(s, actor, {"form": form, "target": None, **origin_of(body)})
     open_form(client, body["trigger_id"], reply, token)
-
-
-def on_link(ack: Any) -> None:
-    ack()

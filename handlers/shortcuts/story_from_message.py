@@ -10,11 +10,13 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot import commands
+from bot.ui.text import clip
 from handlers.commands.slash import open_form
 from handlers.listening import acting_member, database, origin_of, remember_modal, shows_errors
 
 log = logging.getLogger("autodevhub.handlers")
 TITLE_FROM_MESSAGE = 120
+DESCRIPTION_ROOM = 4000  # the description input's max_length: Slack refuses a longer initial
 
 
 def on_shortcut(ack: Any, body: dict, context: BoltContext, client: WebClient, respond: Respond):
@@ -30,7 +32,8 @@ def open_prefilled(body: dict, context: BoltContext, client: WebClient, respond:
     link = permalink(client, channel, message.get("ts"))
     first_line = text.splitlines()[0] if text else ""
     title = first_line[:TITLE_FROM_MESSAGE]
-    description = text + (f"\n\nFrom Slack: {link}" if link else "")
+    source = f"\n\nFrom Slack: {link}" if link else ""
+    description = clip(text, DESCRIPTION_ROOM - len(source)) + source
     with database(context).write() as s:
         actor = acting_member(s, context)
         reply = commands.new_story_form(

@@ -105,3 +105,19 @@ def test_signature_first_then_a_signed_body_bolt_cannot_read_is_400(slack):
     odd_time = slack.post(b"command=%2Fstory", headers={"X-Slack-Request-Timestamp": "soon"})
     assert odd_time.status == 401
     assert slack.post(b"x" * 1_000_001).status == 413
+
+
+def test_socket_mode_needs_no_signing_secret_and_takes_no_http_events(fake_slack, slack_db):
+    from bot.server import make_wsgi_app, start_in_thread
+
+    settings = slack_settings(
+        fake_slack, slack_db, SLACK_SIGNING_SECRET=None, SLACK_APP_TOKEN="xapp-1-test"
+    )
+    app = create_app(settings, slack_db, socket_mode=True)
+    running = start_in_thread(make_wsgi_app(settings, slack_db, app))
+    try:
+        assert http_request("GET", running.url + "/healthz").status == 200
+        reply = http_request("POST", running.url + "/slack/events", b"command=%2Fstory")
+        assert reply.status == 404
+    finally:
+        running.stop()

@@ -149,3 +149,13 @@ def test_url_verification_challenge(slack):
         content_type="application/json",
     )
     assert reply.status == 200 and "abc123" in reply.text
+
+
+def test_a_very_long_message_still_fits_the_form(slack):
+    create_project(slack, "Web shop", "WEB")
+    slack.message_action(ids.CREATE_STORY_FROM_MESSAGE, "word " * 2000)
+    view = slack.fake.wait_for("views.open", count=2).params["view"]
+    inputs = {b["block_id"]: b["element"] for b in view["blocks"] if b["type"] == "input"}
+    assert len(inputs["description"]["initial_value"]) <= inputs["description"]["max_length"]
+    assert len(inputs["title"]["initial_value"]) <= inputs["title"]["max_length"]
+    assert "From Slack: https://" in inputs["description"]["initial_value"]
