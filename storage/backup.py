@@ -659,25 +659,13 @@ def restore_backup(
 
 
 def _migrate_and_check(url: str) -> tuple[str | None, list[str]]:
+    from storage.check import rebuild_search_index, run_checks
     from storage.db import Database
 
     db = Database(url)
     try:
         db.upgrade()
-        with db.write() as s:
-            s.execute(text("INSERT INTO stories_fts(stories_fts) VALUES ('rebuild')"))
-        problems: list[str] = []
-        try:
-            with db.write() as s:
-                s.execute(text("INSERT INTO stories_fts(stories_fts) VALUES ('integrity-check')"))
-        except Exception as exc:  # FTS5 reports a mismatch as an error
-            problems.append(f"search index: {exc}")
-        try:
-            from storage.check import run_checks
-        except ImportError:
-            run_checks = None
-        if run_checks is not None:
-            problems.extend(run_checks(db))
-        return db.current_revision(), problems
+        rebuild_search_index(db)
+        return db.current_revision(), run_checks(db)
     finally:
         db.dispose()

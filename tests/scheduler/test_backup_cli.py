@@ -1,0 +1,65 @@
+"""`autodevhub backup [--list]` and `autodevhub restore FILE [--force]` as an operator runs them."""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+import pytest
+
+from bot.backup_cli import backup_main, restore_main
+from storage.backup import hold_database
+from storage.db import Database
+from tests.scheduler.conftest import scheduler_settings
+from tests.scheduler.data import make_project, make_story, make_user
+
+
+def test_backup_list_and_restore(
+    sqlite_db: Database, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    settings = scheduler_settings(sqlite_db, tmp_path, AUTODEVHUB_TIMEZONE="Europe/Berlin")
+    assert backup_main(settings, list_only=True) == 0
+    assert "No backups in" in capsys.readouterr().out
+    make_story(sqlite_db, make_project(sqlite_db, make_user(sqlite_db)))
+    assert backup_main(settings) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("Backup written and verified: ") and ".db.gz" in out
+    assert backup_main(settings, list_only=True) == 0
+    listed = capsys.readouterr().out
+    assert "times in Europe/Berlin" in listed and "sqlite" in listed
+    [backup] = sorted((tmp_path / "backups").glob("autodevhub_*.db.gz"))
+
+    sqlite_db.dispose()
+    assert restore_main(settings, str(backup)) == 0
+    out = capsys.readouterr().out
+    assert "kept as" in out and "checks: ok" in out
+
+
+def test_restore_refusals_exit_1_and_say_nothing_changed(
+    sqlite_db: Database, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    settings = scheduler_settings(sqlite_db, tmp_path)
+    bad = tmp_path / "bad.db.gz"
+    bad.write_bytes(gzip.compress(b"not sqlite" * 100))
+    assert restore_main(settings, str(bad)) == 1
+    err = capsys.readouterr().err
+    assert "is not a SQLite database" in err and "Nothing was changed." in err
+    assert backup_main(settings) == 0
+    [good] = (tmp_path / "backups").glob("autodevhub_*.db.gz")
+    capsys.readouterr()
+    with hold_database(sqlite_db.url):
+        assert restore_main(settings, str(good)) == 1
+        assert "pass --force" in capsys.readouterr().err
+        assert restore_main(settings, str(good), force=True) == 0
+        assert "Restart every process" in capsys.readouterr().out
+
+
+def test_backup_failure_exit_1_without_a_traceback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = Database(f"sqlite:///{tmp_path / 'nothing-here.db'}")
+    settings = scheduler_settings(missing, tmp_path)
+    assert backup_main(settings) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("autodevhub backup: There is no database at") and "Traceback" not in err
+    missing.dispose()
