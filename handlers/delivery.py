@@ -16,6 +16,7 @@ from storage.errors import DomainError
 from storage.users import ensure_user
 
 log = logging.getLogger("autodevhub.handlers")
+RESPONSE_URL_TIMEOUT = 10  # seconds
 
 
 def answer(
@@ -30,15 +31,20 @@ def answer(
     """Post `message` where the request came from: its response_url, else a DM to the user."""
     url = origin.get("response_url")
     if url:
-        response = WebhookClient(url, timeout=10).send(
-            text=message.get("text"),
-            blocks=message.get("blocks"),
-            replace_original=replace,
-            response_type="in_channel" if public else "ephemeral",
-        )
-        if response.status_code < 300:
-            return
-        log.warning("response_url refused the answer (HTTP %s); sending a DM", response.status_code)
+        try:
+            response = WebhookClient(url, timeout=RESPONSE_URL_TIMEOUT).send(
+                text=message.get("text"),
+                blocks=message.get("blocks"),
+                replace_original=replace,
+                response_type="in_channel" if public else "ephemeral",
+            )
+            if response.status_code < 300:
+                return
+            log.warning(
+                "response_url refused the answer (HTTP %s); DM instead", response.status_code
+            )
+        except Exception as exc:  # a timeout or a dropped connection: the change is made anyway
+            log.warning("response_url unreachable (%s); DM instead", type(exc).__name__)
     client.chat_postMessage(channel=user_id, text=message.get("text"), blocks=message.get("blocks"))
 
 

@@ -95,14 +95,6 @@ def test_a_stalled_web_api_times_out_with_a_clear_failure(
     assert _count(drill_db_url, Session, team_id=slack.team_id, kind="modal") == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="handlers/delivery.answer falls back to a DM when response_url answers non-2xx, "
-    "but not when the post times out or the connection fails: the exception reaches "
-    "shows_errors, which DMs 'something went wrong ... try again' although the story WAS "
-    "created, inviting a duplicate. Fix: treat an exception from WebhookClient.send like a "
-    "refusal (fall back to the DM with the card). Remove this marker once fixed.",
-)
 def test_a_stalled_answer_after_a_write_still_shows_the_story(
     workspace, unreliable_slack, drill_db_url
 ):
