@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from urllib.error import URLError
 
 from slack_bolt import App
@@ -83,6 +84,10 @@ def create_app(settings: Settings, db: Database, *, socket_mode: bool = False) -
         "signing_secret": signing_secret,
         "process_before_response": False,
         "name": "autodevhub",
+        # the work after each ack runs here: bounded, so a burst queues instead of piling up
+        "listener_executor": ThreadPoolExecutor(
+            max_workers=settings.http_threads, thread_name_prefix="listener"
+        ),
     }
     try:
         if settings.oauth_enabled:
