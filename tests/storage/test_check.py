@@ -106,3 +106,29 @@ def test_missing_database_file_is_reported_not_created(tmp_path, capsys) -> None
     assert check.main(f"sqlite:///{path}") == 1
     assert not path.exists()
     assert "no database file" in capsys.readouterr().out
+
+
+def test_cli_check_and_repair(sqlite_db: Database) -> None:
+    import os
+    import subprocess
+    import sys
+
+    with sqlite_db.write() as s:
+        s.execute(text("INSERT INTO stories_fts(stories_fts) VALUES ('delete-all')"))
+        s.execute(text("DROP TRIGGER stories_fts_ai"))  # not repairable: stays a problem
+    env = {**os.environ, "DATABASE_URL": sqlite_db.url}
+
+    def cli(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "-m", "bot", "check", *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+
+    first = cli()
+    assert first.returncode == 1 and "stories_fts_ai" in first.stdout
+    assert "Traceback" not in first.stderr
+    repaired = cli("--repair")
+    assert repaired.returncode == 1 and "rebuilding" in repaired.stdout
