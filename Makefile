@@ -18,6 +18,17 @@ test: $(BIN)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/pytest -n auto -p no:cacheprovider
 
+# fault drills alone (they also run in `make test`); PostgreSQL not needed
+drills: $(BIN)/.installed
+	$(BIN)/pytest tests/drills -p no:cacheprovider -rxX
+
+# benchmarks (not tests): each prints a table; figures and commands in BENCHMARKS.md
+bench: $(BIN)/.installed
+	$(BIN)/python -m bench.storage_scale
+	$(BIN)/python -m bench.ack_path
+	$(BIN)/python -m bench.generation_load
+	$(BIN)/python -m bench.backup_load
+
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
