@@ -33,6 +33,7 @@ from storage.backup import (
     take_backup,
 )
 from storage.db import Database
+from storage.errors import DomainError
 from storage.models import User, utcnow
 from storage.scheduler_runs import claim_slot, finish_slot, prune_runs
 from storage.sessions import cleanup_expired
@@ -214,7 +215,10 @@ class Jobs:
         try:
             detail = run()
         except Exception as exc:
-            log.exception("scheduled job %s (%s) failed", job_id, slot.isoformat())
+            if isinstance(exc, DomainError):  # an expected refusal: its message says it all
+                log.error("scheduled job %s (%s) failed: %s", job_id, slot.isoformat(), exc)
+            else:
+                log.exception("scheduled job %s (%s) failed", job_id, slot.isoformat())
             SLOT_RUNS.labels(job_id.split(":")[0], "failed").inc()
             finish_slot(
                 self.db, job_id, slot, status="FAILED", detail=f"{type(exc).__name__}: {exc}"[:500]
