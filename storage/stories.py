@@ -64,7 +64,7 @@ def _enum_word(value: Any) -> Any:
     return value
 
 
-def _text_items(value: Any, what: str) -> Any:
+def _text_items(value: Any, what: str, plural: str) -> Any:
     """A list of non-blank lines: a list, or text with one item per line."""
     if value is None:
         return []
@@ -75,14 +75,14 @@ def _text_items(value: Any, what: str) -> Any:
     items = []
     for item in value:
         if not isinstance(item, str):
-            raise ValueError(f"each {what} must be text")
+            raise ValueError(f"must each be text (one {what} per line)")
         item = _no_controls(item.strip(), allow_newlines=False)
         if len(item) > MAX_ITEM_LENGTH:
-            raise ValueError(f"each {what} must be at most {MAX_ITEM_LENGTH} characters")
+            raise ValueError(f"must each be at most {MAX_ITEM_LENGTH} characters")
         if item:
             items.append(item)
     if len(items) > MAX_ITEMS:
-        raise ValueError(f"at most {MAX_ITEMS} {what}s are allowed")
+        raise ValueError(f"must be at most {MAX_ITEMS} {plural}")
     return items
 
 
@@ -126,12 +126,12 @@ class StoryInput(BaseModel):
     @field_validator("acceptance_criteria", mode="before")
     @classmethod
     def _criteria(cls, value: Any) -> Any:
-        return _text_items(value, "criterion")
+        return _text_items(value, "criterion", "criteria")
 
     @field_validator("tasks", mode="before")
     @classmethod
     def _tasks(cls, value: Any) -> Any:
-        return _text_items(value, "task")
+        return _text_items(value, "task", "tasks")
 
     @field_validator("tags", mode="before")
     @classmethod
@@ -145,15 +145,15 @@ class StoryInput(BaseModel):
         tags: list[str] = []
         for tag in value:
             if not isinstance(tag, str):
-                raise ValueError("each tag must be text")
+                raise ValueError("must each be text")
             tag = re.sub(r"\s+", "-", tag.strip().lstrip("#").strip()).lower()
             _no_controls(tag, allow_newlines=False)
             if len(tag) > MAX_TAG_LENGTH:
-                raise ValueError(f"each tag must be at most {MAX_TAG_LENGTH} characters")
+                raise ValueError(f"must each be at most {MAX_TAG_LENGTH} characters")
             if tag and tag not in tags:
                 tags.append(tag)
         if len(tags) > MAX_TAGS:
-            raise ValueError(f"at most {MAX_TAGS} tags are allowed")
+            raise ValueError(f"must be at most {MAX_TAGS} tags")
         return tags
 
     @field_validator("priority", mode="before")

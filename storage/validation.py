@@ -36,10 +36,28 @@ def _message(err: dict[str, Any]) -> str:
     msg = str(err.get("msg", "is not valid"))
     # pydantic prefixes custom ValueError messages with "Value error, "
     msg = msg.removeprefix("Value error, ").removeprefix("Assertion failed, ")
-    if err.get("type") == "extra_forbidden":
-        return "is not something that can be set"
-    if err.get("type") == "missing":
-        return "is required"
+    kind, ctx = err.get("type"), err.get("ctx") or {}
+    plain = {
+        "extra_forbidden": "is not something that can be set",
+        "missing": "is required",
+        "string_type": "must be text",
+        "string_too_short": "must not be empty",
+        "string_pattern_mismatch": "has characters that are not allowed",
+        "int_type": "must be a whole number",
+        "int_parsing": "must be a whole number",
+        "int_from_float": "must be a whole number",
+        "bool_type": "must be yes or no",
+        "bool_parsing": "must be yes or no",
+        "list_type": "must be a list",
+        "dict_type": "must be a set of named values",
+        "model_type": "must be a set of named values",
+    }
+    if kind in plain:
+        return plain[kind]
+    if kind == "literal_error":
+        return f"must be one of {ctx.get('expected')}"
+    if kind == "string_too_long":
+        return f"must be at most {ctx.get('max_length')} characters"
     return msg[:1].lower() + msg[1:]
 
 
@@ -54,6 +72,8 @@ def failed_from(exc: ValidationError, *, prefix: str = "") -> ValidationFailed:
         detail = _message(err)
         if len(loc) > 1 and loc[1].isdigit():
             detail = f"item {int(loc[1]) + 1} {detail}"
+        elif len(loc) > 1:  # a nested field, e.g. settings.default_priority
+            detail = f"{label(loc[1]).lower()} {detail}"
         field_errors[field] = detail
     message = "; ".join(f"{label(f.removeprefix(prefix))} {m}" for f, m in field_errors.items())
     return ValidationFailed(message + ".", field_errors)
