@@ -18,6 +18,7 @@ from storage.projects import effective_settings, find_project
 from storage.users import Actor, actor_of
 
 DEFAULT_MAX_ATTEMPTS = 3
+FEATURE_MAX_CHARS = 2000
 # Titles of existing stories the prompt carries; newest first, enough for Claude to avoid them.
 MAX_EXISTING_TITLES = 100
 DRAFTS_SESSION_KIND = "ai_drafts"
@@ -57,10 +58,10 @@ class RequestView:
         return self.status in ("COMPLETED", "FAILED")
 
     @property
-    def reply(self) -> dict[str, str] | None:
-        """Where the request's Slack message is ({channel_id, ts}), once it is known."""
+    def reply(self) -> dict[str, Any] | None:
+        """Where the request's Slack message is (response_url, or channel_id + ts), once known."""
         reply = self.request_data.get("reply")
-        return reply if isinstance(reply, dict) and reply.get("ts") else None
+        return reply if isinstance(reply, dict) and reply else None
 
 
 @dataclass(frozen=True)
@@ -147,7 +148,7 @@ def enqueue_generation(
         team_id=actor.team_id,
         project_id=project.id,
         user_id=actor.user_id,
-        request_data=dict(data),
+        request_data={**data, "project_key": project.key},
         status="PENDING",
         created_at=now or utcnow(),
     )
@@ -177,20 +178,21 @@ def get_request(s: Session, actor: Actor, request_id: str) -> RequestView:
     return view
 
 
-def attach_reply(s: Session, request_id: str, channel_id: str, ts: str) -> RequestView:
+def attach_reply(s: Session, request_id: str, reply: dict[str, Any]) -> RequestView:
     """Record where the request's "Generating…" message is; returns the request as it stands.
 
-    The row is locked, so either the worker sees the reply when it finishes, or this call
-    sees the finished request and the caller delivers the result itself.
+    The row is locked, so either the worker sees the reply when it finishes and delivers,
+    or this call sees the finished request and the caller delivers the result itself.
     """
     view = _load(s, request_id, lock=True)
     if view is None:
         raise NotFound("That generation request no longer exists.")
-    data = {**view.request_data, "reply": {"channel_id": channel_id, "ts": ts}}
+    data = {**view.request_data, "reply": dict(reply)}
     s.execute(
         update(GenerationRequest)
         .where(GenerationRequest.id == request_id)
         .values(request_data=data)
+        .execution_options(synchronize_session=False)
     )
     return _load(s, request_id)  # type: ignore[return-value]
 
@@ -468,3 +470,318 @@ def similar_stories(
             scored.append((overlap, key, story.title))
     scored.sort(key=lambda t: (-t[0], t[1]))
     return [{"key": key, "title": story_title} for _, key, story_title in scored[:limit]]
+
+
+@dataclass(frozen=True)
+class Draft:
+    """One draft under review: the story Claude wrote, and what the reviewer did with it."""
+
+    index: int
+    story: dict[str, Any]
+    state: str  # open | saved | discarded | splitting
+    key: str | None
+    similar: list[dict[str, str]]
+
+
+@dataclass(frozen=True)
+class DraftReview:
+    """The drafts of one generation, as the reviewer sees them; `token` finds them again."""
+
+    token: str
+    request_id: str
+    project_key: str
+    project_name: str
+    ai_model: str | None
+    offline: bool
+    feature: str
+    drafts: list[Draft]
+
+    @property
+    def open_drafts(self) -> list[Draft]:
+        return [d for d in self.drafts if d.state == "open"]
+
+
+def _review(token: str, data: dict[str, Any]) -> DraftReview:
+    return DraftReview(
+        token=token,
+        request_id=data["request_id"],
+        project_key=data["project_key"],
+        project_name=data["project_name"],
+        ai_model=data.get("ai_model"),
+        offline=bool(data.get("offline")),
+        feature=data.get("feature", ""),
+        drafts=[
+            Draft(
+                index=i,
+                story=d["story"],
+                state=d.get("state", "open"),
+                key=d.get("key"),
+                similar=d.get("similar", []),
+            )
+            for i, d in enumerate(data["drafts"])
+        ],
+    )
+
+
+def open_drafts(s: Session, actor: Actor, request_id: str) -> DraftReview:
+    """Put a completed request's drafts up for review (a session), each checked for duplicates.
+
+    Drafts carried over from an earlier review (regenerate keeps the saved ones, split
+    keeps the others) come first, as they were.
+    """
+    request = get_request(s, actor, request_id)
+    if request.user_id != actor.user_id:
+        raise NotFound("These drafts belong to someone else.")
+    if request.status != "COMPLETED" or not request.response_data:
+        raise ValidationFailed("This generation has no drafts to review.")
+    project = s.get(Project, request.project_id) if request.project_id else None
+    if project is None:
+        raise NotFound("The project of these drafts was deleted.")
+    carried = [dict(d) for d in request.request_data.get("carry", [])]
+    fresh = [
+        {
+            "story": story,
+            "state": "open",
+            "key": None,
+            "similar": similar_stories(s, actor, project.id, story.get("title", "")),
+        }
+        for story in request.response_data.get("stories", [])
+    ]
+    data = {
+        "request_id": request.id,
+        "project_id": project.id,
+        "project_key": project.key,
+        "project_name": project.name,
+        "ai_model": request.ai_model,
+        "offline": bool(request.response_data.get("offline")),
+        "feature": request.request_data.get("feature", ""),
+        "ask": {k: v for k, v in request.request_data.items() if k not in ("reply", "carry")},
+        "drafts": carried + fresh,
+    }
+    from storage.sessions import create_session
+
+    token = create_session(s, actor, DRAFTS_SESSION_KIND, data, DRAFTS_TTL)
+    return _review(token, data)
+
+
+def _session(s: Session, actor: Actor, token: str) -> dict[str, Any]:
+    from storage.sessions import load_session
+
+    if not isinstance(token, str) or not token:
+        raise NotFound("Those drafts have expired; generate them again.")
+    try:
+        return load_session(s, actor, token, DRAFTS_SESSION_KIND)
+    except NotFound:
+        raise NotFound(
+            "Those drafts have expired or belong to someone else; generate them again."
+        ) from None
+
+
+def _store(s: Session, actor: Actor, token: str, data: dict[str, Any]) -> DraftReview:
+    from storage.sessions import update_session
+
+    update_session(s, actor, token, data)
+    return _review(token, data)
+
+
+def load_drafts(s: Session, actor: Actor, token: str) -> DraftReview:
+    return _review(token, _session(s, actor, token))
+
+
+def _pick(data: dict[str, Any], index: int) -> dict[str, Any]:
+    drafts = data["drafts"]
+    if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < len(drafts):
+        raise NotFound("That draft is not part of this generation.")
+    return drafts[index]
+
+
+def story_metadata(request_id: str, ai_model: str | None, story: dict[str, Any]) -> dict[str, Any]:
+    """What a saved story keeps from its generation (the seed's metadata fields)."""
+    meta = story.get("metadata") or {}
+    return {
+        "generation_request_id": request_id,
+        "ai_model": ai_model,
+        "ai_confidence": meta.get("ai_confidence"),
+        "estimated_hours": meta.get("estimated_hours"),
+        "complexity": meta.get("complexity"),
+        "dependencies": list(meta.get("dependencies") or []),
+    }
+
+
+def save_drafts(
+    s: Session,
+    actor: Actor,
+    token: str,
+    indexes: list[int] | None = None,
+    *,
+    changes: dict[str, Any] | None = None,
+) -> DraftReview:
+    """Save the chosen open drafts (all open ones when `indexes` is None) as DRAFT stories.
+
+    `changes` (one draft only) are the reviewer's edits from the story form. Each story
+    carries metadata.generation_request_id and the AI's estimates. All or nothing.
+    """
+    from storage.stories import create_story
+
+    data = _session(s, actor, token)
+    chosen = (
+        [i for i, d in enumerate(data["drafts"]) if d.get("state", "open") == "open"]
+        if indexes is None
+        else indexes
+    )
+    if changes is not None and len(chosen) != 1:
+        raise ValidationFailed("Edit one draft at a time.")
+    for index in chosen:
+        draft = _pick(data, index)
+        if draft.get("state", "open") != "open":
+            what = f"saved as {draft['key']}" if draft.get("key") else draft.get("state")
+            raise ValidationFailed(f"That draft was already {what}.")
+        story = draft["story"]
+        fields = {
+            "title": story.get("title"),
+            "description": story.get("description"),
+            "acceptance_criteria": story.get("acceptance_criteria") or [],
+            "priority": story.get("priority"),
+            "story_points": story.get("story_points") or 0,
+            "tasks": story.get("tasks") or [],
+            "tags": story.get("tags") or [],
+            **(changes or {}),
+            "meta": story_metadata(data["request_id"], data.get("ai_model"), story),
+        }
+        saved = create_story(s, actor, data["project_id"], fields)
+        draft.update(state="saved", key=saved.key)
+        if changes:
+            draft["story"] = {**story, **{k: v for k, v in changes.items() if k in story}}
+    return _store(s, actor, token, data)
+
+
+def discard_draft(s: Session, actor: Actor, token: str, index: int) -> DraftReview:
+    """Set a draft aside (nothing is saved for it)."""
+    data = _session(s, actor, token)
+    draft = _pick(data, index)
+    if draft.get("state", "open") != "open":
+        raise ValidationFailed("Only a draft still under review can be discarded.")
+    draft["state"] = "discarded"
+    return _store(s, actor, token, data)
+
+
+def draft_for_edit(s: Session, actor: Actor, token: str, index: int) -> dict[str, Any]:
+    """The story fields of an open draft, to prefill the story form, plus its project id."""
+    data = _session(s, actor, token)
+    draft = _pick(data, index)
+    if draft.get("state", "open") != "open":
+        raise ValidationFailed("Only a draft still under review can be edited.")
+    return {**draft["story"], "project": data["project_id"]}
+
+
+def regenerate(
+    s: Session, actor: Actor, token: str, feedback: str, *, rate_limit_per_minute: int
+) -> RequestView:
+    """Ask again with the reviewer's feedback; drafts already saved stay in the review."""
+    data = _session(s, actor, token)
+    feedback = (feedback or "").strip()
+    if not feedback:
+        raise ValidationFailed("Say what to change.", {"feedback": "Say what to change."})
+    if len(feedback) > 500:
+        raise ValidationFailed(
+            f"The feedback is {len(feedback)} characters; keep it under 500.",
+            {"feedback": "At most 500 characters."},
+        )
+    ask = {**data["ask"], "feedback": feedback, "kind": "regenerate", "split_story": None}
+    ask["carry"] = [d for d in data["drafts"] if d.get("state") == "saved"]
+    return enqueue_generation(
+        s, actor, data["project_id"], ask, rate_limit_per_minute=rate_limit_per_minute
+    )
+
+
+def split_draft(
+    s: Session, actor: Actor, token: str, index: int, *, rate_limit_per_minute: int
+) -> RequestView:
+    """Ask for a big draft split into smaller stories; the other drafts stay in the review."""
+    data = _session(s, actor, token)
+    draft = _pick(data, index)
+    if draft.get("state", "open") != "open":
+        raise ValidationFailed("Only a draft still under review can be split.")
+    story = draft["story"]
+    points = int(story.get("story_points") or 0)
+    ask = {
+        **data["ask"],
+        "kind": "split",
+        "feedback": None,
+        "count": 3 if points > 13 else 2,
+        "split_story": {
+            k: story.get(k) for k in ("title", "description", "acceptance_criteria", "story_points")
+        },
+        "carry": [d for i, d in enumerate(data["drafts"]) if i != index],
+    }
+    request = enqueue_generation(
+        s, actor, data["project_id"], ask, rate_limit_per_minute=rate_limit_per_minute
+    )
+    draft["state"] = "splitting"
+    _store(s, actor, token, data)
+    return request
+
+
+def retry_request(
+    s: Session, actor: Actor, request_id: str, *, rate_limit_per_minute: int
+) -> RequestView:
+    """Queue a failed request again, as a new request with the same ask."""
+    old = get_request(s, actor, request_id)
+    if old.user_id != actor.user_id:
+        raise NotFound("Only the person who asked can retry this generation.")
+    if old.status != "FAILED":
+        raise ValidationFailed("Only a failed generation can be retried.")
+    if old.project_id is None:
+        raise NotFound("The project of this generation was deleted.")
+    ask = {k: v for k, v in old.request_data.items() if k != "reply"}
+    ask["retry_of"] = old.id
+    return enqueue_generation(
+        s, actor, old.project_id, ask, rate_limit_per_minute=rate_limit_per_minute
+    )
+
+
+@dataclass(frozen=True)
+class GenerateForm:
+    """What the generate modal opens with: the workspace's projects and the prefilled ask."""
+
+    projects: list[Any]
+    initial: dict[str, Any]
+    note: str | None
+
+
+def generate_form(
+    s: Session, actor: Actor, text: str, *, channel_id: str | None, rate_limit_per_minute: int
+) -> GenerateForm:
+    """Read `[PROJECT] [FEATURE TEXT]`: a first word naming a project picks it, else the
+    channel's linked project; the rest is the feature. Refuses early when rate-limited."""
+    from storage.projects import list_projects, project_for_channel
+
+    projects = list_projects(s, actor)
+    if not projects:
+        raise NotFound("There are no projects yet: create one with `/project new` first.")
+    check_rate_limit(s, actor, rate_limit_per_minute)
+    text = (text or "").strip()
+    project_id = None
+    first, _, rest = text.partition(" ")
+    if first:
+        try:
+            project_id = find_project(s, actor, first).id
+            text = rest.strip()
+        except (NotFound, ValidationFailed):
+            project_id = None
+    if project_id is None and channel_id:
+        linked = project_for_channel(s, actor, channel_id)
+        project_id = linked.id if linked else None
+    if project_id is None and len(projects) == 1:
+        project_id = projects[0].id
+    chosen = next((p for p in projects if p.id == project_id), None)
+    include_tasks = bool((chosen.settings if chosen else {}).get("include_tasks", True))
+    note = None
+    if len(text) > FEATURE_MAX_CHARS:
+        note = (
+            f"The text was {len(text)} characters; a feature description is at most "
+            f"{FEATURE_MAX_CHARS}, so only the start is filled in below. Edit it as you like."
+        )
+        text = text[:FEATURE_MAX_CHARS]
+    initial = {"project": project_id, "feature": text, "count": 3, "include_tasks": include_tasks}
+    return GenerateForm(projects=projects, initial=initial, note=note)

@@ -6,11 +6,11 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
+from storage.generation import FEATURE_MAX_CHARS
 from storage.models import PRIORITIES
 
 # The seed's points scale; anything else is a schema break, not a rounding problem.
 POINT_SCALE = (0, 1, 2, 3, 5, 8, 13, 21)
-FEATURE_MAX_CHARS = 2000
 FEEDBACK_MAX_CHARS = 500
 AUDIENCE_MAX_CHARS = 100
 MAX_STORIES = 10

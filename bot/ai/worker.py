@@ -35,6 +35,15 @@ INTERNAL_FAILURE = (
 
 Deliver = Callable[[RequestView], None]
 
+# Pools running in this process, so a listener that queued a request can wake them.
+_running: list[GenerationWorkerPool] = []
+
+
+def wake_workers() -> None:
+    """Tell this process's pools a request was just queued (others find it by polling)."""
+    for pool in list(_running):
+        pool.wake()
+
 
 def brief_from(context: dict[str, Any]) -> GenerationBrief:
     """The generator's brief from a request's stored ask and its project's context."""
@@ -101,6 +110,7 @@ class GenerationWorkerPool:
         keeper = threading.Thread(target=self._keep_loop, name="ai-keeper", daemon=True)
         keeper.start()
         self._threads.append(keeper)
+        _running.append(self)
         log.info("generation workers started: %d (%s)", self.size, self.name)
         return self
 
@@ -108,6 +118,8 @@ class GenerationWorkerPool:
         """Stop taking work; wait up to `timeout` for requests in flight to finish."""
         self._stop.set()
         self._wake.set()
+        if self in _running:
+            _running.remove(self)
         deadline = time.monotonic() + timeout
         for t in self._threads:
             t.join(max(0.0, deadline - time.monotonic()))

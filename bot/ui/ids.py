@@ -19,7 +19,7 @@ SHORTCUTS = {
 }
 
 # events (declared in manifest.yml)
-EVENTS = ("app_home_opened",)
+EVENTS = ("app_home_opened", "app_uninstalled", "tokens_revoked")
 
 # modals (view callback ids)
 PROJECT_MODAL = "project_modal"
@@ -51,3 +51,27 @@ ACTIONS = (
     PROJECT_DELETE,
 )
 VIEWS = (PROJECT_MODAL, STORY_MODAL, ASSIGN_MODAL)
+
+# AI story generation (issue 4): the ask, review buttons, feedback and edit modals
+AI_GENERATE_MODAL = "ai_generate_modal"
+AI_FEEDBACK_MODAL = "ai_feedback_modal"
+AI_EDIT_DRAFT_MODAL = "ai_edit_draft_modal"
+AI_DRAFT_SAVE = "ai_draft_save"
+AI_DRAFT_EDIT = "ai_draft_edit"
+AI_DRAFT_DISCARD = "ai_draft_discard"
+AI_DRAFT_SPLIT = "ai_draft_split"
+AI_SAVE_ALL = "ai_save_all"
+AI_REGENERATE = "ai_regenerate"
+AI_RETRY = "ai_retry"
+AI_ACTIONS = (
+    AI_DRAFT_SAVE,
+    AI_DRAFT_EDIT,
+    AI_DRAFT_DISCARD,
+    AI_DRAFT_SPLIT,
+    AI_SAVE_ALL,
+    AI_REGENERATE,
+    AI_RETRY,
+)
+AI_VIEWS = (AI_GENERATE_MODAL, AI_FEEDBACK_MODAL, AI_EDIT_DRAFT_MODAL)
+ACTIONS = ACTIONS + AI_ACTIONS
+VIEWS = VIEWS + AI_VIEWS

@@ -35,7 +35,7 @@ def test_enqueue_is_pending_and_audited(db: Database) -> None:
     assert view.status == "PENDING" and view.attempts == 0
     with db.read() as s:
         row = s.get(GenerationRequest, view.id)
-        assert row.request_data == ASK
+        assert row.request_data == {**ASK, "project_key": "WEB"}
         assert row.project_id is not None
         actions = s.scalars(select(AuditLog.action)).all()
     assert "generation.requested" in actions
@@ -167,7 +167,7 @@ def test_attach_reply_records_where_the_message_is(db: Database) -> None:
     actor = seed_project(db)
     (rid,) = enqueue(db, actor)
     with db.write() as s:
-        view = queue.attach_reply(s, rid, "C1", "111.222")
+        view = queue.attach_reply(s, rid, {"channel_id": "C1", "ts": "111.222"})
     assert view.reply == {"channel_id": "C1", "ts": "111.222"}
     assert view.request_data["feature"] == "feature 0"
 
