@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
-from sqlalchemy import Select, and_, or_, select
+from sqlalchemy import Select, literal, select, tuple_
 from sqlalchemy.orm import Session, aliased
 
 from storage import audit
@@ -545,29 +545,28 @@ def list_stories(
         query = query.where(UserStory.project_id == project.id)
     if status is not None:
         query = query.where(UserStory.status == _filter_word(status, STATUSES, "status"))
+    ranks = sorted(PRIORITY_RANK.values())
     if priority is not None:
-        query = query.where(UserStory.priority == _filter_word(priority, PRIORITIES, "priority"))
+        ranks = [PRIORITY_RANK[_filter_word(priority, PRIORITIES, "priority")]]
     if assignee_slack_id is not None:
         query = query.where(Assignee.slack_user_id == assignee_slack_id)
     if created_by_slack_id is not None:
         query = query.where(Creator.slack_user_id == created_by_slack_id)
-    if cursor:
-        rank, created, story_id = _decode_cursor(cursor)
-        query = query.where(
-            or_(
-                UserStory.priority_rank > rank,
-                and_(
-                    UserStory.priority_rank == rank,
-                    or_(
-                        UserStory.created_at < created,
-                        and_(UserStory.created_at == created, UserStory.id < story_id),
-                    ),
-                ),
-            )
-        )
-    query = query.order_by(
-        UserStory.priority_rank, UserStory.created_at.desc(), UserStory.id.desc()
-    ).limit(limit + 1)
-    items = [view_from_row(row) for row in s.execute(query).all()]
+    after: tuple[int, datetime, str] | None = _decode_cursor(cursor) if cursor else None
+    if after is not None:
+        ranks = [r for r in ranks if r >= after[0]]
+    # One query per priority rank: within a rank the order (created_at DESC, id DESC) is a
+    # backward walk of idx_stories_page(_status), so no page ever sorts the whole backlog.
+    items: list[StoryView] = []
+    for rank in ranks:
+        part = query.where(UserStory.priority_rank == rank)
+        if after is not None and rank == after[0]:
+            # a row-value comparison, which both databases turn into an index range
+            newest_after = tuple_(literal(after[1], UserStory.created_at.type), literal(after[2]))
+            part = part.where(tuple_(UserStory.created_at, UserStory.id) < newest_after)
+        part = part.order_by(UserStory.created_at.desc(), UserStory.id.desc())
+        items += [view_from_row(row) for row in s.execute(part.limit(limit + 1 - len(items)))]
+        if len(items) > limit:
+            break
     next_cursor = _encode_cursor(items[limit - 1]) if len(items) > limit else None
     return StoryPage(items=items[:limit], next_cursor=next_cursor)

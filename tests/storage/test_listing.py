@@ -114,3 +114,43 @@ def test_bad_list_arguments_are_refused(world) -> None:
 def test_unknown_project_is_not_found(world) -> None:
     with pytest.raises(NotFound), world.db.read() as s:
         stories.list_stories(s, world.bob, "nope")
+
+
+def test_pages_walk_the_page_index_without_sorting(sqlite_db) -> None:
+    """Every list query of a project is an index walk: no temp B-tree sort, no scan."""
+    from sqlalchemy import event
+
+    from storage import projects
+    from storage.users import ensure_user
+
+    with sqlite_db.write() as s:
+        alice = ensure_user(s, "T1", "UALICE")
+        projects.create_project(s, alice, {"name": "Web", "key": "WEB"})
+        for i in range(12):
+            data = {"title": f"s{i}", "description": "d", "priority": ["LOW", "HIGH"][i % 2]}
+            stories.create_story(s, alice, "WEB", data)
+    statements: list[tuple[str, tuple]] = []
+
+    def capture(conn, cursor, statement, parameters, context, executemany):
+        if "FROM user_stories" in statement:
+            statements.append((statement, parameters))
+
+    event.listen(sqlite_db.read_engine, "before_cursor_execute", capture)
+    try:
+        with sqlite_db.read() as s:
+            page = stories.list_stories(s, alice, "WEB", limit=4)
+            stories.list_stories(s, alice, "WEB", limit=4, cursor=page.next_cursor)
+            stories.list_stories(s, alice, "WEB", limit=4, status="DRAFT")
+    finally:
+        event.remove(sqlite_db.read_engine, "before_cursor_execute", capture)
+    assert statements
+    with sqlite_db.read() as s:
+        for statement, parameters in statements:
+            plan = " | ".join(
+                row[3]
+                for row in s.connection().exec_driver_sql(
+                    "EXPLAIN QUERY PLAN " + statement, parameters
+                )
+            )
+            assert "TEMP B-TREE" not in plan and "SCAN user_stories" not in plan, plan
+            assert "idx_stories_page" in plan, plan
