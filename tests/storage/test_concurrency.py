@@ -49,3 +49,16 @@ def test_8_threads_x_200_creates_number_1_to_1600(db: Database) -> None:
     numbers = _hammer(db, THREADS, CREATES)
     assert numbers == list(range(1, THREADS * CREATES + 1))
     assert run_checks(db) == []
+
+
+def test_concurrent_first_members_make_exactly_one_admin(db: Database) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    def join(i: int):
+        with db.write() as s:
+            return ensure_user(s, "TNEW", f"U{i % 6}")  # some arrive twice at once
+
+    with ThreadPoolExecutor(8) as pool:
+        actors = list(pool.map(join, range(24)))
+    assert len({a.user_id for a in actors}) == 6
+    assert len({a.user_id for a in actors if a.is_admin}) == 1
