@@ -269,6 +269,9 @@ def main(settings: Settings, host: str | None = None, port: int | None = None) -
     from bot.scheduler import start_services  # holds the database, runs the scheduler
 
     services = start_services(settings, db)
+    from bot.ai.worker import start_generation_workers  # the AI generation queue (issue 4)
+
+    generation = start_generation_workers(settings, db)
     if socket_mode:
         from slack_bolt.adapter.socket_mode import SocketModeHandler
 
@@ -283,6 +286,7 @@ def main(settings: Settings, host: str | None = None, port: int | None = None) -
     try:
         serve(wsgi_app, host=host, port=port, threads=settings.http_threads, ident="autodevhub")
     finally:
+        generation.stop()
         services.stop()
         db.dispose()
     return 0

@@ -96,6 +96,12 @@ class GenerationWorkerPool:
         self._held: dict[str, str] = {}  # request id -> claimer, for heartbeats
         self._held_lock = threading.Lock()
 
+    @property
+    def offline(self) -> bool:
+        from bot.ai.offline import OfflineGenerator
+
+        return isinstance(self.generator, OfflineGenerator)
+
     # -- lifecycle -------------------------------------------------------------------------
 
     def start(self) -> GenerationWorkerPool:
@@ -271,8 +277,16 @@ class GenerationWorkerPool:
 def start_generation_workers(
     settings: Settings, db: Database, *, deliver: Deliver | None = None
 ) -> GenerationWorkerPool:
-    """What `serve` calls: a started pool of `settings.ai_workers` workers."""
-    return GenerationWorkerPool(db, settings, deliver=deliver).start()
+    """What `serve` calls: a started pool of `settings.ai_workers` workers showing outcomes
+    in Slack. Stop it with `.stop()` when the server stops."""
+    if deliver is None:
+        from bot.ai.delivery import slack_delivery
+
+        deliver = slack_delivery(settings, db)
+    pool = GenerationWorkerPool(db, settings, deliver=deliver)
+    mode = "offline (no ANTHROPIC_API_KEY)" if pool.offline else f"Claude ({settings.ai_model})"
+    log.info("AI generation: %s", mode)
+    return pool.start()
 
 
 def main(argv: list[str] | None = None) -> int:
