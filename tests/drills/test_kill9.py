@@ -13,9 +13,10 @@ from sqlalchemy import func, select
 from bench.common import load_backlog
 from storage.backup import BACKUP_NAME, list_backups, verify_backup_file
 from storage.db import Database
-from storage.models import AuditLog, UserStory
+from storage.models import AuditLog, GenerationRequest, UserStory
 from tests.drills.conftest import run_cli, signed_slack
-from tests.slack.flows import create_project, open_form, submit
+from tests.fakes.anthropic_api import FakeAnthropic
+from tests.slack.flows import create_project, open_form, state_for, submit
 
 
 def _stories(db_url: str, team_id: str) -> dict[str, int]:
@@ -129,3 +130,55 @@ def test_kill_9_mid_backup_leaves_no_partial_backup(
             "are 6 h old (STALE_PARTIAL_AGE), so they stay beside the new backup: "
             f"{json.dumps(leftovers)}. A crash loop with startup backups could fill the disk."
         )
+
+
+def _generation_rows(db_url: str) -> list[GenerationRequest]:
+    db = Database(db_url)
+    try:
+        with db.read() as s:
+            return list(s.scalars(select(GenerationRequest)))
+    finally:
+        db.dispose()
+
+
+def test_kill_9_mid_generation_then_the_generation_completes(serve, unreliable_slack, drill_db_url):
+    with FakeAnthropic() as claude:
+        in_flight = threading.Event()  # never set: the first answer waits until the kill
+        claude.then(hold=in_flight)
+        settings = {"ANTHROPIC_BASE_URL": claude.url, "ANTHROPIC_API_KEY": "sk-ant-drill"}
+        server = serve(**settings)
+        slack = signed_slack(server, unreliable_slack)
+        create_project(slack, "Web shop", "WEB")
+        view = open_form(slack, "/autodev", "generate WEB one-click reorder")
+        feature = "One-click reorder of a past basket"
+        reply = slack.view_submission(
+            view["callback_id"],
+            state_for(view, feature=feature),
+            private_metadata=view["private_metadata"],
+        )
+        assert reply.status == 200 and not reply.body, reply.text
+        claude.wait_for_requests(1, timeout=30)  # Claude is working on it
+        server.kill9()
+
+        [row] = _generation_rows(drill_db_url)
+        assert row.status in ("PENDING", "PROCESSING")
+        check = run_cli(drill_db_url, "check")
+        assert check.returncode == 0, check.stdout + check.stderr
+
+        # after the restart the interrupted request is picked up again and delivered once
+        unreliable_slack.reset()
+        serve(**settings)
+        deadline = time.monotonic() + 90  # an interrupted claim expires after its lease
+        while time.monotonic() < deadline:
+            [row] = _generation_rows(drill_db_url)
+            if row.status in ("COMPLETED", "FAILED"):
+                break
+            time.sleep(0.2)
+        assert row.status == "COMPLETED", (row.status, row.error_message)
+        assert len(claude.requests) == 2
+        assert claude.requests[-1].feature == feature
+        title = f"Story 1: {feature[:60]}"
+        delivered = unreliable_slack.wait_for(
+            "response_url", where=lambda c: title in c.text_of(), timeout=15
+        )
+        assert delivered is not None
