@@ -117,3 +117,24 @@ def test_cleanup_runs_once_per_five_minute_slot_across_processes(
         datetime(2026, 5, 1, 12, 5, tzinfo=UTC),
         datetime(2026, 5, 1, 12, 10, tzinfo=UTC),
     ]
+
+
+def test_nightly_backup_slot_is_one_per_local_day_across_dst(db: Database, tmp_path: Path) -> None:
+    jobs = Jobs(
+        scheduler_settings(
+            db, tmp_path, AUTODEVHUB_TIMEZONE="Europe/Berlin", AUTODEVHUB_BACKUP_TIME="02:30"
+        ),
+        db,
+    )
+    # autumn: APScheduler fires a 02:30 cron twice (CEST, then CET): both are one slot
+    first, second = (
+        datetime(2026, 10, 25, 0, 30, tzinfo=UTC),
+        datetime(2026, 10, 25, 1, 30, tzinfo=UTC),
+    )
+    assert jobs.backup_slot(first) == jobs.backup_slot(second) == first
+    # spring: 02:30 does not exist; APScheduler fires at 01:30 UTC, which is the slot
+    spring = datetime(2026, 3, 29, 1, 30, tzinfo=UTC)
+    assert jobs.backup_slot(spring) == spring
+    assert jobs.backup_slot(spring - timedelta(seconds=1)) == datetime(
+        2026, 3, 28, 1, 30, tzinfo=UTC
+    )
