@@ -132,3 +132,19 @@ def test_cli_check_and_repair(sqlite_db: Database) -> None:
     assert "Traceback" not in first.stderr
     repaired = cli("--repair")
     assert repaired.returncode == 1 and "rebuilding" in repaired.stdout
+
+
+def test_postgresql_missing_search_index_is_reported(db: Database) -> None:
+    if db.dialect != "postgresql":
+        return  # SQLite's index problems are covered above
+    with db.write() as s:
+        s.execute(text("DROP INDEX idx_stories_search"))
+    try:
+        problems = check.run_checks(db)
+        assert problems == ["search index: the GIN index idx_stories_search is missing"]
+    finally:  # the PostgreSQL database is shared by this worker's later tests
+        with db.write() as s:
+            s.execute(
+                text("CREATE INDEX idx_stories_search ON user_stories USING GIN (search_vector)")
+            )
+    assert check.run_checks(db) == []
