@@ -36,9 +36,17 @@ def reply_target(body: dict[str, Any]) -> dict[str, Any]:
 
 
 def send_reply(
-    reply: dict[str, Any], message: dict[str, Any], client: WebClient | None, user_id: str | None
+    reply: dict[str, Any],
+    message: dict[str, Any],
+    client: WebClient | None,
+    user_id: str | None,
+    *,
+    replace: bool = True,
 ) -> dict[str, Any]:
     """Show `message` at `reply` (replacing what is there); returns where it was shown.
+
+    `replace=False` posts a new message instead: the first answer to a slash command or a
+    modal has nothing to replace yet.
 
     An expired or refused response_url falls back to a DM from the bot, whose channel and
     ts are returned so later updates replace that message instead.
@@ -47,7 +55,7 @@ def send_reply(
     url = reply.get("response_url")
     if url:
         response = WebhookClient(url, timeout=10).send(
-            text=text, blocks=blocks, replace_original=True, response_type="ephemeral"
+            text=text, blocks=blocks, replace_original=replace, response_type="ephemeral"
         )
         if response.status_code < 300:
             return reply
@@ -88,9 +96,15 @@ def deliver_result(db: Database, client: WebClient | None, request: RequestView)
 
 
 def show_generating(
-    db: Database, client: WebClient | None, request: RequestView, reply: dict[str, Any]
+    db: Database,
+    client: WebClient | None,
+    request: RequestView,
+    reply: dict[str, Any],
+    *,
+    replace: bool = True,
 ) -> None:
-    """After the ack: show "Generating…", record where, and wake the workers.
+    """After the ack: show "Generating…" (replacing the clicked message, unless `replace` is
+    False), record where, and wake the workers.
 
     If the request finished before "Generating…" was recorded, deliver it from here (the
     worker saw no reply to deliver to). The row lock in attach_reply decides which.
@@ -103,7 +117,7 @@ def show_generating(
     message = generating_message(
         project_key, int(ask.get("count") or 3), kind=ask.get("kind", "new")
     )
-    shown = send_reply(reply, message, client, request.slack_user_id)
+    shown = send_reply(reply, message, client, request.slack_user_id, replace=replace)
     with db.write() as s:
         current = queue.attach_reply(s, request.id, shown)
     if current.finished:

@@ -78,7 +78,7 @@ def on_generate(ack: Any, body: dict, context: BoltContext, view: dict, client: 
         _refuse(ack, exc, ASK_FIELDS, "feature")
         return
     ack()  # the modal closes now; Claude runs in the worker pool
-    _show(context=context, client=client, request=request, reply=_reply_of(origin))
+    _show(context=context, client=client, request=request, reply=_reply_of(origin), new=True)
 
 
 def _reply_of(origin: dict[str, Any]) -> dict[str, Any]:
@@ -88,8 +88,10 @@ def _reply_of(origin: dict[str, Any]) -> dict[str, Any]:
 
 
 @shows_errors
-def _show(context: BoltContext, client: WebClient, request: Any, reply: dict[str, Any]) -> None:
-    show_generating(database(context), client, request, reply)
+def _show(
+    context: BoltContext, client: WebClient, request: Any, reply: dict[str, Any], new: bool = False
+) -> None:
+    show_generating(database(context), client, request, reply, replace=not new)
 
 
 def on_feedback(ack: Any, body: dict, context: BoltContext, view: dict, client: WebClient):

@@ -27,7 +27,7 @@ def make_settings(database_url: str = "sqlite://", **overrides: object) -> Setti
     values: dict[str, object] = {
         "DATABASE_URL": database_url,
         "ANTHROPIC_API_KEY": TEST_KEY,
-        "AUTODEVHUB_AI_TIMEOUT": 5,
+        "AUTODEVHUB_AI_TIMEOUT": 30,
         "AUTODEVHUB_AI_MAX_RETRIES": 0,
         "AUTODEVHUB_AI_MODEL": "claude-test-model",
     }

@@ -33,7 +33,7 @@ from tests.slack.flows import create_project, create_story, state_for
 AI = {
     "ANTHROPIC_API_KEY": TEST_KEY,
     "AUTODEVHUB_AI_MAX_RETRIES": 0,
-    "AUTODEVHUB_AI_TIMEOUT": 5,
+    "AUTODEVHUB_AI_TIMEOUT": 30,
     "AUTODEVHUB_AI_MODEL": "claude-test-model",
 }
 
@@ -118,6 +118,7 @@ def test_generate_acks_before_claude_answers_then_shows_drafts_to_save(
     assert requests(sqlite_db)[0].status in ("PENDING", "PROCESSING")
     generating = app.fake.wait_response(url)
     assert "Generating…" in generating.text_of()
+    assert generating.params["replace_original"] is False  # the command's first answer
     (sent,) = fake_claude.wait_for_requests(1)
     assert not sent.answered.is_set()
     assert requests(sqlite_db)[0].status == "PROCESSING"
