@@ -130,6 +130,12 @@ def one_run(url: str, project: str, writers: int, quiet: float, after: float) ->
 
     base = window(baseline_start, backup_start)
     during = window(backup_start, backup_end)
+    # when, in seconds after the backup began, the longest wait during it started
+    longest = max(
+        ((t0, w) for t0, w in waits if t0 < backup_end and t0 + w > backup_start),
+        key=lambda x: x[1],
+        default=(backup_start, 0.0),
+    )
     return {
         "backup_seconds": backup_end - backup_start,
         "backup_bytes": backups[0].size if backups else 0,
@@ -146,6 +152,7 @@ def one_run(url: str, project: str, writers: int, quiet: float, after: float) ->
         "writes_per_s_baseline": len(base) / max(backup_start - baseline_start, 1e-9),
         "writes_per_s_during": len(during) / max(backup_end - backup_start, 1e-9),
         "cli_output": cli.stdout.strip()[-300:],
+        "longest_wait_at_s": longest[0] - backup_start,
     }
 
 
@@ -171,7 +178,8 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"  run {i + 1}: backup {run['backup_seconds']:.1f} s, verified {run['verified']}, "
             f"max wait {run['max_wait_baseline_ms']:.0f} ms before / "
-            f"{run['max_wait_during_ms']:.0f} ms during ({run['writes_during']} writes) "
+            f"{run['max_wait_during_ms']:.0f} ms during ({run['writes_during']} writes; "
+            f"longest began {run['longest_wait_at_s']:.1f} s into the backup) "
             f"{run['problem']}",
             file=sys.stderr,
             flush=True,
