@@ -41,8 +41,8 @@ GZIP_MAGIC = b"\x1f\x8b"
 # Pages copied per step of the online backup; a pause between steps spreads the I/O.
 DEFAULT_PAGES_PER_STEP = 1024
 DEFAULT_STEP_SLEEP = 0.002
-# Partial files older than this come from a crashed run (a live run would still be writing).
-STALE_PARTIAL_AGE = timedelta(hours=6)
+# How long a backup waits for one already running in the same directory.
+BACKUP_DIR_WAIT = 900.0
 
 
 class BackupFailed(DomainError):
@@ -223,12 +223,35 @@ def prune_backups(
     return removed
 
 
-def _remove_stale_partials(backup_dir: Path, now: datetime) -> None:
-    for path in backup_dir.glob(f".{BACKUP_PREFIX}*{PARTIAL_SUFFIX}"):
-        with contextlib.suppress(FileNotFoundError):
-            age = now.timestamp() - path.stat().st_mtime
-            if age > STALE_PARTIAL_AGE.total_seconds():
-                path.unlink()
+@contextlib.contextmanager
+def _one_backup_at_a_time(backup_dir: Path, timeout: float = BACKUP_DIR_WAIT) -> Iterator[None]:
+    """Hold an flock on the backup directory itself while a backup runs in it.
+
+    Whoever holds it knows every partial file there is a leftover of a run that died (the
+    kernel dropped that run's lock), so leftovers go at once, whatever their age: a crash
+    loop cannot fill the disk with them. No lock file is left beside the backups.
+    """
+    fd = os.open(backup_dir, os.O_RDONLY)
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise BackupFailed(
+                        f"Another backup has been running in {backup_dir} for {timeout / 60:.0f} "
+                        "minutes; try again when it has finished."
+                    ) from None
+                time.sleep(0.2)
+        for leftover in backup_dir.glob(f".{BACKUP_PREFIX}*{PARTIAL_SUFFIX}*"):
+            with contextlib.suppress(FileNotFoundError):
+                leftover.unlink()
+                log.info("removed %s, left by a backup that did not finish", leftover.name)
+        yield
+    finally:
+        os.close(fd)  # drops the lock
 
 
 def _fsync_dir(path: Path) -> None:
@@ -294,16 +317,16 @@ def take_backup(
         raise BackupFailed(f"Cannot create the backup directory {backup_dir}: {exc}") from exc
     if not os.access(backup_dir, os.W_OK):
         raise BackupFailed(f"The backup directory {backup_dir} is not writable.")
-    _remove_stale_partials(backup_dir, now)
-    started = time.perf_counter()
-    if is_sqlite(normalize_url(database_url)):
-        file, size, steps = _backup_sqlite(
-            database_url, backup_dir, now, pages_per_step, step_sleep
-        )
-    else:
-        file, size, steps = _backup_postgresql(database_url, backup_dir, now)
-    seconds = time.perf_counter() - started
-    pruned = prune_backups(backup_dir, retention_days, now=now) if retention_days else []
+    with _one_backup_at_a_time(backup_dir):
+        started = time.perf_counter()
+        if is_sqlite(normalize_url(database_url)):
+            file, size, steps = _backup_sqlite(
+                database_url, backup_dir, now, pages_per_step, step_sleep
+            )
+        else:
+            file, size, steps = _backup_postgresql(database_url, backup_dir, now)
+        seconds = time.perf_counter() - started
+        pruned = prune_backups(backup_dir, retention_days, now=now) if retention_days else []
     log.info("backup written: %s (%d bytes from %d, %.2fs)", file.path, file.size, size, seconds)
     return BackupReport(file=file, seconds=seconds, database_bytes=size, steps=steps, pruned=pruned)
 
@@ -636,6 +659,11 @@ def restore_backup(
             )
         if not alone:
             log.warning("restoring %s while another process holds it (--force)", db_path)
+        else:  # nobody else is here: scratch files beside the database are a killed run's
+            for pattern in (f".{db_path.name}.restore-*", f".{db_path.name}.old{PARTIAL_SUFFIX}*"):
+                for leftover in db_path.parent.glob(pattern):
+                    with contextlib.suppress(FileNotFoundError):
+                        leftover.unlink()
         fd, scratch_name = tempfile.mkstemp(
             prefix=f".{db_path.name}.restore-", suffix=PARTIAL_SUFFIX, dir=db_path.parent
         )

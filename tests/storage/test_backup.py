@@ -291,3 +291,38 @@ def test_restore_keeps_the_old_database_and_runs_forward(
 def test_restore_refuses_postgresql(tmp_path: Path) -> None:
     with pytest.raises(RestoreRefused, match="pg_restore"):
         restore_backup("postgresql://u@127.0.0.1:1/x", tmp_path / "x.pgdump")
+
+
+def test_leftovers_of_a_killed_backup_go_with_the_next_one(
+    sqlite_db: Database, tmp_path: Path
+) -> None:
+    backups = tmp_path / "backups"
+    backups.mkdir()
+    leftovers = [
+        ".autodevhub_k1ll3d.db.partial",
+        ".autodevhub_k1ll3d.db.partial-journal",
+        ".autodevhub_k1ll3d.db.gz.partial",
+    ]
+    for name in leftovers:
+        (backups / name).write_bytes(b"half")  # written a moment ago by a run that was killed
+    report = take_backup(sqlite_db.url, backups)
+    assert [p.name for p in backups.iterdir()] == [report.file.name]
+
+
+def test_a_second_backup_in_the_same_directory_waits_for_the_first(
+    sqlite_db: Database, tmp_path: Path
+) -> None:
+    backups = tmp_path / "backups"
+    _seeded(sqlite_db, 50)
+    results: list[str] = []
+
+    def run() -> None:
+        results.append(take_backup(sqlite_db.url, backups).file.name)
+
+    threads = [threading.Thread(target=run) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(set(results)) == 3
+    assert sorted(p.name for p in backups.iterdir()) == sorted(results)
