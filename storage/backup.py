@@ -120,8 +120,12 @@ class DatabaseHold:
     def acquire(self, *, timeout: float = 30.0) -> DatabaseHold:
         if self.path is None or self._fd is not None:
             return self  # PostgreSQL: restore never replaces it from here; nothing to hold
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(lock_path(self.path), os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(lock_path(self.path), os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:  # a read-only directory: run, but restore cannot tell
+            log.warning("cannot hold %s (%s): restore will not see this process", self.path, exc)
+            return self
         deadline = time.monotonic() + timeout
         while True:
             try:
