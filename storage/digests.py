@@ -400,7 +400,23 @@ def find_channel_subscription(
         subs = [v for v in subs if linked and v.project_key == linked.key] or subs[:1]
     if not subs:
         raise NotFound("This channel gets no digest yet. Start one with `/autodev digest on`.")
-    return subs[0]
+    return _sendable(subs[0], "`/autodev digest on`")
+
+
+def find_personal_subscription(s: Session, actor: Actor) -> DigestView:
+    """The member's personal digest, to send now; NotFound when they have none."""
+    view = personal_subscription(s, actor)
+    if view is None:
+        raise NotFound("You get no personal digest yet. Start one with `/autodev digest me on`.")
+    return _sendable(view, "`/autodev digest me on`")
+
+
+def _sendable(view: DigestView, resume: str) -> DigestView:
+    if not view.active:
+        raise ValidationFailed(
+            f"That digest is paused. {view.paused_reason} Resume it with {resume}."
+        )
+    return view
 
 
 def personal_subscription(s: Session, actor: Actor) -> DigestView | None:

@@ -94,14 +94,11 @@ def handle_digest(
     with db.write() as s:
         actor = acting_member(s, context)
         if request.verb == "now":
-            if request.personal:
-                view = digests.personal_subscription(s, actor)
-                if view is None:
-                    raise ValidationFailed(
-                        "You get no personal digest yet. Start one with `/autodev digest me on`."
-                    )
-            else:
-                view = digests.find_channel_subscription(s, actor, channel_id, project)
+            view = (
+                digests.find_personal_subscription(s, actor)
+                if request.personal
+                else digests.find_channel_subscription(s, actor, channel_id, project)
+            )
         elif request.personal and request.verb in ("on", "off"):
             view = digests.set_personal_digest(s, actor, request.verb == "on", **schedule)
             message = ui.subscribed(view) if view else ui.unsubscribed([], personal=True)

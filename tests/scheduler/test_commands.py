@@ -102,6 +102,8 @@ def test_digest_now_that_slack_refuses_pauses_and_says_so(slack: SignedSlack) ->
     slack.fake.fail("chat.postMessage", "not_in_channel")
     assert "Slack did not take the digest (not_in_channel)" in _reply(slack, "digest now")
     assert "paused" in _reply(slack, "digest")
+    assert "That digest is paused." in _reply(slack, "digest now")
+    assert "will get a daily digest" in _reply(slack, "digest on")  # resumed
 
 
 def test_personal_digest_by_dm(slack: SignedSlack) -> None:
