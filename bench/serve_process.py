@@ -19,6 +19,15 @@ SIGNING_SECRET = "bench-signing-secret"
 BOT_TOKEN = "xoxb-bench-token"
 
 
+def _die_with_parent() -> None:
+    """Linux: SIGKILL the child when the benchmark or test that started it dies, so a crash
+    never leaves a server running (PR_SET_PDEATHSIG)."""
+    with contextlib.suppress(OSError, AttributeError):
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)
+
+
 def free_port() -> int:
     with contextlib.closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as sock:
         sock.bind(("127.0.0.1", 0))
@@ -81,7 +90,12 @@ class ServeProcess:
     def start(self, *, timeout: float = 30.0) -> ServeProcess:
         self._log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
         self.proc = subprocess.Popen(
-            self.argv, env=self.env, cwd=ROOT, stdout=self._log, stderr=subprocess.STDOUT
+            self.argv,
+            env=self.env,
+            cwd=ROOT,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            preexec_fn=_die_with_parent,
         )
         self.wait_healthy(timeout=timeout)
         return self
