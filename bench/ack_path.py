@@ -382,12 +382,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scenarios", nargs="+", default=list(SCENARIOS), choices=SCENARIOS)
     parser.add_argument("--stories", type=int, default=TOTAL_STORIES)
     parser.add_argument("--hot", type=int, default=HOT_STORIES)
+    parser.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite")
     args = parser.parse_args(argv)
 
     log = CACHE_DIR / "ack_path"
     log.mkdir(parents=True, exist_ok=True)
     backlog = cached_backlog(
-        "sqlite", args.stories, hot_project_stories=args.hot,
+        args.database, args.stories, hot_project_stories=args.hot,
         log=lambda m: print(m, file=sys.stderr),
     )  # fmt: skip
     rng = random.Random(7)
@@ -461,7 +462,7 @@ def main(argv: list[str] | None = None) -> int:
         f"bare app {peak_rss.get('bare', float('nan')):.0f} MB"
     )
     print_table(
-        f"Ack path, {args.concurrency} senders, median of {args.repeat} runs of "
+        f"Ack path on {args.database}, {args.concurrency} senders, median of {args.repeat} runs of "
         f"{args.duration:.0f} s ({machine()['loadavg']} load)",
         ["request", "server", "p50 ms", "p99 ms", "req/s", "p99 vs bare", "req/s vs bare",
          "2xx", "answer p50 ms", "answer p99 ms"],
