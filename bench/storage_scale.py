@@ -91,6 +91,28 @@ def _like_baseline(db: Database, word: str, *, newest_first: bool) -> Callable[[
     return call
 
 
+def _search_sql_only(db: Database, word: str) -> Callable[[], object]:
+    """The search statement alone (no StoryViews built): where the index's time goes."""
+    from storage import search
+
+    sql = search.SQLITE_SEARCH if db.dialect == "sqlite" else search.POSTGRES_SEARCH
+    statement = text(sql.format(project_filter=""))
+    params = {
+        "team_id": TEAM_ID,
+        "limit": 20,
+        "candidates": search.CANDIDATES,
+        "query": search.match_query(search.search_words(word)),
+    }
+
+    def call() -> object:
+        with db.read() as s:
+            if db.dialect == "postgresql":
+                s.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
+            return s.execute(statement, params).all()
+
+    return call
+
+
 def measure(backlog: Backlog, dialect: str, *, runs: int, like_runs: int) -> list[Row]:
     db = Database(backlog.url)
     rows: list[Row] = []
@@ -131,6 +153,10 @@ def measure(backlog: Backlog, dialect: str, *, runs: int, like_runs: int) -> lis
              read(list_stories, project, limit=10, cursor=deep), runs, "keyset"),
             (f"search rare word '{RARE_WORD}'", read(search_stories, RARE_WORD), runs, ""),
             (f"search common word '{COMMON_WORD}'", read(search_stories, COMMON_WORD), runs, ""),
+            (f"search SQL only, rare '{RARE_WORD}'", _search_sql_only(db, RARE_WORD), runs,
+             "ids only"),
+            (f"search SQL only, common '{COMMON_WORD}'", _search_sql_only(db, COMMON_WORD),
+             runs, "ids only"),
             (f"baseline LIKE scan rare '{RARE_WORD}'",
              _like_baseline(db, RARE_WORD, newest_first=False), like_runs, "full scan"),
             (f"baseline LIKE scan common '{COMMON_WORD}'",
