@@ -168,7 +168,7 @@ def measure(backlog: Backlog, dialect: str, *, runs: int, like_runs: int) -> lis
             ("create story", create, runs, "write + audit + FTS"),
         ]  # fmt: skip
         for name, call, n, note in plan:
-            t = time_calls(name, call, runs=n, warmup=2 if n < 10 else 5)
+            t = time_calls(name, call, runs=n, warmup=1 if n < 10 else 5)
             rows.append(Row(dialect, backlog.stories, name, t.ms(50), t.ms(95), n, note))
             print(f"  {dialect} {backlog.stories:,} {name}: p50 {t.ms(50):.2f} ms "
                   f"p95 {t.ms(95):.2f} ms", file=sys.stderr, flush=True)  # fmt: skip
