@@ -15,6 +15,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
+from prometheus_client import Counter, Histogram
 from pydantic import ValidationError
 
 from bot.ai.generator import GenerationFailed, StoryGenerator, story_generator
@@ -34,6 +35,15 @@ INTERNAL_FAILURE = (
 )
 
 Deliver = Callable[[RequestView], None]
+
+GENERATIONS = Counter(
+    "autodevhub_generations_total", "AI generations finished, by outcome.", ["outcome"]
+)
+GENERATION_SECONDS = Histogram(
+    "autodevhub_generation_seconds",
+    "Time from claim to drafts for completed AI generations.",
+    buckets=(0.5, 1, 2, 5, 10, 20, 30, 60, 120),
+)
 
 # Pools running in this process, so a listener that queued a request can wake them.
 _running: list[GenerationWorkerPool] = []
@@ -194,8 +204,13 @@ class GenerationWorkerPool:
             log.exception("generation %s failed unexpectedly", request.id)
             return self._fail(request, claimer, INTERNAL_FAILURE, started, model=model)
         elapsed = time.monotonic() - started
+        drafts = result.drafts
+        if not context["project"]["settings"].get("auto_assign_points", True):
+            drafts = [d.model_copy(update={"story_points": 0}) for d in drafts]
+        GENERATIONS.labels("completed").inc()
+        GENERATION_SECONDS.observe(elapsed)
         response = {
-            "stories": [d.model_dump(mode="json") for d in result.drafts],
+            "stories": [d.model_dump(mode="json") for d in drafts],
             "offline": result.offline,
             **({"extra": result.extra} if result.extra else {}),
         }
@@ -225,6 +240,7 @@ class GenerationWorkerPool:
         tokens: tuple[int | None, int | None] = (None, None),
     ) -> RequestView | None:
         log.info("generation %s failed: %s", request.id, reason)
+        GENERATIONS.labels("failed").inc()
         with self.db.write() as s:
             return queue.fail_request(
                 s,

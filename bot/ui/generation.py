@@ -169,6 +169,21 @@ def edit_draft_modal(draft: dict[str, Any], *, metadata: str) -> dict[str, Any]:
 # ---- messages ----------------------------------------------------------------------------
 
 
+def generate_help() -> dict[str, Any]:
+    text = (
+        "*/autodev generate [PROJECT] [FEATURE TEXT]* opens a form to have Claude draft user "
+        "stories: pick the project, describe the feature in a sentence or two, choose how "
+        "many stories (1 to 10), the audience, and whether to include tasks.\n"
+        "You review every draft before it is saved: Save, Edit, Discard, Split big ones, "
+        "or Regenerate with feedback. Drafts that look like an existing story are flagged.\n"
+        "Also: the message shortcut *Generate stories from message*."
+    )
+    return {
+        "text": "/autodev generate [PROJECT] [FEATURE TEXT]",
+        "blocks": [SectionBlock(text=_md(text)).to_dict()],
+    }
+
+
 def generating_message(project_key: str, count: int, *, kind: str = "new") -> dict[str, Any]:
     what = {"split": "Splitting the story", "regenerate": "Regenerating the drafts"}.get(
         kind, f"Writing {count} {'story' if count == 1 else 'stories'}"

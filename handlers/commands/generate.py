@@ -14,7 +14,7 @@ from __future__ import annotations
 from slack_bolt import BoltContext, Respond
 from slack_sdk import WebClient
 
-from bot.ui.generation import generate_modal
+from bot.ui.generation import generate_help, generate_modal
 from handlers.listening import acting_member, database, origin_of, remember_modal, settings_of
 from storage.generation import generate_form
 
@@ -22,6 +22,9 @@ from storage.generation import generate_form
 def handle_generate(
     *, text: str, body: dict, context: BoltContext, respond: Respond, client: WebClient
 ) -> None:
+    if text.strip().lower() in ("help", "?") and body.get("command"):
+        respond(response_type="ephemeral", **generate_help())
+        return
     channel_id = (body.get("channel") or {}).get("id") or body.get("channel_id")
     with database(context).write() as s:
         actor = acting_member(s, context)

@@ -149,3 +149,8 @@ def test_without_key_the_offline_generator_is_used() -> None:
     assert [d.title for d in result.drafts] == ["Export reports as CSV", "Schedule them weekly"]
     assert all("Made offline" in d.description for d in result.drafts)
     assert all(d.acceptance_criteria[0].startswith("Given") for d in result.drafts)
+
+
+def test_system_prompt_is_long_enough_to_be_cached() -> None:
+    # the API caches prompts of 1,024+ tokens (Sonnet); ~4 characters a token in English
+    assert len(SYSTEM_PROMPT) >= 4500

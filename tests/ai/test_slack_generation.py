@@ -327,3 +327,9 @@ def test_someone_else_cannot_save_my_drafts(
     assert stories(sqlite_db) == []
     with sqlite_db.read() as s:
         assert queue.queue_counts(s) == {"COMPLETED": 1}
+
+
+def test_generate_help(app: SignedSlack) -> None:
+    reply, url = app.command("/autodev", "generate help")
+    assert reply.status == 200
+    assert "Generate stories from message" in app.fake.wait_response(url).text_of()

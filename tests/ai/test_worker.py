@@ -256,3 +256,18 @@ def test_two_processes_never_process_the_same_request(
     with db.read() as s:
         claimers = {c.split(":")[0] for c in s.scalars(select(GenerationRequest.claimed_by))}
     assert claimers == {"proc0", "proc1"}
+
+
+def test_points_left_to_the_team_when_auto_assign_is_off(
+    sqlite_db: Database, fake_claude: FakeAnthropic
+) -> None:
+    from storage.projects import update_project
+
+    actor = seed_project(sqlite_db)
+    with sqlite_db.write() as s:
+        update_project(s, actor, "WEB", {"settings": {"auto_assign_points": False}})
+    rid = enqueue(sqlite_db, actor)
+    GenerationWorkerPool(sqlite_db, make_settings()).run_once()
+    (view,) = wait_finished(sqlite_db, [rid])
+    assert [s["story_points"] for s in view.response_data["stories"]] == [0, 0]
+    assert "auto_assign_points: false" in fake_claude.requests[0].body["messages"][0]["content"]
