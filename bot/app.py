@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import logging
-from concurrent.futures import ThreadPoolExecutor
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
 from urllib.error import URLError
 
 from slack_bolt import App
@@ -32,6 +35,42 @@ EVENTS_PATH = "/slack/events"
 
 class SettingsError(Exception):
     """A setting is missing or wrong. The message names it and never holds a secret value."""
+
+
+class ListenerPool(ThreadPoolExecutor):
+    """Where the work after each ack runs: bounded (a burst queues instead of piling up), and
+    counting what is in flight so a shutdown, or a test, can wait for it to finish."""
+
+    def __init__(self, max_workers: int) -> None:
+        super().__init__(max_workers=max_workers, thread_name_prefix="listener")
+        self._busy = 0
+        self._idle = threading.Condition()
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future:
+        with self._idle:
+            self._busy += 1
+
+        def run() -> Any:
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                self._done()
+
+        try:
+            return super().submit(run)
+        except BaseException:
+            self._done()
+            raise
+
+    def _done(self) -> None:
+        with self._idle:
+            self._busy -= 1
+            self._idle.notify_all()
+
+    def wait_idle(self, timeout: float = 10.0) -> bool:
+        """Block until no listener work is queued or running; False on timeout."""
+        with self._idle:
+            return self._idle.wait_for(lambda: self._busy == 0, timeout)
 
 
 def web_client(settings: Settings, token: str | None = None) -> WebClient:
@@ -80,14 +119,12 @@ def create_app(settings: Settings, db: Database, *, socket_mode: bool = False) -
     """The Bolt app: token mode (SLACK_BOT_TOKEN) or OAuth (SLACK_CLIENT_ID/SECRET)."""
     check_settings(settings, socket_mode=socket_mode)
     signing_secret = _secret(settings.slack_signing_secret) or ""
+    pool = ListenerPool(settings.http_threads)
     common = {
         "signing_secret": signing_secret,
         "process_before_response": False,
         "name": "autodevhub",
-        # the work after each ack runs here: bounded, so a burst queues instead of piling up
-        "listener_executor": ThreadPoolExecutor(
-            max_workers=settings.http_threads, thread_name_prefix="listener"
-        ),
+        "listener_executor": pool,
     }
     try:
         if settings.oauth_enabled:
@@ -134,4 +171,5 @@ def create_app(settings: Settings, db: Database, *, socket_mode: bool = False) -
     from handlers import register
 
     register(app, db, settings)
+    app.listener_pool = pool  # type: ignore[attr-defined]
     return app

@@ -54,6 +54,7 @@ To connect Slack:
 """
 
 MAX_BODY_BYTES = 1_000_000  # Slack's payloads are far smaller
+SHUTDOWN_GRACE = 10.0  # seconds to finish the work already acked
 SIGNATURE_MAX_AGE = 300  # seconds; older requests may be replays
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
@@ -216,6 +217,10 @@ class RunningServer:
     def bolt_app(self) -> App:
         return self.wsgi_app.bolt_app  # type: ignore[attr-defined]
 
+    def wait_idle(self, timeout: float = 10.0) -> bool:
+        """Wait until the work after every ack so far is done (its Web API calls made)."""
+        return self.bolt_app.listener_pool.wait_idle(timeout)  # type: ignore[attr-defined]
+
     def stop(self) -> None:
         self._server.close()
         self._thread.join(timeout=5)
@@ -286,6 +291,7 @@ def main(settings: Settings, host: str | None = None, port: int | None = None) -
     try:
         serve(wsgi_app, host=host, port=port, threads=settings.http_threads, ident="autodevhub")
     finally:
+        app.listener_pool.wait_idle(SHUTDOWN_GRACE)  # type: ignore[attr-defined]
         generation.stop()
         services.stop()
         db.dispose()

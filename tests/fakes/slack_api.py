@@ -206,6 +206,17 @@ class FakeSlackAPI:
                     )
                 self._cond.wait(left)
 
+    def settle(self, quiet: float = 0.2, timeout: float = 5.0) -> None:
+        """Wait until no call has arrived for `quiet` seconds (the app's after-ack work is done)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self._cond:
+                last = self.calls[-1].at if self.calls else 0.0
+            idle = time.monotonic() - last
+            if idle >= quiet:
+                return
+            time.sleep(quiet - idle)
+
     def responses(self, response_url: str) -> list[Call]:
         path = response_url.split("//", 1)[-1].split("/", 1)[-1]
         return self.calls_to("response_url", lambda c: c.path == "/" + path)
@@ -737,8 +748,12 @@ def slack_server(fake_slack: FakeSlackAPI, slack_db: Any) -> Iterator[Any]:
 
 
 @pytest.fixture
-def slack(slack_server: Any, fake_slack: FakeSlackAPI) -> SignedSlack:
-    """A signed-request sender as a member of a brand-new workspace (first member = admin)."""
+def slack(slack_server: Any, fake_slack: FakeSlackAPI) -> Iterator[SignedSlack]:
+    """A signed-request sender as a member of a brand-new workspace (first member = admin).
+
+    The fake is reset before the test, and the server's after-ack work is waited for after
+    it, so a test sees only the calls its own requests caused."""
     fake_slack.reset()
     team = "T" + uuid.uuid4().hex[:8].upper()
-    return SignedSlack(slack_server.url, fake_slack, team_id=team, user_id="U" + team[1:])
+    yield SignedSlack(slack_server.url, fake_slack, team_id=team, user_id="U" + team[1:])
+    slack_server.wait_idle()

@@ -13,14 +13,18 @@ from tests.fakes.slack_api import (
     user_value,
 )
 
+RESPONSE_URL = "_response_url"
+
 
 def open_form(slack: SignedSlack, command: str, text: str) -> dict[str, Any]:
-    """Run a command that opens a modal; return the view Slack was asked to open."""
+    """Run a command that opens a modal; return the view Slack was asked to open.
+
+    The view's `RESPONSE_URL` key is the command's response_url (where answers land)."""
     before = len(slack.fake.calls_to("views.open"))
-    reply, _ = slack.command(command, text)
+    reply, url = slack.command(command, text)
     assert reply.status == 200, reply.text
     call = slack.fake.wait_for("views.open", count=before + 1)
-    return call.params["view"]
+    return {**call.params["view"], RESPONSE_URL: url}
 
 
 def state_for(view: dict[str, Any], **values: Any) -> dict[str, dict[str, Any]]:
@@ -58,20 +62,21 @@ def submit(slack: SignedSlack, view: dict[str, Any], **values: Any):
     )
 
 
-def create_project(slack: SignedSlack, name: str, key: str | None = None, **values: Any) -> None:
+def create_project(slack: SignedSlack, name: str, key: str | None = None, **values: Any) -> Call:
+    """Create a project through /project new; return the project card shown for it."""
     view = open_form(slack, "/project", "new")
     reply = submit(slack, view, name=name, key=key, **values)
     assert reply.status == 200 and not reply.body, reply.text
+    return slack.fake.wait_response(view[RESPONSE_URL])
 
 
 def create_story(slack: SignedSlack, project: str, title: str, **values: Any) -> Call:
     """Create a story through /story new PROJECT; return the card message posted for it."""
     view = open_form(slack, "/story", f"new {project}")
     values.setdefault("description", f"As a user, I want {title.lower()}.")
-    posted = len(slack.fake.calls_to("response_url"))
     reply = submit(slack, view, title=title, **values)
     assert reply.status == 200 and not reply.body, reply.text
-    return slack.fake.wait_for("response_url", count=posted + 1)
+    return slack.fake.wait_response(view[RESPONSE_URL])
 
 
 def answer_to(slack: SignedSlack, command: str, text: str = "") -> Call:

@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from bot.ui import ids
 from storage.models import Project
-from tests.slack.flows import answer_to, create_project, open_form, submit
+from tests.slack.flows import RESPONSE_URL, answer_to, create_project, open_form, submit
 
 
 def _projects(db, team):
@@ -51,6 +51,7 @@ def test_invalid_project_comes_back_as_inline_errors_and_saves_nothing(slack, sl
     # the same modal fixed and sent again goes through (the session is still there)
     reply = submit(slack, view, name="Web", key="WEB")
     assert reply.status == 200 and not reply.body
+    slack.fake.wait_response(view[RESPONSE_URL])
     (project,) = _projects(slack_db, slack.team_id)
     assert (project.name, project.key) == ("Web", "WEB")
 
@@ -66,7 +67,7 @@ def test_create_shows_the_project_and_list_show_find_it(slack, slack_db):
         default_priority="HIGH",
         include_tasks=False,
     )
-    card = slack.fake.wait_for("response_url")
+    card = slack.fake.wait_response(view[RESPONSE_URL])
     assert "Project created." in card.text_of() and "Web shop" in card.text_of()
     (project,) = _projects(slack_db, slack.team_id)
     assert project.settings["default_priority"] == "HIGH"
@@ -91,7 +92,7 @@ def test_edit_opens_prefilled_and_saves_changes(slack, slack_db):
     assert initial["name"]["initial_value"] == "Web shop"
     assert initial["description"]["initial_value"] == "old"
     assert submit(slack, view, description="new words").status == 200
-    slack.fake.wait_for("response_url", lambda c: "Project updated." in c.text_of())
+    assert "Project updated." in slack.fake.wait_response(view[RESPONSE_URL]).text_of()
     (project,) = _projects(slack_db, slack.team_id)
     assert project.description == "new words"
 

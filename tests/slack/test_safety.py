@@ -67,7 +67,7 @@ def test_user_text_is_escaped_everywhere_it_is_shown(slack):
 
 def test_two_workspaces_side_by_side_cannot_see_each_other(slack, slack_db):
     a = slack
-    b = slack.as_workspace(team_id="TB" + slack.team_id[2:], user_id="UB0001")
+    b = slack.as_workspace(team_id=slack.team_id + "B", user_id="UB0001")
     create_project(a, "Web shop", "WEB")
     create_story(a, "WEB", "Secret plan")
     create_project(b, "Web shop", "WEB")  # the same key is free in another workspace

@@ -7,7 +7,14 @@ from sqlalchemy import func, select
 
 from bot.ui import ids
 from storage.models import UserStory
-from tests.slack.flows import answer_to, create_project, create_story, open_form, submit
+from tests.slack.flows import (
+    RESPONSE_URL,
+    answer_to,
+    create_project,
+    create_story,
+    open_form,
+    submit,
+)
 
 
 def _stories(db, team):
@@ -99,7 +106,7 @@ def test_show_edit_move_assign(slack, slack_db):
     view = open_form(slack, "/story", "edit WEB-1")
     assert "project" not in [b.get("block_id") for b in view["blocks"]]
     assert submit(slack, view, title="Reset password by email").status == 200
-    slack.fake.wait_for("response_url", lambda c: "Updated." in c.text_of())
+    assert "Updated." in slack.fake.wait_response(view[RESPONSE_URL]).text_of()
 
     moved = answer_to(slack, "/story", "move WEB-1 in progress")
     assert "moved to IN_PROGRESS" in moved.text_of()
