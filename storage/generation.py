@@ -283,6 +283,17 @@ def renew_claim(s: Session, request_id: str, claimer: str, *, now: datetime | No
     return result.rowcount == 1
 
 
+def release_claim(s: Session, request_id: str, claimer: str) -> bool:
+    """Hand a claimed request back to the queue (PENDING) on shutdown; False if not held."""
+    result = s.execute(
+        update(GenerationRequest)
+        .where(_held(request_id, claimer))
+        .values(status="PENDING", claimed_by=None, claimed_at=None)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1
+
+
 def complete_request(
     s: Session,
     request_id: str,

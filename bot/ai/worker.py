@@ -140,6 +140,15 @@ class GenerationWorkerPool:
         for t in self._threads:
             t.join(max(0.0, deadline - time.monotonic()))
         self._threads.clear()
+        # Requests still in flight go back to the queue now, not after the lease: the next
+        # start (or another replica) takes them at once, and a late answer here is fenced off.
+        with self._held_lock:
+            held = dict(self._held)
+        if held:
+            with self.db.write() as s:
+                for request_id, claimer in held.items():
+                    queue.release_claim(s, request_id, claimer)
+            log.info("handed %d unfinished generation(s) back to the queue", len(held))
 
     def wake(self) -> None:
         """A request was queued: look now instead of at the next poll."""

@@ -271,3 +271,29 @@ def test_points_left_to_the_team_when_auto_assign_is_off(
     (view,) = wait_finished(sqlite_db, [rid])
     assert [s["story_points"] for s in view.response_data["stories"]] == [0, 0]
     assert "auto_assign_points: false" in fake_claude.requests[0].body["messages"][0]["content"]
+
+
+def test_stopping_hands_unfinished_requests_back(
+    sqlite_db: Database, fake_claude: FakeAnthropic
+) -> None:
+    import threading
+
+    actor = seed_project(sqlite_db)
+    rid = enqueue(sqlite_db, actor)
+    hold = threading.Event()
+    fake_claude.then("ok", hold=hold)
+    pool = GenerationWorkerPool(sqlite_db, make_settings(), workers=1, poll_seconds=0.05)
+    pool.start()
+    fake_claude.wait_for_requests(1)
+    pool.stop(timeout=0.2)  # Claude is still "thinking"
+    with sqlite_db.read() as s:
+        view = queue.load_request(s, rid)
+    assert view.status == "PENDING" and view.claimed_by is None
+    hold.set()  # the late answer is fenced off: the claim is gone
+    fake_claude.requests[0].answered.wait(10)
+    time.sleep(0.2)
+    with sqlite_db.read() as s:
+        assert queue.load_request(s, rid).status == "PENDING"
+    assert GenerationWorkerPool(sqlite_db, make_settings()).run_once()
+    (done,) = wait_finished(sqlite_db, [rid])
+    assert done.status == "COMPLETED" and done.attempts == 2
