@@ -46,6 +46,7 @@ from bot.ui import ids
 from tests.fakes.slack_api import FakeSlackAPI
 
 CHANNEL_ID = "C0BENCH01"
+RUN_NUMBER = 0  # each load run numbers its requests from RUN_NUMBER * 10,000,000
 HOT_STORIES = 100_000
 TOTAL_STORIES = 149_000
 P99_RATIO_TARGET = 1.5
@@ -303,6 +304,19 @@ def answers_of(fake: FakeSlackAPI, result: LoadResult) -> tuple[list[float], int
     return latencies, len(latencies)
 
 
+def wait_quiet(fake: FakeSlackAPI, quiet: float = 1.5, timeout: float = 60.0) -> None:
+    """Until the app has made no Web API call or answer for `quiet` seconds."""
+    deadline = time.monotonic() + timeout
+    seen, since = -1, time.monotonic()
+    while time.monotonic() < deadline:
+        count = len(fake.calls)
+        if count != seen:
+            seen, since = count, time.monotonic()
+        elif time.monotonic() - since >= quiet:
+            return
+        time.sleep(0.1)
+
+
 def run_once(
     fake: FakeSlackAPI,
     server: ServeProcess,
@@ -316,6 +330,8 @@ def run_once(
     answers: bool = True,
 ) -> Run:
     fake.reset()
+    global RUN_NUMBER
+    RUN_NUMBER += 1
     spec = LoadSpec(
         url=server.url + "/slack/events",
         signing_secret=SIGNING_SECRET,
@@ -324,9 +340,10 @@ def run_once(
         duration=duration,
         warmup=warmup,
         numbered=True,
+        first_number=RUN_NUMBER * 10_000_000,
     )
     result = run_in_subprocess(spec)
-    time.sleep(1.0)  # let answers behind the ack arrive
+    wait_quiet(fake)  # answers behind the ack arrive; the next run starts on an idle server
     lat = result.latencies
     run = Run(
         stack,

@@ -51,6 +51,8 @@ class LoadSpec:
     # "__N__" in a body becomes the request's number (e.g. in a response_url, to match
     # the app's later answer to the request that caused it)
     numbered: bool = False
+    # where the numbering starts (distinct per run, so late answers are not misattributed)
+    first_number: int = 0
 
 
 @dataclass
@@ -106,7 +108,7 @@ def run(spec: LoadSpec) -> LoadResult:
                 break
             body = bodies[n % len(bodies)]
             if spec.numbered:
-                body = body.replace(b"__N__", str(n).encode())
+                body = body.replace(b"__N__", str(spec.first_number + n).encode())
             headers = sign(spec.signing_secret, body) if spec.signed else {
                 "Content-Type": "application/x-www-form-urlencoded"
             }  # fmt: skip
@@ -128,7 +130,7 @@ def run(spec: LoadSpec) -> LoadResult:
                 conn = http.client.HTTPConnection(host, port, timeout=spec.timeout)
             t1 = time.perf_counter()
             if t0 >= t_measure or spec.max_requests:
-                local.append((t0 - t_start, t1 - t0, status, wall, n))
+                local.append((t0 - t_start, t1 - t0, status, wall, spec.first_number + n))
             else:
                 warm += 1
         conn.close()
