@@ -79,6 +79,8 @@ class StoryShown:
     story: Any
     note: str | None = None
     public: bool = False
+    changed: bool = False  # the command changed the story (Homes that show it need a refresh)
+    touched: tuple[str | None, ...] = ()  # members it no longer shows for (a former assignee)
 
 
 @dataclass(frozen=True)
@@ -265,14 +267,16 @@ def _story(
                 raise UsageProblem("/story", "Say the new status: " + ", ".join(STATUSES) + ".")
             status = normalize_status(" ".join(rest[1:]))
             story = stories.move_story(s, actor, key, status)
-            return StoryShown(story, note=f"{story.key} moved to {story.status}.")
+            return StoryShown(story, note=f"{story.key} moved to {story.status}.", changed=True)
         if verb == "assign":
             key = _story_key(rest)
             if len(rest) < 2:
                 raise UsageProblem("/story", "Say who: /story assign WEB-7 @maria.")
             assignee = parse_assignee(rest[1], actor)
+            before = stories.get_story(s, actor, key).assignee_slack_id
             story = stories.assign_story(s, actor, key, assignee)
-            return StoryShown(story, note=f"{story.key} assigned.")
+            note = f"{story.key} assigned." if assignee else f"{story.key} unassigned."
+            return StoryShown(story, note=note, changed=True, touched=(before,))
         if verb == "delete":
             story = stories.get_story(s, actor, _story_key(rest))
             return ConfirmDelete("story", story.id, f"{story.key} {story.title}")

@@ -11,7 +11,15 @@ from bot import commands
 from bot.forms import FORMS
 from bot.ui.modals import form_modal
 from bot.ui.replies import message_for
-from handlers.listening import acting_member, database, origin_of, remember_modal, shows_errors
+from handlers.delivery import refresh_homes
+from handlers.listening import (
+    acting_member,
+    database,
+    origin_of,
+    remember_modal,
+    shows_errors,
+    workspace_id,
+)
 
 
 def on_command(ack: Any, body: dict, context: BoltContext, respond: Respond, client: WebClient):
@@ -35,6 +43,10 @@ def run_command(body: dict, context: BoltContext, respond: Respond, client: WebC
         delegate(reply, body=body, context=context, respond=respond, client=client)
     else:
         respond(**message_for(reply))
+        if isinstance(reply, commands.StoryShown) and reply.changed:
+            story = reply.story
+            members = [story.assignee_slack_id, story.created_by_slack_id, *reply.touched]
+            refresh_homes(database(context), client, workspace_id(context), members)
 
 
 def open_form(client: WebClient, trigger_id: str, reply: commands.OpenForm, token: str) -> None:

@@ -241,3 +241,16 @@ def test_search_finds_by_words(slack, slack_db):
     assert "Nothing matches" in nothing
     with slack_db.read() as s:
         assert s.scalar(select(func.count()).select_from(UserStory)) >= 2
+
+
+def test_move_and_assign_by_command_refresh_the_homes_they_touch(slack):
+    create_project(slack, "Web shop", "WEB")
+    create_story(slack, "WEB", "Reset password", assignee="U0ANA")
+    slack.fake.reset()
+    answer_to(slack, "/story", "assign WEB-1 <@U0BOB>")
+    for user in ("U0ANA", "U0BOB", slack.user_id):
+        slack.fake.wait_for("views.publish", lambda c, u=user: c.params["user_id"] == u)
+    bob_home = slack.fake.calls_to("views.publish", lambda c: c.params["user_id"] == "U0BOB")
+    assert "Reset password" in bob_home[-1].text_of()
+    answer_to(slack, "/story", "move WEB-1 done")
+    slack.fake.wait_for("views.publish", lambda c: "*Done* (1)" in c.text_of())
