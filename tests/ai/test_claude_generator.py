@@ -16,7 +16,7 @@ from tests.fakes.anthropic_api import FakeAnthropic, refused_url
 
 def brief(**overrides: object) -> GenerationBrief:
     values: dict[str, object] = {
-        "feature": "Users reset their password by email",
+        "feature": "Shoppers keep a wishlist of products",
         "count": 2,
         "audience": "account holder",
         "include_tasks": True,
@@ -35,8 +35,8 @@ def brief(**overrides: object) -> GenerationBrief:
 def test_good_answer_is_validated_and_counted(fake_claude: FakeAnthropic, ai_settings) -> None:
     result = ClaudeGenerator(ai_settings).generate(brief())
     assert [d.title for d in result.drafts] == [
-        "Story 1: Users reset their password by email",
-        "Story 2: Users reset their password by email",
+        "Story 1: Shoppers keep a wishlist of products",
+        "Story 2: Shoppers keep a wishlist of products",
     ]
     assert result.ai_model == "claude-test-model"
     assert result.input_tokens and result.output_tokens
@@ -52,10 +52,10 @@ def test_good_answer_is_validated_and_counted(fake_claude: FakeAnthropic, ai_set
     assert system[0]["text"] == SYSTEM_PROMPT
     assert system[0]["cache_control"] == {"type": "ephemeral"}
     # user text travels only in the user turn, as data
-    assert "Users reset their password" not in system[0]["text"]
+    assert "Shoppers keep a wishlist" not in system[0]["text"]
     user = sent.body["messages"][0]
     assert user["role"] == "user"
-    assert '"Users reset their password by email"' in user["content"]
+    assert '"Shoppers keep a wishlist of products"' in user["content"]
     assert '"Sign in with Google"' in user["content"]
     assert '"Web"' in user["content"] and '"HIGH"' in user["content"]
 
