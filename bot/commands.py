@@ -13,9 +13,14 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from bot.forms import project_initial, story_initial
+from storage import projects, sessions, stories
+from storage.activity import user_activity
+from storage.audit import list_audit
 from storage.errors import DomainError, NotFound
 from storage.models import PRIORITIES, STATUSES
-from storage.users import Actor
+from storage.search import search_stories
+from storage.users import Actor, grant_admin
 
 PAGE_SIZE = 10
 SEARCH_LIMIT = 20
@@ -203,13 +208,12 @@ def usage_for(exc: UsageProblem) -> Usage:
 
 # -- /project -----------------------------------------------------------------------------------
 def _project(s: Session, actor: Actor, verb: str, rest: list[str], channel_id: str | None) -> Reply:
-    from storage import projects
 
     try:
         if verb == "help":
             return Usage("/project")
         if verb == "new":
-            initial = _project_initial()
+            initial = project_initial()
             if rest:
                 initial["name"] = " ".join(rest)
             return OpenForm("project", initial)
@@ -219,7 +223,7 @@ def _project(s: Session, actor: Actor, verb: str, rest: list[str], channel_id: s
             return ProjectShown(projects.get_project(s, actor, _need(rest, "/project", "project")))
         if verb == "edit":
             project = projects.get_project(s, actor, _need(rest, "/project", "project"))
-            return OpenForm("project", _project_initial(project), target=project.id)
+            return OpenForm("project", project_initial(project), target=project.id)
         if verb == "delete":
             project = projects.get_project(s, actor, _need(rest, "/project", "project"))
             return ConfirmDelete("project", project.id, f"{project.name} ({project.key})")
@@ -235,17 +239,10 @@ def _project(s: Session, actor: Actor, verb: str, rest: list[str], channel_id: s
     return Usage("/project", f"I don't know '{verb}'.")
 
 
-def _project_initial(project: Any | None = None) -> dict[str, Any]:
-    from bot.forms import project_initial
-
-    return project_initial(project)
-
-
 # -- /story -------------------------------------------------------------------------------------
 def _story(
     s: Session, actor: Actor, verb: str, rest: list[str], channel_id: str | None, text: str
 ) -> Reply:
-    from storage import stories
 
     try:
         if verb == "help":
@@ -258,7 +255,6 @@ def _story(
             return StoryShown(stories.get_story(s, actor, _story_key(rest)))
         if verb == "edit":
             story = stories.get_story(s, actor, _story_key(rest))
-            from bot.forms import story_initial
 
             return OpenForm("story", story_initial(story), target=story.id)
         if verb == "move":
@@ -284,7 +280,6 @@ def _story(
             query = _rest_text(text, "search")
             if not query:
                 raise UsageProblem("/story", "Say what to search for: /story search password.")
-            from storage.search import search_stories
 
             found = search_stories(s, actor, query, limit=SEARCH_LIMIT)
             return StoryListed(
@@ -331,8 +326,6 @@ def new_story_form(
     s: Session, actor: Actor, project_ref: str | None, channel_id: str | None, **given: Any
 ) -> OpenForm:
     """The story form, project preselected: the one named, else the channel's linked one."""
-    from bot.forms import story_initial
-    from storage import projects
 
     project = None
     if project_ref:
@@ -351,7 +344,6 @@ def new_story_form(
 
 def list_stories(s: Session, actor: Actor, rest: list[str], channel_id: str | None) -> StoryListed:
     """`/story list [PROJECT] [status:S] [priority:P] [mine]`, first page, paging in a session."""
-    from storage import projects, sessions
 
     filters: dict[str, Any] = {}
     words: list[str] = []
@@ -396,7 +388,6 @@ def _list_title(project: Any | None, filters: dict[str, Any]) -> str:
 
 def page_of(s: Session, actor: Actor, token: str, state: dict[str, Any]) -> StoryListed:
     """The page `state['index']` of a paged list (and remember the next page's cursor)."""
-    from storage import sessions, stories
 
     filters = dict(state["filters"])
     project_ref = filters.pop("project_ref", None)
@@ -421,7 +412,6 @@ def page_of(s: Session, actor: Actor, token: str, state: dict[str, Any]) -> Stor
 
 def turn_page(s: Session, actor: Actor, token: str, step: int) -> StoryListed:
     """Next (+1) or previous (-1) page of a paged list."""
-    from storage import sessions
 
     state = sessions.load_session(s, actor, token, PAGING_KIND)
     index = max(0, min(state["index"] + step, len(state["cursors"]) - 1))
@@ -438,12 +428,8 @@ def _autodev(s: Session, actor: Actor, verb: str, rest: list[str], text: str) ->
         if verb in ("generate", "digest", "backup"):
             return Delegated(verb, _rest_text(text, verb))
         if verb == "me":
-            from storage.activity import user_activity
-
             return ActivityShown(user_activity(s, actor), actor.slack_user_id)
         if verb == "audit":
-            from storage.audit import list_audit
-
             limit = 20
             if rest:
                 if not rest[0].isdigit():
@@ -458,7 +444,6 @@ def _autodev(s: Session, actor: Actor, verb: str, rest: list[str], text: str) ->
                 raise UsageProblem(
                     "/autodev", f"'{rest[0][:40]}' is not a person: mention them, like @maria."
                 )
-            from storage.users import grant_admin
 
             granted = grant_admin(s, actor, found.group(1))
             return AdminGranted(granted.slack_user_id)
@@ -480,7 +465,6 @@ class HomeData:
 
 def home_of(s: Session, actor: Actor) -> HomeData:
     """What a member's App Home shows: stories assigned to and created by them, projects."""
-    from storage import projects, stories
 
     me = actor.slack_user_id
     assigned = stories.list_stories(s, actor, None, assignee_slack_id=me, limit=HOME_ROWS)
@@ -491,7 +475,6 @@ def home_of(s: Session, actor: Actor) -> HomeData:
 
 def page_of_token(s: Session, actor: Actor, token: str) -> StoryListed | None:
     """The page a paged list is showing now (to redraw it after a change), None if expired."""
-    from storage import sessions
 
     try:
         state = sessions.load_session(s, actor, token, PAGING_KIND)
