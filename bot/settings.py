@@ -29,7 +29,7 @@ class Settings(BaseSettings):
     ai_model: str = Field(default="claude-sonnet-4-5", alias="AUTODEVHUB_AI_MODEL")
     ai_timeout_seconds: float = Field(default=60.0, alias="AUTODEVHUB_AI_TIMEOUT")
     ai_max_retries: int = Field(default=2, alias="AUTODEVHUB_AI_MAX_RETRIES")
-    ai_workers: int = Field(default=4, alias="AUTODEVHUB_AI_WORKERS", ge=1, le=64)
+    ai_workers: int = Field(default=16, alias="AUTODEVHUB_AI_WORKERS", ge=1, le=64)
     ai_rate_limit_per_minute: int = Field(default=10, alias="AUTODEVHUB_AI_RATE_LIMIT", ge=1)
     backup_dir: Path = Field(default=Path("backups"), alias="AUTODEVHUB_BACKUP_DIR")
     backup_retention_days: int = Field(default=30, alias="AUTODEVHUB_BACKUP_RETENTION_DAYS", ge=1)

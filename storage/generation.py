@@ -228,6 +228,13 @@ def request_context(s: Session, request_id: str) -> dict[str, Any]:
 # ---- the queue ---------------------------------------------------------------------------
 
 
+def has_pending(s: Session) -> bool:
+    """Whether any request waits; a cheap read, so idle workers never take the write lock."""
+    return bool(
+        s.scalar(select(GenerationRequest.id).where(GenerationRequest.status == "PENDING").limit(1))
+    )
+
+
 def claim_next(s: Session, claimer: str, *, now: datetime | None = None) -> RequestView | None:
     """Atomically take the oldest PENDING request (PROCESSING, attempts + 1), or None.
 

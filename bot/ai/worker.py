@@ -101,7 +101,8 @@ class GenerationWorkerPool:
         self.poll_seconds = poll_seconds
         self.max_attempts = max_attempts
         self._stop = threading.Event()
-        self._wake = threading.Event()
+        # one release wakes one idle worker: a queued request does not stampede the pool
+        self._wake = threading.Semaphore(0)
         self._threads: list[threading.Thread] = []
         self._held: dict[str, str] = {}  # request id -> claimer, for heartbeats
         self._held_lock = threading.Lock()
@@ -133,7 +134,8 @@ class GenerationWorkerPool:
     def stop(self, timeout: float = 10.0) -> None:
         """Stop taking work; wait up to `timeout` for requests in flight to finish."""
         self._stop.set()
-        self._wake.set()
+        for _ in range(self.size):
+            self._wake.release()
         if self in _running:
             _running.remove(self)
         deadline = time.monotonic() + timeout
@@ -151,8 +153,8 @@ class GenerationWorkerPool:
             log.info("handed %d unfinished generation(s) back to the queue", len(held))
 
     def wake(self) -> None:
-        """A request was queued: look now instead of at the next poll."""
-        self._wake.set()
+        """A request was queued: one idle worker looks now instead of at the next poll."""
+        self._wake.release()
 
     # -- the work --------------------------------------------------------------------------
 
@@ -164,12 +166,14 @@ class GenerationWorkerPool:
                 log.exception("generation worker %s: claim failed", worker)
                 handled = False
             if not handled:
-                self._wake.wait(self.poll_seconds)
-                self._wake.clear()
+                self._wake.acquire(timeout=self.poll_seconds)
 
     def run_once(self, worker: str | None = None) -> bool:
         """Claim and process one request; False when the queue had nothing pending."""
         claimer = f"{worker or self.name}:{uuid.uuid4().hex[:8]}"
+        with self.db.read() as s:
+            if not queue.has_pending(s):
+                return False
         with self.db.write() as s:
             request = queue.claim_next(s, claimer)
         if request is None:
@@ -282,7 +286,8 @@ class GenerationWorkerPool:
             report = queue.requeue_stale(s, stale_after=self.lease, max_attempts=self.max_attempts)
         if report.requeued:
             log.info("re-queued %d interrupted generation(s)", len(report.requeued))
-            self._wake.set()
+            for _ in report.requeued:
+                self._wake.release()
         for request_id in report.failed:
             with self.db.read() as s:
                 failed = queue.load_request(s, request_id)
