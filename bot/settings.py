@@ -31,6 +31,8 @@ class Settings(BaseSettings):
     ai_max_retries: int = Field(default=2, alias="AUTODEVHUB_AI_MAX_RETRIES")
     ai_workers: int = Field(default=16, alias="AUTODEVHUB_AI_WORKERS", ge=1, le=64)
     ai_rate_limit_per_minute: int = Field(default=10, alias="AUTODEVHUB_AI_RATE_LIMIT", ge=1)
+    # a generation whose worker stopped heart-beating this long ago is re-queued (crash, kill -9)
+    ai_lease_seconds: float = Field(default=30.0, alias="AUTODEVHUB_AI_LEASE", gt=0, le=3600)
     backup_dir: Path = Field(default=Path("backups"), alias="AUTODEVHUB_BACKUP_DIR")
     backup_retention_days: int = Field(default=30, alias="AUTODEVHUB_BACKUP_RETENTION_DAYS", ge=1)
     backup_time: str = Field(default="02:00", alias="AUTODEVHUB_BACKUP_TIME")

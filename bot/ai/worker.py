@@ -313,7 +313,9 @@ def start_generation_workers(
         from bot.ai.delivery import slack_delivery
 
         deliver = slack_delivery(settings, db)
-    pool = GenerationWorkerPool(db, settings, deliver=deliver)
+    pool = GenerationWorkerPool(
+        db, settings, deliver=deliver, lease_seconds=settings.ai_lease_seconds
+    )
     mode = "offline (no ANTHROPIC_API_KEY)" if pool.offline else f"Claude ({settings.ai_model})"
     log.info("AI generation: %s", mode)
     return pool.start()
