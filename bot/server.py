@@ -251,6 +251,16 @@ def _run_quietly(server: Any) -> None:
         server.run()
 
 
+def connect_socket_mode(settings: Settings, app: App) -> Any:
+    """Connect to Slack over Socket Mode (SLACK_APP_TOKEN); returns the running handler."""
+    from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+    token = settings.slack_app_token.get_secret_value()  # type: ignore[union-attr]
+    handler = SocketModeHandler(app, token, web_client=app.client)
+    handler.connect()
+    return handler
+
+
 def main(settings: Settings, host: str | None = None, port: int | None = None) -> int:
     """`autodevhub serve`: migrate, then HTTP (or Socket Mode); the console without Slack."""
     if not _any_slack_setting(settings):
@@ -278,10 +288,7 @@ def main(settings: Settings, host: str | None = None, port: int | None = None) -
 
     generation = start_generation_workers(settings, db)
     if socket_mode:
-        from slack_bolt.adapter.socket_mode import SocketModeHandler
-
-        handler = SocketModeHandler(app, settings.slack_app_token.get_secret_value())  # type: ignore[union-attr]
-        handler.connect()
+        connect_socket_mode(settings, app)
         log.info("Socket Mode connected; /healthz and /metrics on %s:%s", host, port)
     else:
         log.info("serving Slack requests on http://%s:%s%s", host, port, EVENTS_PATH)
