@@ -32,6 +32,7 @@ import hashlib
 import hmac
 import itertools
 import json
+import os
 import shutil
 import threading
 import time
@@ -39,7 +40,6 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 from urllib.error import HTTPError
 from urllib.parse import parse_qs, urlencode
@@ -698,13 +698,22 @@ def fake_slack() -> Iterator[FakeSlackAPI]:
 
 
 @pytest.fixture(scope="module")
-def slack_db(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    """A migrated SQLite database shared by a module's tests (they use distinct workspaces)."""
+def slack_db(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Any]:
+    """A migrated database shared by a module's tests (they use distinct workspaces).
+
+    SQLite; PostgreSQL instead when AUTODEVHUB_SLACK_TESTS_ON_POSTGRES=1 and
+    AUTODEVHUB_TEST_DATABASE_URL are set (run tests/slack alone then: the `db` fixture of
+    other tests truncates the same PostgreSQL database)."""
     from storage.db import Database
 
-    path = tmp_path_factory.mktemp("slack") / "autodevhub.db"
-    shutil.copy(sqlite_template, path)
-    db = Database(f"sqlite:///{path}")
+    if os.environ.get("AUTODEVHUB_SLACK_TESTS_ON_POSTGRES") == "1":
+        db = Database(request.getfixturevalue("pg_template_url"))
+    else:
+        path = tmp_path_factory.mktemp("slack") / "autodevhub.db"
+        shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        db = Database(f"sqlite:///{path}")
     yield db
     db.dispose()
 
