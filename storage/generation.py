@@ -197,6 +197,30 @@ def attach_reply(s: Session, request_id: str, reply: dict[str, Any]) -> RequestV
     return _load(s, request_id)  # type: ignore[return-value]
 
 
+def unshown_requests(
+    s: Session, *, older_than: timedelta, within: timedelta = timedelta(hours=6), now=None
+) -> list[str]:
+    """Ids of requests finished over `older_than` ago whose "Generating…" message was never
+    recorded (the listener died after queueing them). A read: cheap when there are none."""
+    now = now or utcnow()
+    rows = s.execute(
+        select(GenerationRequest.id, GenerationRequest.request_data).where(
+            GenerationRequest.created_at > now - within,
+            GenerationRequest.status.in_(("COMPLETED", "FAILED")),
+            GenerationRequest.completed_at < now - older_than,
+        )
+    ).all()
+    return [rid for rid, data in rows if not (data or {}).get("reply")]
+
+
+def claim_unshown(s: Session, request_id: str) -> RequestView | None:
+    """Mark an unshown request to be sent as a direct message; None if it got a reply."""
+    view = _load(s, request_id, lock=True)
+    if view is None or view.reply is not None:
+        return None
+    return attach_reply(s, request_id, {"direct_message": True})
+
+
 def request_context(s: Session, request_id: str) -> dict[str, Any]:
     """What the worker needs to brief Claude: the ask and the project's name, settings, titles."""
     row = s.get(GenerationRequest, request_id)

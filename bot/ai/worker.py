@@ -30,6 +30,9 @@ log = logging.getLogger(__name__)
 
 DEFAULT_LEASE_SECONDS = 30.0
 DEFAULT_POLL_SECONDS = 2.0
+# A finished request whose "Generating…" message was never recorded after this long is
+# sent to its asker as a DM (the listener that queued it died before showing it).
+UNSHOWN_AFTER = timedelta(minutes=2)
 INTERNAL_FAILURE = (
     "Something went wrong on our side while generating, so nothing was saved. Press Retry."
 )
@@ -288,6 +291,14 @@ class GenerationWorkerPool:
             log.info("re-queued %d interrupted generation(s)", len(report.requeued))
             for _ in report.requeued:
                 self._wake.release()
+        with self.db.read() as s:
+            unshown = queue.unshown_requests(s, older_than=UNSHOWN_AFTER)
+        for request_id in unshown:
+            with self.db.write() as s:
+                request = queue.claim_unshown(s, request_id)
+            if request is not None:
+                log.info("generation %s finished unseen; sending it as a DM", request.id)
+                self._deliver(request)
         for request_id in report.failed:
             with self.db.read() as s:
                 failed = queue.load_request(s, request_id)

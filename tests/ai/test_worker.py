@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -297,3 +298,24 @@ def test_stopping_hands_unfinished_requests_back(
     assert GenerationWorkerPool(sqlite_db, make_settings()).run_once()
     (done,) = wait_finished(sqlite_db, [rid])
     assert done.status == "COMPLETED" and done.attempts == 2
+
+
+def test_a_result_nobody_showed_is_sent_as_a_dm(sqlite_db: Database) -> None:
+    """The listener died between queueing and showing "Generating…": the keeper DMs it."""
+    import time_machine
+
+    actor = seed_project(sqlite_db)
+    rid = enqueue(sqlite_db, actor)
+    delivered: list[RequestView] = []
+    pool = GenerationWorkerPool(
+        sqlite_db, make_settings(ANTHROPIC_API_KEY=None), deliver=delivered.append
+    )
+    assert pool.run_once()
+    assert [d.reply for d in delivered] == [None]  # nowhere to show it yet
+    pool.keep()
+    assert len(delivered) == 1  # too early: the listener may still be showing it
+    with time_machine.travel(queue.utcnow() + timedelta(minutes=3)):
+        pool.keep()
+        pool.keep()  # once only
+    assert [d.reply for d in delivered[1:]] == [{"direct_message": True}]
+    assert delivered[1].id == rid
