@@ -565,8 +565,27 @@ def _review(token: str, data: dict[str, Any]) -> DraftReview:
     )
 
 
-def open_drafts(s: Session, actor: Actor, request_id: str) -> DraftReview:
-    """Put a completed request's drafts up for review (a session), each checked for duplicates.
+def draft_lookalikes(s: Session, actor: Actor, request_id: str) -> list[list[dict[str, str]]]:
+    """For each draft of a completed request, the existing stories it looks like (a read;
+    run it before open_drafts so the write transaction stays short)."""
+    request = get_request(s, actor, request_id)
+    if not request.project_id or not request.response_data:
+        return []
+    return [
+        similar_stories(s, actor, request.project_id, story.get("title", ""))
+        for story in request.response_data.get("stories", [])
+    ]
+
+
+def open_drafts(
+    s: Session,
+    actor: Actor,
+    request_id: str,
+    *,
+    lookalikes: list[list[dict[str, str]]] | None = None,
+) -> DraftReview:
+    """Put a completed request's drafts up for review (a session), each with the existing
+    stories it looks like (`lookalikes` from draft_lookalikes, else looked up here).
 
     Drafts carried over from an earlier review (regenerate keeps the saved ones, split
     keeps the others) come first, as they were.
@@ -580,14 +599,12 @@ def open_drafts(s: Session, actor: Actor, request_id: str) -> DraftReview:
     if project is None:
         raise NotFound("The project of these drafts was deleted.")
     carried = [dict(d) for d in request.request_data.get("carry", [])]
+    stories = request.response_data.get("stories", [])
+    if lookalikes is None or len(lookalikes) != len(stories):
+        lookalikes = [similar_stories(s, actor, project.id, d.get("title", "")) for d in stories]
     fresh = [
-        {
-            "story": story,
-            "state": "open",
-            "key": None,
-            "similar": similar_stories(s, actor, project.id, story.get("title", "")),
-        }
-        for story in request.response_data.get("stories", [])
+        {"story": story, "state": "open", "key": None, "similar": similar}
+        for story, similar in zip(stories, lookalikes, strict=True)
     ]
     data = {
         "request_id": request.id,

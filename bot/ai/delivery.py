@@ -7,6 +7,10 @@ from collections.abc import Callable
 from typing import Any
 
 from slack_sdk import WebClient
+from slack_sdk.http_retry.builtin_handlers import (
+    ConnectionErrorRetryHandler,
+    RateLimitErrorRetryHandler,
+)
 from slack_sdk.webhook import WebhookClient
 
 from bot.settings import Settings
@@ -54,7 +58,15 @@ def send_reply(
     text, blocks = message.get("text"), message.get("blocks")
     url = reply.get("response_url")
     if url:
-        response = WebhookClient(url, timeout=10).send(
+        webhook = WebhookClient(
+            url,
+            timeout=10,
+            retry_handlers=[
+                ConnectionErrorRetryHandler(max_retry_count=2),
+                RateLimitErrorRetryHandler(max_retry_count=3),
+            ],
+        )
+        response = webhook.send(
             text=text, blocks=blocks, replace_original=replace, response_type="ephemeral"
         )
         if response.status_code < 300:
@@ -79,9 +91,11 @@ def result_message(db: Database, request: RequestView) -> dict[str, Any]:
     if request.status != "COMPLETED":
         return failed_message(request)
     try:
-        with db.write() as s:
+        with db.read() as s:  # full-text lookups outside the write transaction
             actor = queue.load_actor(s, request)
-            review = queue.open_drafts(s, actor, request.id)
+            lookalikes = queue.draft_lookalikes(s, actor, request.id)
+        with db.write() as s:
+            review = queue.open_drafts(s, actor, request.id, lookalikes=lookalikes)
     except DomainError as exc:
         return messages.refusal(exc.message)
     return drafts_message(review)
