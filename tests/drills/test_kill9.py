@@ -145,7 +145,11 @@ def test_kill_9_mid_generation_then_the_generation_completes(serve, unreliable_s
     with FakeAnthropic() as claude:
         in_flight = threading.Event()  # never set: the first answer waits until the kill
         claude.then(hold=in_flight)
-        settings = {"ANTHROPIC_BASE_URL": claude.url, "ANTHROPIC_API_KEY": "sk-ant-drill"}
+        settings = {
+            "ANTHROPIC_BASE_URL": claude.url,
+            "ANTHROPIC_API_KEY": "sk-ant-drill",
+            "AUTODEVHUB_AI_LEASE": "3",  # a dead server's claim is re-queued after 3 s
+        }
         server = serve(**settings)
         slack = signed_slack(server, unreliable_slack)
         create_project(slack, "Web shop", "WEB")
@@ -168,7 +172,7 @@ def test_kill_9_mid_generation_then_the_generation_completes(serve, unreliable_s
         # after the restart the interrupted request is picked up again and delivered once
         unreliable_slack.reset()
         serve(**settings)
-        deadline = time.monotonic() + 90  # an interrupted claim expires after its lease
+        deadline = time.monotonic() + 60  # an interrupted claim expires after its lease
         while time.monotonic() < deadline:
             [row] = _generation_rows(drill_db_url)
             if row.status in ("COMPLETED", "FAILED"):
