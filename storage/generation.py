@@ -295,6 +295,25 @@ def claim_next(s: Session, claimer: str, *, now: datetime | None = None) -> Requ
     return _load(s, claimed) if claimed else None
 
 
+def claim_request(
+    s: Session, request_id: str, claimer: str, *, now: datetime | None = None
+) -> RequestView | None:
+    """Take one given request if it is still PENDING (the console runs its own at once)."""
+    claimed = s.scalar(
+        update(GenerationRequest)
+        .where(GenerationRequest.id == request_id, GenerationRequest.status == "PENDING")
+        .values(
+            status="PROCESSING",
+            claimed_by=claimer,
+            claimed_at=now or utcnow(),
+            attempts=GenerationRequest.attempts + 1,
+        )
+        .returning(GenerationRequest.id)
+        .execution_options(synchronize_session=False)
+    )
+    return _load(s, claimed) if claimed else None
+
+
 def _held(request_id: str, claimer: str):
     return and_(
         GenerationRequest.id == request_id,

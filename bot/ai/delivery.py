@@ -106,6 +106,8 @@ def deliver_result(db: Database, client: WebClient | None, request: RequestView)
     reply = request.reply
     if reply is None:
         return  # "Generating…" is not shown yet; whoever shows it delivers the outcome
+    if reply.get("console"):
+        return  # asked in `autodevhub shell`, which shows the outcome itself
     send_reply(reply, result_message(db, request), client, request.slack_user_id)
 
 

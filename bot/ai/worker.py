@@ -181,6 +181,20 @@ class GenerationWorkerPool:
             request = queue.claim_next(s, claimer)
         if request is None:
             return False
+        self._run(request, claimer)
+        return True
+
+    def run_request(self, request_id: str) -> bool:
+        """Process one given request now (the console); False if someone else has it."""
+        claimer = f"{self.name}:{uuid.uuid4().hex[:8]}"
+        with self.db.write() as s:
+            request = queue.claim_request(s, request_id, claimer)
+        if request is None:
+            return False
+        self._run(request, claimer)
+        return True
+
+    def _run(self, request: RequestView, claimer: str) -> None:
         with self._held_lock:
             self._held[request.id] = claimer
         try:
@@ -190,7 +204,6 @@ class GenerationWorkerPool:
                 self._held.pop(request.id, None)
         if finished is not None:
             self._deliver(finished)
-        return True
 
     def _process(self, request: RequestView, claimer: str) -> RequestView | None:
         started = time.monotonic()

@@ -1,0 +1,58 @@
+"""`/autodev generate` in the terminal: the same queue and review, typed instead of clicked."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from bot.ai.console import generate_in_console
+from storage.db import Database
+from storage.errors import ValidationFailed
+from storage.models import GenerationRequest, UserStory
+from tests.ai.conftest import make_settings, seed_project
+from tests.fakes.anthropic_api import FakeAnthropic
+
+
+def run(db: Database, settings, actor, text: str, answers: list[str]) -> list[str]:
+    said: list[str] = []
+    queue = list(answers)
+    generate_in_console(
+        db, settings, actor, text, ask=lambda _prompt: queue.pop(0), say=said.append
+    )
+    return said
+
+
+def test_console_generates_with_claude_and_saves_the_chosen(
+    db: Database, fake_claude: FakeAnthropic
+) -> None:
+    actor = seed_project(db)
+    said = run(db, make_settings(), actor, "web Shoppers keep a wishlist", ["2", "", "y", "2"])
+    text = "\n".join(said)
+    assert "1. Story 1: Shoppers keep a wishlist" in text
+    assert "Written by claude-test-model" in text
+    assert said[-1] == "Saved WEB-1."
+    with db.read() as s:
+        (story,) = s.scalars(select(UserStory)).all()
+        (request,) = s.scalars(select(GenerationRequest)).all()
+    assert story.title == "Story 2: Shoppers keep a wishlist"
+    assert story.meta["generation_request_id"] == request.id
+    assert request.status == "COMPLETED" and request.ai_model == "claude-test-model"
+
+
+def test_console_offline_and_failure(sqlite_db: Database, fake_claude: FakeAnthropic) -> None:
+    actor = seed_project(sqlite_db)
+    said = run(
+        sqlite_db,
+        make_settings(ANTHROPIC_API_KEY=None),
+        actor,
+        "web Export reports and share them",
+        ["", "", "n", "all"],
+    )
+    assert any("Made offline" in line for line in said)
+    assert said[-1].startswith("Saved WEB-1, WEB-2")
+
+    fake_claude.then("status", status=500)
+    said = run(sqlite_db, make_settings(), actor, "web Something", ["1", "", "", ""])
+    assert "Generation failed" in said[-1] and "Nothing was saved" in said[-1]
+    with pytest.raises(ValidationFailed):
+        run(sqlite_db, make_settings(), actor, "web Other", ["11", "", ""])
