@@ -105,16 +105,25 @@ class GenerationAsk(BaseModel):
 
     model_config = ConfigDict(str_strip_whitespace=True)
 
-    project_ref: str = Field(min_length=1, max_length=100)
-    feature: str = Field(min_length=1)
+    project_ref: str = Field(max_length=100)
+    feature: str
     count: int = Field(default=3, ge=1, le=MAX_STORIES)
     audience: str | None = Field(default=None, max_length=AUDIENCE_MAX_CHARS)
     include_tasks: bool = True
     feedback: str | None = Field(default=None, max_length=FEEDBACK_MAX_CHARS)
 
+    @field_validator("project_ref")
+    @classmethod
+    def _project_named(cls, value: str) -> str:
+        if not value:
+            raise ValueError("Choose a project.")
+        return value
+
     @field_validator("feature")
     @classmethod
     def _feature_cap(cls, value: str) -> str:
+        if not value:
+            raise ValueError("Describe the feature in a sentence or two.")
         if len(value) > FEATURE_MAX_CHARS:
             raise ValueError(
                 f"The feature description is {len(value)} characters; the limit is "

@@ -154,3 +154,14 @@ def test_without_key_the_offline_generator_is_used() -> None:
 def test_system_prompt_is_long_enough_to_be_cached() -> None:
     # the API caches prompts of 1,024+ tokens (Sonnet); ~4 characters a token in English
     assert len(SYSTEM_PROMPT) >= 4500
+
+
+def test_ask_caps_the_feature_text_with_a_clear_message() -> None:
+    from pydantic import ValidationError
+
+    from bot.ai.schemas import GenerationAsk
+
+    with pytest.raises(ValidationError) as info:
+        GenerationAsk(project_ref="WEB", feature="x" * 2001)
+    assert "is 2001 characters; the limit is 2000" in str(info.value)
+    assert GenerationAsk(project_ref="WEB", feature=" ok ", count="4").count == 4

@@ -333,3 +333,13 @@ def test_generate_help(app: SignedSlack) -> None:
     reply, url = app.command("/autodev", "generate help")
     assert reply.status == 200
     assert "Generate stories from message" in app.fake.wait_response(url).text_of()
+
+
+def test_blank_feature_is_refused_inline(app: SignedSlack, sqlite_db: Database) -> None:
+    view, _ = open_generate(app, "web")
+    reply = submit(app, view, feature="   ")
+    assert reply.json == {
+        "response_action": "errors",
+        "errors": {"feature": "Describe the feature in a sentence or two."},
+    }
+    assert requests(sqlite_db) == []
