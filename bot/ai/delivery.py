@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from slack_sdk import WebClient
@@ -24,6 +25,10 @@ from storage.generation import RequestView
 log = logging.getLogger(__name__)
 
 ClientFor = Callable[[str], WebClient | None]
+
+# Showing "Generating…" runs here, not on Bolt's small listener pool: the pool's threads go
+# back to acking other requests while the Web API call and the bookkeeping happen.
+_after_ack = ThreadPoolExecutor(max_workers=8, thread_name_prefix="ai-reply")
 
 
 def reply_target(body: dict[str, Any]) -> dict[str, Any]:
@@ -138,6 +143,26 @@ def show_generating(
         current = queue.attach_reply(s, request.id, shown)
     if current.finished:
         deliver_result(db, client, current)
+
+
+def show_generating_soon(
+    db: Database,
+    client: WebClient | None,
+    request: RequestView,
+    reply: dict[str, Any],
+    *,
+    replace: bool = True,
+) -> None:
+    """show_generating on a thread of our own (errors logged; the keeper DMs the outcome of a
+    request whose "Generating…" was never recorded)."""
+
+    def run() -> None:
+        try:
+            show_generating(db, client, request, reply, replace=replace)
+        except Exception:
+            log.exception("generation %s: showing Generating… failed", request.id)
+
+    _after_ack.submit(run)
 
 
 def client_factory(settings: Settings, db: Database) -> ClientFor:

@@ -9,7 +9,7 @@ from pydantic import ValidationError
 from slack_bolt import BoltContext
 from slack_sdk import WebClient
 
-from bot.ai.delivery import send_reply, show_generating
+from bot.ai.delivery import send_reply, show_generating_soon
 from bot.ai.schemas import GenerationAsk
 from bot.forms import story_data
 from bot.ui.generation import drafts_message
@@ -78,20 +78,13 @@ def on_generate(ack: Any, body: dict, context: BoltContext, view: dict, client: 
         _refuse(ack, exc, ASK_FIELDS, "feature")
         return
     ack()  # the modal closes now; Claude runs in the worker pool
-    _show(context=context, client=client, request=request, reply=_reply_of(origin), new=True)
+    show_generating_soon(database(context), client, request, _reply_of(origin), replace=False)
 
 
 def _reply_of(origin: dict[str, Any]) -> dict[str, Any]:
     if origin.get("response_url"):
         return {"response_url": origin["response_url"]}
     return {}
-
-
-@shows_errors
-def _show(
-    context: BoltContext, client: WebClient, request: Any, reply: dict[str, Any], new: bool = False
-) -> None:
-    show_generating(database(context), client, request, reply, replace=not new)
 
 
 def on_feedback(ack: Any, body: dict, context: BoltContext, view: dict, client: WebClient):
@@ -113,7 +106,7 @@ def on_feedback(ack: Any, body: dict, context: BoltContext, view: dict, client: 
         _refuse(ack, exc, ["feedback"], "feedback")
         return
     ack()
-    _show(context=context, client=client, request=request, reply=meta.get("reply") or {})
+    show_generating_soon(database(context), client, request, meta.get("reply") or {})
 
 
 EDIT_FIELDS = ["title", "description", "acceptance_criteria", "priority", "story_points", "tags"]
