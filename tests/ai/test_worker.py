@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -178,7 +179,7 @@ def _worker_process(db_url: str, fake_url: str, *, name: str, lease: float, work
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
+        stderr=tempfile.TemporaryFile(),  # a file, not a pipe: its logs can never block it
         text=True,
     )
     return proc
@@ -186,7 +187,7 @@ def _worker_process(db_url: str, fake_url: str, *, name: str, lease: float, work
 
 def _ready(proc: subprocess.Popen) -> subprocess.Popen:
     line = proc.stdout.readline()
-    assert line.startswith("ready"), proc.stderr.read()
+    assert line.startswith("ready"), f"worker did not start (exit {proc.poll()})"
     return proc
 
 
@@ -195,7 +196,7 @@ def test_killed_worker_mid_request_is_finished_after_restart(
 ) -> None:
     actor = seed_project(db)
     rid = enqueue(db, actor)
-    first = fake_claude.then("hang")  # the first call never answers
+    fake_claude.then("hang")  # the first call never answers
     worker = _ready(_worker_process(db.url, fake_claude.url, name="doomed", lease=1.0))
     try:
         fake_claude.wait_for_requests(1)
@@ -206,7 +207,6 @@ def test_killed_worker_mid_request_is_finished_after_restart(
     finally:
         if worker.poll() is None:
             worker.kill()
-    del first
     with db.read() as s:  # killed mid-request: the row still says PROCESSING
         assert queue.load_request(s, rid).status == "PROCESSING"
 
