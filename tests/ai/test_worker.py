@@ -179,7 +179,7 @@ def _worker_process(db_url: str, fake_url: str, *, name: str, lease: float, work
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,
-        stderr=tempfile.TemporaryFile(),  # a file, not a pipe: its logs can never block it
+        stderr=tempfile.TemporaryFile(),  # noqa: SIM115 - a file, not a pipe that could fill
         text=True,
     )
     return proc
