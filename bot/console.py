@@ -145,6 +145,8 @@ class Console:
         self.say("Nothing saved.")
 
     def ask_field(self, field: FormField, current: Any, projects: list[Any]) -> Any:
+        if field.kind == "project" and current in (None, "") and len(projects) == 1:
+            current = projects[0].id  # the only project is the obvious choice
         shown = "" if current in (None, "") else f" [{_shown(field, current, projects)}]"
         if field.kind == "select":
             prompt = f"{field.label} ({'/'.join(field.options)}){shown}: "
