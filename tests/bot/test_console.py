@@ -178,3 +178,13 @@ def test_serve_with_incomplete_settings_names_the_missing_one(sqlite_db, tmp_pat
     assert result.returncode == 2
     assert "SLACK_SIGNING_SECRET is not set" in result.stderr
     assert "xoxb-not-a-real-one" not in result.stderr + result.stdout
+
+
+def test_story_form_defaults_to_the_only_project(sqlite_db):
+    out = run_console(
+        sqlite_db,
+        [*NEW_PROJECT, "/story new", "", "Checkout", "As a buyer I pay", "", "", "", "", "", ""],
+    )
+    assert "New story." in out and "WEB-1" in out
+    with sqlite_db.read() as s:
+        assert s.scalars(select(UserStory.title)).all() == ["Checkout"]
