@@ -31,8 +31,17 @@ class EndOfInput(Exception):
 class Console:
     """One terminal session: reads lines, runs them as commands, prints replies as text."""
 
-    def __init__(self, db: Database, *, stdin: TextIO, stdout: TextIO, user: str) -> None:
+    def __init__(
+        self,
+        db: Database,
+        *,
+        stdin: TextIO,
+        stdout: TextIO,
+        user: str,
+        settings: Settings | None = None,
+    ) -> None:
         self.db = db
+        self.settings = settings or Settings(_env_file=None, DATABASE_URL=db.url)
         self.stdin = stdin
         self.stdout = stdout
         self.user = user
@@ -103,12 +112,22 @@ class Console:
             self.fill_form(reply)
         elif isinstance(reply, commands.ConfirmDelete):
             self.confirm_delete(reply)
+        elif isinstance(reply, commands.Delegated) and reply.word == "generate":
+            self.generate(reply.text)
         elif isinstance(reply, commands.Delegated):
             self.say(_delegated(reply.word))
         else:
             if isinstance(reply, commands.StoryListed) and reply.paging_token:
                 self.paging_token = reply.paging_token
             self.say(text_for(reply))
+
+    def generate(self, text: str) -> None:
+        """`/autodev generate`: the same queue and generator as Slack, reviewed right here."""
+        from bot.ai.console import generate_in_console
+
+        with self.db.write() as s:
+            actor = self.actor(s)
+        generate_in_console(self.db, self.settings, actor, text, ask=self.ask, say=self.say)
 
     def turn_page(self, step: int) -> None:
         if not self.paging_token:
@@ -253,7 +272,9 @@ def main(
     try:
         db.upgrade()
         name = user or _console_id(_login_name())
-        console = Console(db, stdin=stdin or sys.stdin, stdout=stdout or sys.stdout, user=name)
+        console = Console(
+            db, stdin=stdin or sys.stdin, stdout=stdout or sys.stdout, user=name, settings=settings
+        )
         return console.run()
     finally:
         db.dispose()

@@ -97,7 +97,7 @@ def test_help_usage_refusals_and_confirmation(sqlite_db):
             "as ana",
             "/project delete WEB",
             "n",
-            "/autodev generate WEB dark mode",
+            "/autodev digest on",
             "hello",
         ],
     )
@@ -188,3 +188,26 @@ def test_story_form_defaults_to_the_only_project(sqlite_db):
     assert "New story." in out and "WEB-1" in out
     with sqlite_db.read() as s:
         assert s.scalars(select(UserStory.title)).all() == ["Checkout"]
+
+
+def test_generate_in_the_console_saves_the_chosen_offline_drafts(sqlite_db, monkeypatch):
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+    out = run_console(
+        sqlite_db,
+        [
+            *NEW_PROJECT,
+            "/autodev generate WEB Shoppers can save a cart and share it with a friend",
+            "2",
+            "",
+            "n",
+            "2",
+            "quit",
+        ],
+    )
+    assert "Generating…" in out and "Made offline" in out
+    assert "Saved WEB-1." in out
+    with sqlite_db.read() as s:
+        stories = s.scalars(select(UserStory)).all()
+    assert len(stories) == 1
+    assert stories[0].meta["ai_model"] == "offline"
+    assert stories[0].meta["generation_request_id"]
