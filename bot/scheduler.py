@@ -34,6 +34,7 @@ from storage.backup import (
 )
 from storage.db import Database
 from storage.errors import DomainError
+from storage.events import forget_events_before
 from storage.models import User, utcnow
 from storage.scheduler_runs import claim_slot, finish_slot, prune_runs
 from storage.sessions import cleanup_expired
@@ -62,6 +63,7 @@ SESSION_CLEANUP_EVERY = timedelta(minutes=5)
 # Interval slots are counted from a fixed instant so every process computes the same ones.
 SLOT_ANCHOR = datetime(2020, 1, 1, tzinfo=UTC)
 RUN_CLAIMS_KEPT = timedelta(days=14)
+EVENT_IDS_KEPT = timedelta(days=1)
 # A digest claim still RUNNING after this is presumed abandoned (its process died).
 DIGEST_CLAIM_STALE = timedelta(minutes=10)
 BACKUP_MAX_AGE = timedelta(days=1)
@@ -238,6 +240,9 @@ class Jobs:
         log.info("session cleanup: %d expired session(s) deleted", deleted)
         # the claims only matter around their slot; keep two weeks for whoever looks
         prune_runs(self.db, older_than=RUN_CLAIMS_KEPT, now=now)
+        # Slack retries an event for minutes; a day of event ids is plenty for dedupe
+        with self.db.write() as s:
+            forget_events_before(s, now - EVENT_IDS_KEPT)
         return deleted
 
     def run_cleanup(self) -> None:

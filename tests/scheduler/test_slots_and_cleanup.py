@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from bot.scheduler import Jobs
 from storage.db import Database
-from storage.models import SchedulerRun, Session, utcnow
+from storage.models import ProcessedEvent, SchedulerRun, Session, utcnow
 from storage.scheduler_runs import claim_slot, finish_slot, list_runs
 from storage.sessions import create_session
 from storage.users import ensure_user
@@ -138,3 +138,15 @@ def test_nightly_backup_slot_is_one_per_local_day_across_dst(db: Database, tmp_p
     assert jobs.backup_slot(spring - timedelta(seconds=1)) == datetime(
         2026, 3, 28, 1, 30, tzinfo=UTC
     )
+
+
+def test_cleanup_forgets_event_ids_older_than_a_day(db: Database, tmp_path: Path) -> None:
+    now = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
+    with db.write() as s:
+        s.add(ProcessedEvent(event_id="Ev_old", team_id="T1", received_at=now - timedelta(days=2)))
+        s.add(ProcessedEvent(event_id="Ev_new", team_id="T1", received_at=now - timedelta(hours=1)))
+    jobs = Jobs(scheduler_settings(db, tmp_path), db)
+    with time_machine.travel(now, tick=False):
+        jobs.cleanup_sessions()
+    with db.read() as s:
+        assert s.scalars(select(ProcessedEvent.event_id)).all() == ["Ev_new"]
