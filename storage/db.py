@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import os
+import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
@@ -76,6 +78,12 @@ class Database:
                 self.url, pool_size=10, max_overflow=20, pool_pre_ping=True, pool_recycle=3600
             )
             self.read_engine = self.write_engine
+        # SQLite has one writer at a time. Threads of this process queue on a lock instead of
+        # on SQLite's busy handler, which polls in sleeps of up to 100 ms and so adds tail
+        # latency; other processes still wait through busy_timeout.
+        self._writer_turn: contextlib.AbstractContextManager[Any] = (
+            threading.RLock() if is_sqlite(self.url) else contextlib.nullcontext()
+        )
         self._write = sessionmaker(self.write_engine, expire_on_commit=False)
         self._read = sessionmaker(self.read_engine, expire_on_commit=False)
 
@@ -90,7 +98,7 @@ class Database:
     @contextlib.contextmanager
     def write(self) -> Iterator[Session]:
         """One write unit of work: commits on success, rolls back on any error."""
-        with self._write.begin() as session:
+        with self._writer_turn, self._write.begin() as session:
             yield session
 
     @contextlib.contextmanager
