@@ -731,9 +731,20 @@ def slack_settings(fake: FakeSlackAPI, db: Any, **overrides: Any) -> Any:
         "SLACK_CLIENT_ID": None,
         "SLACK_CLIENT_SECRET": None,
         "AUTODEVHUB_SCHEDULER": False,
+        "AUTODEVHUB_BACKUP_DIR": _backup_dir_beside(db.url),
         **overrides,
     }
     return Settings(_env_file=None, **values)
+
+
+def _backup_dir_beside(url: str) -> str:
+    """Backups a test takes go beside its own database file, never into the work tree."""
+    import tempfile
+    from pathlib import Path
+
+    if url.startswith("sqlite:///"):
+        return str(Path(url.removeprefix("sqlite:///")).parent / "backups")
+    return tempfile.mkdtemp(prefix="autodevhub-test-backups-")
 
 
 @contextlib.contextmanager
