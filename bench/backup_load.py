@@ -23,6 +23,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -43,8 +44,11 @@ from bench.serve_process import ROOT, app_env
 WAIT_TARGET_MS = 200.0
 
 
-def writer(url: str, project: str, ready: mp.Semaphore, stop: mp.Event, queue: mp.Queue) -> None:
-    """Create stories until `stop` is set; report (start, seconds) of each write."""
+def writer(
+    url: str, project: str, ready: mp.Semaphore, stop: mp.Event, queue: mp.Queue, threads: int = 1
+) -> None:
+    """Create stories until `stop` is set, from `threads` threads sharing one Database (as the
+    serve process does); report (start, seconds) of each write."""
     from storage.db import Database
     from storage.stories import StoryInput, create_story
     from storage.users import ensure_user
@@ -53,27 +57,37 @@ def writer(url: str, project: str, ready: mp.Semaphore, stop: mp.Event, queue: m
     with db.write() as s:
         actor = ensure_user(s, TEAM_ID, ADMIN_SLACK_ID)
     waits: list[tuple[float, float]] = []
-    n = 0
-    while not stop.is_set():
-        n += 1
-        data = StoryInput(
-            title=f"As writer {os.getpid()}, I want story {n} so that backups are tested",
-            description="Written by bench/backup_load.py while a backup runs. " * 4,
-            priority="MEDIUM",
-            tags=["bench"],
-        )
-        t0 = time.monotonic()
-        with db.write() as s:
-            create_story(s, actor, project, data)
-        waits.append((t0, time.monotonic() - t0))
-        if n == 1:
-            ready.release()
-        time.sleep(0.005)  # a busy team, not a tight loop
+
+    def loop(k: int) -> None:
+        n = 0
+        while not stop.is_set():
+            n += 1
+            data = StoryInput(
+                title=f"As writer {os.getpid()}.{k}, I want story {n} so that backups are tested",
+                description="Written by bench/backup_load.py while a backup runs. " * 4,
+                priority="MEDIUM",
+                tags=["bench"],
+            )
+            t0 = time.monotonic()
+            with db.write() as s:
+                create_story(s, actor, project, data)
+            waits.append((t0, time.monotonic() - t0))
+            if n == 1:
+                ready.release()
+            time.sleep(0.005)  # a busy team, not a tight loop
+
+    pool = [threading.Thread(target=loop, args=(k,)) for k in range(threads)]
+    for t in pool:
+        t.start()
+    for t in pool:
+        t.join()
     db.dispose()
     queue.put(waits)
 
 
-def one_run(url: str, project: str, writers: int, quiet: float, after: float) -> dict:
+def one_run(
+    url: str, project: str, writers: int, quiet: float, after: float, *, threads: bool = False
+) -> dict:
     """Writers start; `quiet` seconds of baseline; `autodevhub backup`; `after` seconds more."""
     from storage.backup import list_backups, verify_backup_file
 
@@ -83,12 +97,15 @@ def one_run(url: str, project: str, writers: int, quiet: float, after: float) ->
     queue = ctx.Queue()
     stop = ctx.Event()
     ready = ctx.Semaphore(0)
+    # separate processes (serve, scheduler, CLI) or threads of one serve process
+    per_process = writers if threads else 1
     procs = [
-        ctx.Process(target=writer, args=(url, project, ready, stop, queue)) for _ in range(writers)
+        ctx.Process(target=writer, args=(url, project, ready, stop, queue, per_process))
+        for _ in range(writers // per_process)
     ]
     for p in procs:
         p.start()
-    for _ in procs:  # every writer has written once (imports done, connections open)
+    for _ in range(writers):  # every writer has written once (imports done, connections open)
         ready.acquire(timeout=120)
     time.sleep(1.0)
     baseline_start = time.monotonic()
@@ -153,6 +170,12 @@ def one_run(url: str, project: str, writers: int, quiet: float, after: float) ->
         "writes_per_s_during": len(during) / max(backup_end - backup_start, 1e-9),
         "cli_output": cli.stdout.strip()[-300:],
         "longest_wait_at_s": longest[0] - backup_start,
+        # the five longest waits: (ms, seconds after the baseline began)
+        "top_waits": [
+            (round(w * 1000), round(t0 - baseline_start, 2))
+            for t0, w in sorted(waits, key=lambda x: -x[1])[:5]
+        ],
+        "baseline_s": backup_start - baseline_start,
     }
 
 
@@ -163,11 +186,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quiet", type=float, default=10.0, help="baseline seconds")
     parser.add_argument("--after", type=float, default=2.0)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument(
+        "--threads", action="store_true", help="writers are threads of one process, not processes"
+    )
     args = parser.parse_args(argv)
 
     runs = []
     for i in range(args.repeat):
         backlog = cached_backlog("sqlite", args.stories, log=lambda m: print(m, file=sys.stderr))
+        os.sync()  # the fresh 0.5 GB copy is on disk before the writers start
         try:
             run = one_run(
                 backlog.url, backlog.project_keys[0], args.writers, args.quiet, args.after
@@ -179,7 +206,9 @@ def main(argv: list[str] | None = None) -> int:
             f"  run {i + 1}: backup {run['backup_seconds']:.1f} s, verified {run['verified']}, "
             f"max wait {run['max_wait_baseline_ms']:.0f} ms before / "
             f"{run['max_wait_during_ms']:.0f} ms during ({run['writes_during']} writes; "
-            f"longest began {run['longest_wait_at_s']:.1f} s into the backup) "
+            f"longest began {run['longest_wait_at_s']:.1f} s into the backup; "
+            f"top waits (ms, s after baseline start) {run['top_waits']}; "
+            f"backup began at {run['baseline_s']:.1f} s) "
             f"{run['problem']}",
             file=sys.stderr,
             flush=True,
@@ -196,7 +225,9 @@ def main(argv: list[str] | None = None) -> int:
         ("backups that verify", f"{sum(r['verified'] for r in runs)}/{len(runs)}"),
         ("stories in backup >= committed before it began",
          f"{sum(r['stories_in_backup'] >= r['committed_before'] for r in runs)}/{len(runs)}"),
-        ("writes/s, 4 writers: before / during", f"{med('writes_per_s_baseline'):.0f} / "
+        ("writers", f"{args.writers} " + ("threads of one process" if args.threads
+                                          else "processes")),
+        ("writes/s: before / during", f"{med('writes_per_s_baseline'):.0f} / "
          f"{med('writes_per_s_during'):.0f}"),
         ("p99 writer wait: before / during", f"{med('p99_wait_baseline_ms'):.0f} ms / "
          f"{med('p99_wait_during_ms'):.0f} ms"),
