@@ -7,7 +7,7 @@ Slack listeners and the console both call `run(...)`; each renders the Reply its
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any
 
@@ -342,8 +342,51 @@ def new_story_form(
     )
 
 
+# Words that only read: Slack runs them in a read transaction, beside writers, not behind them.
+READ_ONLY_WORDS = {
+    "/story": {"show", "search", "help", "list"},
+    "/project": {"list", "show", "help"},
+    "/autodev": {"me", "audit", "help"},
+}
+
+
+def reads_only(command: str, text: str) -> bool:
+    """True when `command text` changes nothing (`/story list` only remembers its paging)."""
+    words = (text or "").split()
+    verb = words[0].lower() if words else "help"
+    return verb in READ_ONLY_WORDS.get(command, set())
+
+
+def run_reading(
+    s: Session, actor: Actor, command: str, text: str, *, channel_id: str | None
+) -> tuple[Reply, dict[str, Any] | None]:
+    """A read-only command in a read transaction: its reply, and for `/story list` the paging
+    state the caller keeps with `remember_paging` in a short write afterwards."""
+    words = (text or "").split()
+    if command == "/story" and words and words[0].lower() == "list":
+        try:
+            return first_page(s, actor, words[1:], channel_id)
+        except UsageProblem as exc:
+            return usage_for(exc), None
+    return run(s, actor, command, text, channel_id=channel_id), None
+
+
+def remember_paging(s: Session, actor: Actor, listed: StoryListed, state: dict[str, Any]):
+    """Keep a first page's paging state behind a token; the page, now with its token."""
+    token = sessions.create_session(s, actor, PAGING_KIND, state, PAGING_TTL)
+    return replace(listed, paging_token=token)
+
+
 def list_stories(s: Session, actor: Actor, rest: list[str], channel_id: str | None) -> StoryListed:
     """`/story list [PROJECT] [status:S] [priority:P] [mine]`, first page, paging in a session."""
+    listed, state = first_page(s, actor, rest, channel_id)
+    return remember_paging(s, actor, listed, state)
+
+
+def first_page(
+    s: Session, actor: Actor, rest: list[str], channel_id: str | None
+) -> tuple[StoryListed, dict[str, Any]]:
+    """The first page of `/story list ...` and its paging state (reads only)."""
 
     filters: dict[str, Any] = {}
     words: list[str] = []
@@ -370,9 +413,14 @@ def list_stories(s: Session, actor: Actor, rest: list[str], channel_id: str | No
     if project is not None:
         filters["project_ref"] = project.id
     title = _list_title(project, filters)
-    state = {"filters": filters, "cursors": [None], "index": 0, "title": title}
-    token = sessions.create_session(s, actor, PAGING_KIND, state, PAGING_TTL)
-    return page_of(s, actor, token, state)
+    state: dict[str, Any] = {"filters": filters, "cursors": [None], "index": 0, "title": title}
+    query = dict(filters)
+    project_ref = query.pop("project_ref", None)
+    result = stories.list_stories(s, actor, project_ref, limit=PAGE_SIZE, cursor=None, **query)
+    if result.next_cursor:
+        state["cursors"] = [None, result.next_cursor]
+    listed = StoryListed(title, list(result.items), has_next=bool(result.next_cursor))
+    return listed, state
 
 
 def _list_title(project: Any | None, filters: dict[str, Any]) -> str:

@@ -12,8 +12,8 @@ from slack_sdk.webhook import WebhookClient
 from bot import commands
 from bot.ui.home import home_view
 from storage.db import Database
-from storage.errors import DomainError
-from storage.users import ensure_user
+from storage.errors import DomainError, NotFound
+from storage.users import ensure_user, get_actor
 
 log = logging.getLogger("autodevhub.handlers")
 RESPONSE_URL_TIMEOUT = 10  # seconds
@@ -49,10 +49,15 @@ def answer(
 
 
 def publish_home(db: Database, client: WebClient, team_id: str, slack_user_id: str) -> None:
-    """Build and publish one member's App Home."""
-    with db.write() as s:
-        actor = ensure_user(s, team_id, slack_user_id)
-        home = commands.home_of(s, actor)
+    """Build and publish one member's App Home (a write only for a member seen first here)."""
+    with db.read() as s:
+        try:
+            home = commands.home_of(s, get_actor(s, team_id, slack_user_id))
+        except NotFound:
+            home = None
+    if home is None:
+        with db.write() as s:
+            home = commands.home_of(s, ensure_user(s, team_id, slack_user_id))
     client.views_publish(user_id=slack_user_id, view=home_view(home))
 
 

@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session
 from bot.settings import Settings
 from bot.ui import messages
 from storage.db import Database
-from storage.errors import DomainError
-from storage.users import Actor, ensure_user
+from storage.errors import DomainError, NotFound
+from storage.users import Actor, ensure_user, get_actor
 
 log = logging.getLogger("autodevhub.handlers")
 
@@ -51,6 +51,16 @@ def acting_member(s: Session, context: BoltContext) -> Actor:
     if not context.user_id:
         raise DomainError("This request carries no user, so nothing can be done with it.")
     return ensure_user(s, workspace_id(context), context.user_id)
+
+
+def known_member(s: Session, context: BoltContext) -> Actor | None:
+    """The member sending this request if already known (reads only), else None."""
+    if not context.user_id:
+        raise DomainError("This request carries no user, so nothing can be done with it.")
+    try:
+        return get_actor(s, workspace_id(context), context.user_id)
+    except NotFound:
+        return None
 
 
 def shows_errors(listener: Callable[..., Any]) -> Callable[..., Any]:

@@ -152,7 +152,9 @@ class UserStory(Timestamps, Base):
         CheckConstraint("story_points >= 0 AND story_points <= 21", name="story_points"),
         Index("idx_stories_project_id", "project_id"),
         Index("idx_stories_created_by", "created_by"),
-        Index("idx_stories_assignee_id", "assignee_id"),
+        # App Home: a member's assigned / created stories across projects, in the seed's order
+        Index("idx_stories_assignee_page", "assignee_id", "priority_rank", "created_at", "id"),
+        Index("idx_stories_creator_page", "created_by", "priority_rank", "created_at", "id"),
         Index("idx_stories_priority", "priority"),
         Index("idx_stories_status", "status"),
         Index("idx_stories_created_at", "created_at"),

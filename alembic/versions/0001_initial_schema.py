@@ -471,7 +471,16 @@ def upgrade() -> None:
         sa.UniqueConstraint("project_id", "number", name=op.f("uq_user_stories_project_id_number")),
     )
     with op.batch_alter_table("user_stories", schema=None) as batch_op:
-        batch_op.create_index("idx_stories_assignee_id", ["assignee_id"], unique=False)
+        batch_op.create_index(
+            "idx_stories_assignee_page",
+            ["assignee_id", "priority_rank", "created_at", "id"],
+            unique=False,
+        )
+        batch_op.create_index(
+            "idx_stories_creator_page",
+            ["created_by", "priority_rank", "created_at", "id"],
+            unique=False,
+        )
         batch_op.create_index("idx_stories_created_at", ["created_at"], unique=False)
         batch_op.create_index("idx_stories_created_by", ["created_by"], unique=False)
         batch_op.create_index(
@@ -520,7 +529,8 @@ def downgrade() -> None:
         )
         batch_op.drop_index("idx_stories_created_by")
         batch_op.drop_index("idx_stories_created_at")
-        batch_op.drop_index("idx_stories_assignee_id")
+        batch_op.drop_index("idx_stories_creator_page")
+        batch_op.drop_index("idx_stories_assignee_page")
 
     op.drop_table("user_stories")
     with op.batch_alter_table("generation_requests", schema=None) as batch_op:

@@ -15,6 +15,7 @@ from handlers.delivery import refresh_homes
 from handlers.listening import (
     acting_member,
     database,
+    known_member,
     origin_of,
     remember_modal,
     shows_errors,
@@ -30,13 +31,24 @@ def on_command(ack: Any, body: dict, context: BoltContext, respond: Respond, cli
 @shows_errors
 def run_command(body: dict, context: BoltContext, respond: Respond, client: WebClient) -> None:
     command, text = body["command"], body.get("text") or ""
-    with database(context).write() as s:
-        actor = acting_member(s, context)
-        reply = commands.run(s, actor, command, text, channel_id=body.get("channel_id"))
-        if isinstance(reply, commands.OpenForm):
-            token = remember_modal(
-                s, actor, {"form": reply.form, "target": reply.target, **origin_of(body)}
-            )
+    db, channel_id = database(context), body.get("channel_id")
+    reply, paging = None, None
+    if commands.reads_only(command, text):
+        with db.read() as s:
+            actor = known_member(s, context)
+            if actor is not None:
+                reply, paging = commands.run_reading(s, actor, command, text, channel_id=channel_id)
+        if paging is not None and isinstance(reply, commands.StoryListed):
+            with db.write() as s:
+                reply = commands.remember_paging(s, actor, reply, paging)
+    if reply is None:  # a change, or a member seen for the first time
+        with db.write() as s:
+            actor = acting_member(s, context)
+            reply = commands.run(s, actor, command, text, channel_id=channel_id)
+            if isinstance(reply, commands.OpenForm):
+                token = remember_modal(
+                    s, actor, {"form": reply.form, "target": reply.target, **origin_of(body)}
+                )
     if isinstance(reply, commands.OpenForm):
         open_form(client, body["trigger_id"], reply, token)
     elif isinstance(reply, commands.Delegated):

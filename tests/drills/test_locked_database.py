@@ -85,3 +85,33 @@ def test_commands_wait_for_a_locked_database_and_succeed(serve, unreliable_slack
         db.dispose()
     assert count == 2
     assert "DONE" in statuses
+
+
+def test_reading_commands_answer_while_another_writer_holds_the_lock(
+    serve, unreliable_slack, drill_db_url
+):
+    server = serve()
+    slack = signed_slack(server, unreliable_slack)
+    create_project(slack, "Web shop", "WEB")
+    create_story(slack, "WEB", "Reset password")
+
+    locker = sqlite3.connect(
+        drill_db_url.removeprefix("sqlite:///"), isolation_level=None, check_same_thread=False
+    )
+    locker.execute("BEGIN IMMEDIATE")  # held until every answer below has arrived
+    try:
+        answers = {}
+        for command, text in [
+            ("/story", "show WEB-1"),
+            ("/story", "search password"),
+            ("/project", "list"),
+        ]:
+            acked, url = slack.command(command, text)
+            assert acked.status == 200
+            answers[text] = unreliable_slack.wait_response(url, timeout=10).text_of()
+    finally:
+        locker.execute("COMMIT")
+        locker.close()
+    assert "Reset password" in answers["show WEB-1"]
+    assert "Reset password" in answers["search password"]
+    assert "Web shop" in answers["list"]
