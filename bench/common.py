@@ -26,7 +26,7 @@ from storage.models import Project, User, UserStory
 ROOT = Path(__file__).resolve().parent.parent
 CACHE_DIR = Path(os.environ.get("AUTODEVHUB_BENCH_CACHE", "/tmp/autodevhub-bench"))
 # bump when the generated data changes, so stale cached files are not reused
-DATA_VERSION = 3
+DATA_VERSION = 4
 
 TEAM_ID = "T0BENCH01"
 ADMIN_SLACK_ID = "U0BENCH00"
