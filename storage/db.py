@@ -40,7 +40,10 @@ def is_sqlite(url_or_engine: str | Engine) -> bool:
 
 
 def _sqlite_engine(url: str, *, immediate: bool, busy_timeout_ms: int) -> Engine:
-    engine = create_engine(url, connect_args={"check_same_thread": False})
+    # every listener, scheduler and AI worker thread may hold a connection at once
+    engine = create_engine(
+        url, connect_args={"check_same_thread": False}, pool_size=16, max_overflow=48
+    )
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn, _record):  # pragma: no cover - exercised by every test
