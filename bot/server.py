@@ -23,6 +23,7 @@ from sqlalchemy import text
 
 from bot.app import EVENTS_PATH, SettingsError, create_app
 from bot.settings import Settings
+from handlers.delivery import HOMES
 from storage.db import Database
 
 log = logging.getLogger("autodevhub.server")
@@ -219,7 +220,8 @@ class RunningServer:
 
     def wait_idle(self, timeout: float = 10.0) -> bool:
         """Wait until the work after every ack so far is done (its Web API calls made)."""
-        return self.bolt_app.listener_pool.wait_idle(timeout)  # type: ignore[attr-defined]
+        listeners = self.bolt_app.listener_pool.wait_idle(timeout)  # type: ignore[attr-defined]
+        return HOMES.wait_idle(timeout) and listeners
 
     def stop(self) -> None:
         self._server.close()
@@ -299,6 +301,7 @@ def main(settings: Settings, host: str | None = None, port: int | None = None) -
         serve(wsgi_app, host=host, port=port, threads=settings.http_threads, ident="autodevhub")
     finally:
         app.listener_pool.wait_idle(SHUTDOWN_GRACE)  # type: ignore[attr-defined]
+        HOMES.wait_idle(SHUTDOWN_GRACE)
         generation.stop()
         services.stop()
         db.dispose()

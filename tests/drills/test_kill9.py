@@ -183,6 +183,6 @@ def test_kill_9_mid_generation_then_the_generation_completes(serve, unreliable_s
         assert claude.requests[-1].feature == feature
         title = f"Story 1: {feature[:60]}"
         delivered = unreliable_slack.wait_for(
-            "response_url", where=lambda c: title in c.text_of(), timeout=15
+            "response_url", where=lambda c: title in c.text_of(), timeout=60
         )
         assert delivered is not None

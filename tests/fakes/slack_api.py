@@ -104,6 +104,7 @@ class FakeSlackAPI:
         self.users: dict[str, dict[str, Any]] = {}
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
+        self._held: dict[str, threading.Event] = {}
 
     # -- lifecycle ---------------------------------------------------------------------
     def start(self) -> FakeSlackAPI:
@@ -165,6 +166,17 @@ class FakeSlackAPI:
     def answer(self, method: str, payload: dict[str, Any], *, times: int = 1) -> None:
         """The next `times` calls of `method` answer `payload` (HTTP 200)."""
         self._script(method, _Scripted(200, payload, {}, times))
+
+    def hold(self, method: str) -> None:
+        """Calls of `method` are recorded at once but answered only after `release(method)`."""
+        with self._cond:
+            self._held[method] = threading.Event()
+
+    def release(self, method: str) -> None:
+        with self._cond:
+            held = self._held.pop(method, None)
+        if held is not None:
+            held.set()
 
     def _script(self, method: str, scripted: _Scripted) -> None:
         with self._cond:
@@ -245,7 +257,10 @@ class FakeSlackAPI:
         with self._cond:
             self.calls.append(call)
             scripted = self._next_script(method)
+            held = self._held.get(method)
             self._cond.notify_all()
+        if held is not None:
+            held.wait(timeout=30)
         if scripted is not None:
             self._send(req, scripted.status, scripted.payload, scripted.headers)
         elif method == "response_url":

@@ -1,0 +1,33 @@
+"""App Home refreshes: off the listener threads, coalesced per member, never stale."""
+
+from __future__ import annotations
+
+from slack_sdk import WebClient
+
+from handlers.delivery import HomeRefresher
+from storage import projects, stories
+from storage.users import ensure_user
+from tests.fakes.slack_api import BOT_TOKEN, FakeSlackAPI
+
+
+def test_changes_during_a_build_cost_one_more_build_that_shows_the_last_change(sqlite_db):
+    with sqlite_db.write() as s:
+        ana = ensure_user(s, "T0HOME", "U0ANA")
+        projects.create_project(s, ana, {"name": "Web shop", "key": "WEB"})
+        story = stories.create_story(s, ana, "WEB", {"title": "Reset", "description": "A link"})
+    with FakeSlackAPI() as fake:
+        client = WebClient(token=BOT_TOKEN, base_url=fake.api_url)
+        homes = HomeRefresher(workers=2)
+        fake.hold("views.publish")
+        homes.refresh(sqlite_db, client, "T0HOME", "U0ANA")
+        fake.wait_for("views.publish")  # the first build is publishing, and held there
+        for status in ("READY", "IN_PROGRESS", "DONE"):  # three changes meanwhile
+            with sqlite_db.write() as s:
+                stories.move_story(s, ana, story.key, status)
+            homes.refresh(sqlite_db, client, "T0HOME", "U0ANA")
+        fake.release("views.publish")
+        assert homes.wait_idle(10)
+        published = fake.calls_to("views.publish")
+    assert len(published) == 2  # the held one, then one more for all three changes
+    assert "*Draft* (1)" in published[0].text_of()
+    assert "*Done* (1)" in published[-1].text_of()
