@@ -357,22 +357,19 @@ def complete_request(
     now: datetime | None = None,
 ) -> RequestView | None:
     """COMPLETED with the answer; None (and nothing written) when the claim was lost."""
-    result = s.execute(
-        update(GenerationRequest)
-        .where(_held(request_id, claimer))
-        .values(
-            status="COMPLETED",
-            response_data=response_data,
-            processing_time=processing_time,
-            ai_model=ai_model,
-            input_tokens=input_tokens,
-            output_tokens=output_tokens,
-            error_message=None,
-            completed_at=now or utcnow(),
-        )
-        .execution_options(synchronize_session=False)
+    return _finish(
+        s,
+        request_id,
+        claimer,
+        status="COMPLETED",
+        response_data=response_data,
+        error_message=None,
+        processing_time=processing_time,
+        ai_model=ai_model,
+        input_tokens=input_tokens,
+        output_tokens=output_tokens,
+        completed_at=now or utcnow(),
     )
-    return _load(s, request_id, lock=True) if result.rowcount == 1 else None
 
 
 def fail_request(
@@ -388,19 +385,27 @@ def fail_request(
     now: datetime | None = None,
 ) -> RequestView | None:
     """FAILED with a reason a person can read; None when the claim was lost."""
+    return _finish(
+        s,
+        request_id,
+        claimer,
+        status="FAILED",
+        response_data=None,
+        error_message=error_message[:2000],
+        processing_time=processing_time,
+        ai_model=ai_model,
+        input_tokens=input_tokens,
+        output_tokens=output_tokens,
+        completed_at=now or utcnow(),
+    )
+
+
+def _finish(s: Session, request_id: str, claimer: str, **values: Any) -> RequestView | None:
+    """End a request this claimer still holds; None (nothing written) when it lost the claim."""
     result = s.execute(
         update(GenerationRequest)
         .where(_held(request_id, claimer))
-        .values(
-            status="FAILED",
-            response_data=None,
-            error_message=error_message[:2000],
-            processing_time=processing_time,
-            ai_model=ai_model,
-            input_tokens=input_tokens,
-            output_tokens=output_tokens,
-            completed_at=now or utcnow(),
-        )
+        .values(**values)
         .execution_options(synchronize_session=False)
     )
     return _load(s, request_id, lock=True) if result.rowcount == 1 else None
