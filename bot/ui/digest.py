@@ -39,6 +39,10 @@ def _pts(points: int) -> str:
     return f"{points} pt" if points == 1 else f"{points} pts"
 
 
+def _created_line(story: Any) -> str:
+    return _story_line(story, by=True)
+
+
 def _story_line(line: Any, *, by: bool = False) -> str:
     parts = [f"`{escape(line.key)}` {_title(line.title)}"]
     detail = [PRIORITY_EMOJI.get(line.priority, "") + line.priority.lower(), _pts(line.points)]
@@ -93,30 +97,15 @@ def digest_message(digest: Any) -> dict[str, Any]:
             f"{digest.finished_total} finished"
         ),
     ]
-    if digest.created:
-        lines = "\n".join(_story_line(s, by=True) for s in digest.created)
-        blocks.append(
-            _section(
-                f":new: *Created ({digest.created_total})*\n{lines}"
-                + _more(len(digest.created), digest.created_total)
-            )
-        )
-    if digest.moved:
-        lines = "\n".join(_change_line(c) for c in digest.moved)
-        blocks.append(
-            _section(
-                f":arrow_right: *Moved ({digest.moved_total})*\n{lines}"
-                + _more(len(digest.moved), digest.moved_total)
-            )
-        )
-    if digest.finished:
-        lines = "\n".join(_finished_line(c) for c in digest.finished)
-        blocks.append(
-            _section(
-                f":white_check_mark: *Finished ({digest.finished_total})*\n{lines}"
-                + _more(len(digest.finished), digest.finished_total)
-            )
-        )
+    kinds = (
+        (":new: *Created", digest.created, digest.created_total, _created_line),
+        (":arrow_right: *Moved", digest.moved, digest.moved_total, _change_line),
+        (":white_check_mark: *Finished", digest.finished, digest.finished_total, _finished_line),
+    )
+    for heading, items, total, line in kinds:
+        if items:
+            lines = "\n".join(line(item) for item in items)
+            blocks.append(_section(f"{heading} ({total})*\n{lines}" + _more(len(items), total)))
     if digest.totals:
         totals = " · ".join(
             f"{STATUS_LABEL.get(t.status, t.status)} *{t.count}* ({_pts(t.points)})"
