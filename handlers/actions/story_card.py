@@ -70,6 +70,16 @@ def show_change(
     refresh_homes(db, client, team, touched)
 
 
+def _remember_story_form(body: dict, context: BoltContext, form: str) -> tuple[Any, str]:
+    """The clicked story, and a token for the modal `form` that will change it."""
+    story_id, list_token, _ = _target(body)
+    with database(context).write() as s:
+        actor = acting_member(s, context)
+        story = stories.get_story(s, actor, story_id)
+        origin = {"form": form, "target": story.id, "list_token": list_token, **origin_of(body)}
+        return story, remember_modal(s, actor, origin)
+
+
 def on_assign(ack: Any, body: dict, context: BoltContext, client: WebClient, respond: Respond):
     ack()
     open_assign(body=body, context=context, client=client, respond=respond)
@@ -77,15 +87,7 @@ def on_assign(ack: Any, body: dict, context: BoltContext, client: WebClient, res
 
 @shows_errors
 def open_assign(body: dict, context: BoltContext, client: WebClient, respond: Respond) -> None:
-    story_id, list_token, _ = _target(body)
-    with database(context).write() as s:
-        actor = acting_member(s, context)
-        story = stories.get_story(s, actor, story_id)
-        token = remember_modal(
-            s,
-            actor,
-            {"form": "assign", "target": story.id, "list_token": list_token, **origin_of(body)},
-        )
+    story, token = _remember_story_form(body, context, "assign")
     client.views_open(trigger_id=body["trigger_id"], view=assign_modal(story, metadata=token))
 
 
@@ -96,15 +98,7 @@ def on_edit(ack: Any, body: dict, context: BoltContext, client: WebClient, respo
 
 @shows_errors
 def open_edit(body: dict, context: BoltContext, client: WebClient, respond: Respond) -> None:
-    story_id, list_token, _ = _target(body)
-    with database(context).write() as s:
-        actor = acting_member(s, context)
-        story = stories.get_story(s, actor, story_id)
-        token = remember_modal(
-            s,
-            actor,
-            {"form": "story", "target": story.id, "list_token": list_token, **origin_of(body)},
-        )
+    story, token = _remember_story_form(body, context, "story")
     view = form_modal("story", STORY_FORM, story_initial(story), metadata=token, editing=story.key)
     client.views_open(trigger_id=body["trigger_id"], view=view)
 
