@@ -371,9 +371,17 @@ def run_reading(
     return run(s, actor, command, text, channel_id=channel_id), None
 
 
-def remember_paging(s: Session, actor: Actor, listed: StoryListed, state: dict[str, Any]):
-    """Keep a first page's paging state behind a token; the page, now with its token."""
-    token = sessions.create_session(s, actor, PAGING_KIND, state, PAGING_TTL)
+def remember_paging(
+    s: Session,
+    actor: Actor,
+    listed: StoryListed,
+    state: dict[str, Any],
+    *,
+    token: str | None = None,
+) -> StoryListed:
+    """Keep a first page's paging state behind a token (`token` when the page was already
+    shown with it); the page, now with its token."""
+    token = sessions.create_session(s, actor, PAGING_KIND, state, PAGING_TTL, token=token)
     return replace(listed, paging_token=token)
 
 

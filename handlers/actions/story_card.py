@@ -15,6 +15,7 @@ from bot.ui.modals import assign_modal, form_modal
 from bot.ui.story_card import parse_story_block_id, story_message
 from handlers.delivery import refresh_homes
 from handlers.listening import (
+    PAGING,
     acting_member,
     database,
     origin_of,
@@ -28,6 +29,7 @@ from storage import stories
 def _target(body: dict) -> tuple[str, str | None, dict]:
     action = body["actions"][0]
     story_id, list_token = parse_story_block_id(action.get("block_id", ""))
+    PAGING.wait(list_token)
     return (action.get("value") or story_id), list_token, action
 
 

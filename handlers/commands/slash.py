@@ -1,7 +1,10 @@
-"""One listener for the three slash commands: ack, run the grammar, answer or open a form."""
+"""One listener for the three slash commands: reads answer in the ack; changes ack, then run."""
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from slack_bolt import BoltContext, Respond
@@ -9,10 +12,12 @@ from slack_sdk import WebClient
 
 from bot import commands
 from bot.forms import FORMS
+from bot.ui import messages
 from bot.ui.modals import form_modal
 from bot.ui.replies import message_for
 from handlers.delivery import refresh_homes
 from handlers.listening import (
+    PAGING,
     acting_member,
     database,
     known_member,
@@ -21,34 +26,78 @@ from handlers.listening import (
     shows_errors,
     workspace_id,
 )
+from storage.errors import DomainError
+from storage.sessions import new_token
+
+log = logging.getLogger("autodevhub.handlers")
 
 
 def on_command(ack: Any, body: dict, context: BoltContext, respond: Respond, client: WebClient):
-    ack()
-    run_command(body=body, context=context, respond=respond, client=client)
+    """Reads answer inside the ack itself, as Slack's immediate response: the user sees the
+    answer at once and no second request is made. Changes ack first and answer afterwards,
+    so a wait for the database writer never eats into Slack's 3 seconds."""
+    read = answer_reading(body, context)
+    if read is None:
+        ack()
+        run_command(body=body, context=context, respond=respond, client=client)
+        return
+    message, keep_paging = read
+    ack(**message)
+    if keep_paging is not None:
+        keep_paging(respond=respond, body=body)
+
+
+def answer_reading(
+    body: dict, context: BoltContext
+) -> tuple[dict[str, Any], Callable[..., None] | None] | None:
+    """The answer to a read-only command from a read transaction (beside writers, never
+    behind them), and for `/story list` what keeps its paging after the ack; None for a
+    change or a member seen for the first time (who is written first)."""
+    command, text = body["command"], body.get("text") or ""
+    if not commands.reads_only(command, text):
+        return None
+    db = database(context)
+    try:
+        with db.read() as s:
+            actor = known_member(s, context)
+            if actor is None:
+                return None
+            reply, paging = commands.run_reading(
+                s, actor, command, text, channel_id=body.get("channel_id")
+            )
+        if paging is None or not isinstance(reply, commands.StoryListed):
+            return message_for(reply), None
+        token = new_token()
+        listed = replace(reply, paging_token=token)
+        message = message_for(listed)
+        PAGING.add(token)  # a click on the page waits until its paging is stored
+
+        @shows_errors
+        def keep_paging(**_: Any) -> None:
+            try:
+                with db.write() as s:
+                    commands.remember_paging(s, actor, listed, paging, token=token)
+            finally:
+                PAGING.stored(token)
+
+        return message, keep_paging
+    except DomainError as exc:
+        return {**messages.refusal(exc.message), "response_type": "ephemeral"}, None
+    except Exception:
+        log.exception("command %s failed", command)
+        return {**messages.failure(), "response_type": "ephemeral"}, None
 
 
 @shows_errors
 def run_command(body: dict, context: BoltContext, respond: Respond, client: WebClient) -> None:
     command, text = body["command"], body.get("text") or ""
-    db, channel_id = database(context), body.get("channel_id")
-    reply, paging = None, None
-    if commands.reads_only(command, text):
-        with db.read() as s:
-            actor = known_member(s, context)
-            if actor is not None:
-                reply, paging = commands.run_reading(s, actor, command, text, channel_id=channel_id)
-        if paging is not None and isinstance(reply, commands.StoryListed):
-            with db.write() as s:
-                reply = commands.remember_paging(s, actor, reply, paging)
-    if reply is None:  # a change, or a member seen for the first time
-        with db.write() as s:
-            actor = acting_member(s, context)
-            reply = commands.run(s, actor, command, text, channel_id=channel_id)
-            if isinstance(reply, commands.OpenForm):
-                token = remember_modal(
-                    s, actor, {"form": reply.form, "target": reply.target, **origin_of(body)}
-                )
+    with database(context).write() as s:
+        actor = acting_member(s, context)
+        reply = commands.run(s, actor, command, text, channel_id=body.get("channel_id"))
+        if isinstance(reply, commands.OpenForm):
+            token = remember_modal(
+                s, actor, {"form": reply.form, "target": reply.target, **origin_of(body)}
+            )
     if isinstance(reply, commands.OpenForm):
         open_form(client, body["trigger_id"], reply, token)
     elif isinstance(reply, commands.Delegated):

@@ -398,6 +398,22 @@ class Reply:
     def json(self) -> Any:
         return json.loads(self.body) if self.body else None
 
+    def message(self) -> Call | None:
+        """The message in this HTTP answer (a slash command's immediate response), if any."""
+        ctype = next((v for k, v in self.headers.items() if k.lower() == "content-type"), "")
+        if not self.body or not ctype.startswith("application/json"):
+            return None
+        data = self.json
+        if not isinstance(data, dict) or not ("text" in data or "blocks" in data):
+            return None
+        return Call("ack", data, path="(immediate response)")
+
+
+def answer_of(fake: FakeSlackAPI, reply: Reply, response_url: str, timeout: float = 5.0) -> Call:
+    """What the user sees for a slash command: its immediate response (in the ack's body),
+    else the first message posted to its response_url."""
+    return reply.message() or fake.wait_response(response_url, timeout=timeout)
+
 
 class SignedSlack:
     """Plays Slack: sends signed requests to the app as one workspace member."""

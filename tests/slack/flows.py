@@ -7,6 +7,7 @@ from typing import Any
 from tests.fakes.slack_api import (
     Call,
     SignedSlack,
+    answer_of,
     checkbox_values,
     field_value,
     select_value,
@@ -80,7 +81,7 @@ def create_story(slack: SignedSlack, project: str, title: str, **values: Any) ->
 
 
 def answer_to(slack: SignedSlack, command: str, text: str = "") -> Call:
-    """Run a command and wait for its answer on the response_url."""
+    """Run a command and return its answer: the immediate response, else the response_url's."""
     reply, url = slack.command(command, text)
     assert reply.status == 200, reply.text
-    return slack.fake.wait_response(url)
+    return answer_of(slack.fake, reply, url)
