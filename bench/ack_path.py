@@ -400,6 +400,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--stories", type=int, default=TOTAL_STORIES)
     parser.add_argument("--hot", type=int, default=HOT_STORIES)
     parser.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite")
+    parser.add_argument(
+        "--threads", type=int, default=None, help="AUTODEVHUB_HTTP_THREADS of both servers"
+    )
     args = parser.parse_args(argv)
 
     log = CACHE_DIR / "ack_path"
@@ -414,7 +417,8 @@ def main(argv: list[str] | None = None) -> int:
     fake = FakeSlackAPI().start()
     fake.team_for_token[BOT_TOKEN] = TEAM_ID
     try:
-        env = app_env(backlog.url, fake.api_url)
+        threads = str(args.threads) if args.threads else None
+        env = app_env(backlog.url, fake.api_url, AUTODEVHUB_HTTP_THREADS=threads)
         app = ServeProcess(env, log_path=log / "serve.log").start(timeout=120)
         bare = ServeProcess(
             env, argv=[sys.executable, "-m", "bench.bare_app"], log_path=log / "bare.log"

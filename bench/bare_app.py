@@ -27,7 +27,7 @@ def bare_app(settings: Settings) -> App:
     app = App(
         client=web_client(settings, token),
         signing_secret=secret,
-        process_before_response=False,
+        process_before_response=True,  # as `autodevhub serve` (bot.app.create_app)
         name="bare",
     )
 

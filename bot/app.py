@@ -38,15 +38,23 @@ class SettingsError(Exception):
 
 
 class ListenerPool(ThreadPoolExecutor):
-    """Where the work after each ack runs: bounded (a burst queues instead of piling up), and
-    counting what is in flight so a shutdown, or a test, can wait for it to finish."""
+    """Where the work after each ack runs (`handlers.listening.after_ack`).
 
-    def __init__(self, max_workers: int) -> None:
+    Listeners run on the HTTP thread up to their ack and hand the rest here, so an ack never
+    waits for a thread busy with earlier work. Bounded twice: `max_workers` threads, and at
+    most `max_pending` tasks queued or running; past that, `submit` blocks, so an overloaded
+    server acks more slowly instead of queueing work (and memory) without limit. It counts
+    what is in flight so a shutdown, or a test, can wait for it to finish.
+    """
+
+    def __init__(self, max_workers: int, max_pending: int | None = None) -> None:
         super().__init__(max_workers=max_workers, thread_name_prefix="listener")
         self._busy = 0
         self._idle = threading.Condition()
+        self._slots = threading.BoundedSemaphore(max_pending or max_workers * 8)
 
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future:
+        self._slots.acquire()
         with self._idle:
             self._busy += 1
 
@@ -66,6 +74,7 @@ class ListenerPool(ThreadPoolExecutor):
         with self._idle:
             self._busy -= 1
             self._idle.notify_all()
+        self._slots.release()
 
     def wait_idle(self, timeout: float = 10.0) -> bool:
         """Block until no listener work is queued or running; False on timeout."""
@@ -122,7 +131,11 @@ def create_app(settings: Settings, db: Database, *, socket_mode: bool = False) -
     pool = ListenerPool(settings.http_threads)
     common = {
         "signing_secret": signing_secret,
-        "process_before_response": False,
+        # Listeners run on the HTTP thread and their response is sent when they return: each
+        # acks first (or answers in the ack) and hands slow work to the pool (after_ack).
+        # Bolt's other mode runs every listener on a pool thread and polls for its ack every
+        # 10 ms, so each ack waited for a free pool thread and for the next poll.
+        "process_before_response": True,
         "name": "autodevhub",
         "listener_executor": pool,
     }
@@ -170,6 +183,6 @@ def create_app(settings: Settings, db: Database, *, socket_mode: bool = False) -
 
     from handlers import register
 
-    register(app, db, settings)
+    register(app, db, settings, pool)
     app.listener_pool = pool  # type: ignore[attr-defined]
     return app

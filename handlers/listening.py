@@ -6,6 +6,7 @@ import functools
 import logging
 import threading
 from collections.abc import Callable
+from concurrent.futures import Executor
 from typing import Any
 
 from slack_bolt import BoltContext
@@ -20,15 +21,27 @@ from storage.users import Actor, ensure_user, get_actor
 log = logging.getLogger("autodevhub.handlers")
 
 
-def attach(db: Database, settings: Settings) -> Callable[..., Any]:
-    """Global middleware: put the database and settings into every request's context."""
+def attach(db: Database, settings: Settings, work: Executor) -> Callable[..., Any]:
+    """Global middleware: put the database, settings and work pool into every request's
+    context."""
 
     def attach_database(context: BoltContext, next: Callable[[], None]) -> None:
         context["db"] = db
         context["settings"] = settings
+        context["work"] = work
         next()
 
     return attach_database
+
+
+def after_ack(context: BoltContext, work: Callable[..., Any], /, **kwargs: Any) -> None:
+    """Run `work(**kwargs)` on the work pool once this listener has returned.
+
+    Listeners run on the HTTP thread and Slack gets their ack when they return, so whatever
+    follows the ack (a write, a Web API call, an answer on response_url) goes through here.
+    Only listeners call this, never work already on the pool (a full pool would wait on
+    itself)."""
+    context["work"].submit(work, **kwargs)
 
 
 def database(context: BoltContext) -> Database:

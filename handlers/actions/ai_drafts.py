@@ -9,7 +9,14 @@ from slack_sdk import WebClient
 
 from bot.ai.delivery import reply_target, show_generating
 from bot.ui.generation import drafts_message, edit_draft_modal, feedback_modal, parse_draft_value
-from handlers.listening import acting_member, database, remember_modal, settings_of, shows_errors
+from handlers.listening import (
+    acting_member,
+    after_ack,
+    database,
+    remember_modal,
+    settings_of,
+    shows_errors,
+)
 from storage import generation
 
 
@@ -23,7 +30,7 @@ def _replace(respond: Respond, review: Any) -> None:
 
 def on_save(ack: Any, body: dict, context: BoltContext, respond: Respond) -> None:
     ack()
-    save(body=body, context=context, respond=respond)
+    after_ack(context, save, body=body, context=context, respond=respond)
 
 
 @shows_errors
@@ -36,7 +43,7 @@ def save(body: dict, context: BoltContext, respond: Respond) -> None:
 
 def on_save_all(ack: Any, body: dict, context: BoltContext, respond: Respond) -> None:
     ack()
-    save_all(body=body, context=context, respond=respond)
+    after_ack(context, save_all, body=body, context=context, respond=respond)
 
 
 @shows_errors
@@ -48,7 +55,7 @@ def save_all(body: dict, context: BoltContext, respond: Respond) -> None:
 
 def on_discard(ack: Any, body: dict, context: BoltContext, respond: Respond) -> None:
     ack()
-    discard(body=body, context=context, respond=respond)
+    after_ack(context, discard, body=body, context=context, respond=respond)
 
 
 @shows_errors
@@ -61,7 +68,7 @@ def discard(body: dict, context: BoltContext, respond: Respond) -> None:
 
 def on_edit(ack: Any, body: dict, context: BoltContext, client: WebClient, respond: Respond):
     ack()
-    edit(body=body, context=context, client=client, respond=respond)
+    after_ack(context, edit, body=body, context=context, client=client, respond=respond)
 
 
 @shows_errors
@@ -79,7 +86,7 @@ def edit(body: dict, context: BoltContext, client: WebClient, respond: Respond) 
 
 def on_regenerate(ack: Any, body: dict, context: BoltContext, client: WebClient, respond: Respond):
     ack()
-    regenerate(body=body, context=context, client=client, respond=respond)
+    after_ack(context, regenerate, body=body, context=context, client=client, respond=respond)
 
 
 @shows_errors
@@ -94,7 +101,7 @@ def regenerate(body: dict, context: BoltContext, client: WebClient, respond: Res
 
 def on_split(ack: Any, body: dict, context: BoltContext, client: WebClient, respond: Respond):
     ack()
-    split(body=body, context=context, client=client, respond=respond)
+    after_ack(context, split, body=body, context=context, client=client, respond=respond)
 
 
 @shows_errors
@@ -113,7 +120,7 @@ def split(body: dict, context: BoltContext, client: WebClient, respond: Respond)
 
 def on_retry(ack: Any, body: dict, context: BoltContext, client: WebClient, respond: Respond):
     ack()
-    retry(body=body, context=context, client=client, respond=respond)
+    after_ack(context, retry, body=body, context=context, client=client, respond=respond)
 
 
 @shows_errors

@@ -10,17 +10,34 @@ from slack_sdk import WebClient
 from bot import commands
 from bot.forms import project_initial
 from handlers.commands.slash import open_form
-from handlers.listening import acting_member, database, origin_of, remember_modal, shows_errors
+from handlers.listening import (
+    acting_member,
+    after_ack,
+    database,
+    origin_of,
+    remember_modal,
+    shows_errors,
+)
 
 
 def on_new_story(ack: Any, body: dict, context: BoltContext, client: WebClient, respond: Respond):
     ack()
-    open_new(body=body, context=context, client=client, respond=respond, form="story")
+    after_ack(
+        context, open_new, body=body, context=context, client=client, respond=respond, form="story"
+    )
 
 
 def on_new_project(ack: Any, body: dict, context: BoltContext, client: WebClient, respond: Respond):
     ack()
-    open_new(body=body, context=context, client=client, respond=respond, form="project")
+    after_ack(
+        context,
+        open_new,
+        body=body,
+        context=context,
+        client=client,
+        respond=respond,
+        form="project",
+    )
 
 
 @shows_errors

@@ -8,17 +8,17 @@ from slack_bolt import BoltContext, Respond
 
 from bot import commands
 from bot.ui.lists import story_list
-from handlers.listening import PAGING, acting_member, database, shows_errors
+from handlers.listening import PAGING, acting_member, after_ack, database, shows_errors
 
 
 def on_next(ack: Any, body: dict, context: BoltContext, respond: Respond) -> None:
     ack()
-    turn(body=body, context=context, respond=respond, step=1)
+    after_ack(context, turn, body=body, context=context, respond=respond, step=1)
 
 
 def on_previous(ack: Any, body: dict, context: BoltContext, respond: Respond) -> None:
     ack()
-    turn(body=body, context=context, respond=respond, step=-1)
+    after_ack(context, turn, body=body, context=context, respond=respond, step=-1)
 
 
 @shows_errors

@@ -10,13 +10,13 @@ from slack_sdk import WebClient
 from bot.ui.messages import note
 from bot.ui.text import escape
 from handlers.delivery import refresh_homes
-from handlers.listening import acting_member, database, shows_errors, workspace_id
+from handlers.listening import acting_member, after_ack, database, shows_errors, workspace_id
 from storage import projects
 
 
 def on_delete(ack: Any, body: dict, context: BoltContext, respond: Respond, client: WebClient):
     ack()
-    delete(body=body, context=context, respond=respond, client=client)
+    after_ack(context, delete, body=body, context=context, respond=respond, client=client)
 
 
 @shows_errors

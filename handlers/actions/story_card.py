@@ -17,6 +17,7 @@ from handlers.delivery import refresh_homes
 from handlers.listening import (
     PAGING,
     acting_member,
+    after_ack,
     database,
     origin_of,
     remember_modal,
@@ -35,7 +36,7 @@ def _target(body: dict) -> tuple[str, str | None, dict]:
 
 def on_status(ack: Any, body: dict, context: BoltContext, respond: Respond, client: WebClient):
     ack()
-    move(body=body, context=context, respond=respond, client=client)
+    after_ack(context, move, body=body, context=context, respond=respond, client=client)
 
 
 @shows_errors
@@ -84,7 +85,7 @@ def _remember_story_form(body: dict, context: BoltContext, form: str) -> tuple[A
 
 def on_assign(ack: Any, body: dict, context: BoltContext, client: WebClient, respond: Respond):
     ack()
-    open_assign(body=body, context=context, client=client, respond=respond)
+    after_ack(context, open_assign, body=body, context=context, client=client, respond=respond)
 
 
 @shows_errors
@@ -95,7 +96,7 @@ def open_assign(body: dict, context: BoltContext, client: WebClient, respond: Re
 
 def on_edit(ack: Any, body: dict, context: BoltContext, client: WebClient, respond: Respond):
     ack()
-    open_edit(body=body, context=context, client=client, respond=respond)
+    after_ack(context, open_edit, body=body, context=context, client=client, respond=respond)
 
 
 @shows_errors
@@ -107,7 +108,7 @@ def open_edit(body: dict, context: BoltContext, client: WebClient, respond: Resp
 
 def on_delete(ack: Any, body: dict, context: BoltContext, respond: Respond, client: WebClient):
     ack()
-    delete(body=body, context=context, respond=respond, client=client)
+    after_ack(context, delete, body=body, context=context, respond=respond, client=client)
 
 
 @shows_errors

@@ -19,6 +19,7 @@ from handlers.delivery import refresh_homes
 from handlers.listening import (
     PAGING,
     acting_member,
+    after_ack,
     database,
     known_member,
     origin_of,
@@ -39,12 +40,12 @@ def on_command(ack: Any, body: dict, context: BoltContext, respond: Respond, cli
     read = answer_reading(body, context)
     if read is None:
         ack()
-        run_command(body=body, context=context, respond=respond, client=client)
+        after_ack(context, run_command, body=body, context=context, respond=respond, client=client)
         return
     message, keep_paging = read
     ack(**message)
     if keep_paging is not None:
-        keep_paging(respond=respond, body=body)
+        after_ack(context, keep_paging, respond=respond, body=body)
 
 
 def answer_reading(

@@ -7,12 +7,12 @@ from typing import Any
 from slack_bolt import BoltContext, Respond
 from slack_sdk import WebClient
 
-from handlers.listening import shows_errors
+from handlers.listening import after_ack, shows_errors
 
 
 def on_shortcut(ack: Any, body: dict, context: BoltContext, client: WebClient, respond: Respond):
     ack()
-    generate(body=body, context=context, client=client, respond=respond)
+    after_ack(context, generate, body=body, context=context, client=client, respond=respond)
 
 
 @shows_errors

@@ -9,12 +9,19 @@ from slack_sdk import WebClient
 
 from bot import commands
 from handlers.commands.slash import open_form
-from handlers.listening import acting_member, database, origin_of, remember_modal, shows_errors
+from handlers.listening import (
+    acting_member,
+    after_ack,
+    database,
+    origin_of,
+    remember_modal,
+    shows_errors,
+)
 
 
 def on_shortcut(ack: Any, body: dict, context: BoltContext, client: WebClient, respond: Respond):
     ack()
-    open_new(body=body, context=context, client=client, respond=respond)
+    after_ack(context, open_new, body=body, context=context, client=client, respond=respond)
 
 
 @shows_errors

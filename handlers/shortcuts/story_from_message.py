@@ -12,7 +12,14 @@ from slack_sdk.errors import SlackApiError
 from bot import commands
 from bot.ui.text import clip
 from handlers.commands.slash import open_form
-from handlers.listening import acting_member, database, origin_of, remember_modal, shows_errors
+from handlers.listening import (
+    acting_member,
+    after_ack,
+    database,
+    origin_of,
+    remember_modal,
+    shows_errors,
+)
 
 log = logging.getLogger("autodevhub.handlers")
 TITLE_FROM_MESSAGE = 120
@@ -21,7 +28,7 @@ DESCRIPTION_ROOM = 4000  # the description input's max_length: Slack refuses a l
 
 def on_shortcut(ack: Any, body: dict, context: BoltContext, client: WebClient, respond: Respond):
     ack()
-    open_prefilled(body=body, context=context, client=client, respond=respond)
+    after_ack(context, open_prefilled, body=body, context=context, client=client, respond=respond)
 
 
 @shows_errors

@@ -15,6 +15,7 @@ from bot.ui.story_card import story_message
 from handlers.delivery import answer, refresh_homes
 from handlers.listening import (
     acting_member,
+    after_ack,
     database,
     forget_modal,
     recall_modal,
@@ -42,7 +43,16 @@ def on_submit(ack: Any, body: dict, context: BoltContext, view: dict, client: We
     if not outcome["ok"]:
         return
     ack()
-    show(context=context, client=client, meta=meta, story=story, listed=listed, before=before)
+    after_ack(
+        context,
+        show,
+        context=context,
+        client=client,
+        meta=meta,
+        story=story,
+        listed=listed,
+        before=before,
+    )
 
 
 @shows_errors

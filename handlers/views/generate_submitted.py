@@ -16,6 +16,7 @@ from bot.ui.generation import drafts_message
 from bot.ui.modals import submitted_values
 from handlers.listening import (
     acting_member,
+    after_ack,
     database,
     forget_modal,
     recall_modal,
@@ -131,7 +132,14 @@ def on_edit(ack: Any, body: dict, context: BoltContext, view: dict, client: WebC
         _refuse(ack, exc, EDIT_FIELDS, "title")
         return
     ack()
-    _refresh(context=context, client=client, reply=meta.get("reply") or {}, review=review)
+    after_ack(
+        context,
+        _refresh,
+        context=context,
+        client=client,
+        reply=meta.get("reply") or {},
+        review=review,
+    )
 
 
 @shows_errors

@@ -13,6 +13,7 @@ from bot.ui.modals import submitted_values
 from handlers.delivery import answer, refresh_homes
 from handlers.listening import (
     acting_member,
+    after_ack,
     database,
     forget_modal,
     recall_modal,
@@ -41,7 +42,7 @@ def on_submit(ack: Any, body: dict, context: BoltContext, view: dict, client: We
     if not outcome["ok"]:
         return
     ack()
-    show(context=context, client=client, meta=meta, project=project)
+    after_ack(context, show, context=context, client=client, meta=meta, project=project)
 
 
 @shows_errors

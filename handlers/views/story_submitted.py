@@ -15,6 +15,7 @@ from bot.ui.story_card import story_message
 from handlers.delivery import answer, refresh_homes
 from handlers.listening import (
     acting_member,
+    after_ack,
     database,
     forget_modal,
     recall_modal,
@@ -51,7 +52,7 @@ def on_submit(ack: Any, body: dict, context: BoltContext, view: dict, client: We
     if not outcome["ok"]:
         return
     ack()
-    show(context=context, client=client, meta=meta, story=story, listed=listed)
+    after_ack(context, show, context=context, client=client, meta=meta, story=story, listed=listed)
 
 
 @shows_errors
