@@ -7,7 +7,7 @@ Slack listeners and the console both call `run(...)`; each renders the Reply its
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
@@ -359,42 +359,16 @@ def reads_only(command: str, text: str) -> bool:
 
 def run_reading(
     s: Session, actor: Actor, command: str, text: str, *, channel_id: str | None
-) -> tuple[Reply, dict[str, Any] | None]:
-    """A read-only command in a read transaction: its reply, and for `/story list` the paging
-    state the caller keeps with `remember_paging` in a short write afterwards."""
-    words = (text or "").split()
-    if command == "/story" and words and words[0].lower() == "list":
-        try:
-            return first_page(s, actor, words[1:], channel_id)
-        except UsageProblem as exc:
-            return usage_for(exc), None
-    return run(s, actor, command, text, channel_id=channel_id), None
-
-
-def remember_paging(
-    s: Session,
-    actor: Actor,
-    listed: StoryListed,
-    state: dict[str, Any],
-    *,
-    token: str | None = None,
-) -> StoryListed:
-    """Keep a first page's paging state behind a token (`token` when the page was already
-    shown with it); the page, now with its token."""
-    token = sessions.create_session(s, actor, PAGING_KIND, state, PAGING_TTL, token=token)
-    return replace(listed, paging_token=token)
+) -> Reply:
+    """A read-only command (`reads_only`) in a read transaction: its reply."""
+    return run(s, actor, command, text, channel_id=channel_id)
 
 
 def list_stories(s: Session, actor: Actor, rest: list[str], channel_id: str | None) -> StoryListed:
-    """`/story list [PROJECT] [status:S] [priority:P] [mine]`, first page, paging in a session."""
-    listed, state = first_page(s, actor, rest, channel_id)
-    return remember_paging(s, actor, listed, state)
+    """`/story list [PROJECT] [status:S] [priority:P] [mine]`: the first page (reads only).
 
-
-def first_page(
-    s: Session, actor: Actor, rest: list[str], channel_id: str | None
-) -> tuple[StoryListed, dict[str, Any]]:
-    """The first page of `/story list ...` and its paging state (reads only)."""
+    A first page keeps no state: its token (`first_page_token`) holds the filters, so a
+    list costs no write. The state of the later pages is kept when Next is pressed."""
 
     filters: dict[str, Any] = {}
     words: list[str] = []
@@ -420,15 +394,40 @@ def first_page(
         project = projects.project_for_channel(s, actor, channel_id)
     if project is not None:
         filters["project_ref"] = project.id
-    title = _list_title(project, filters)
-    state: dict[str, Any] = {"filters": filters, "cursors": [None], "index": 0, "title": title}
+    return _first_page(s, actor, filters, project)
+
+
+# A first page's token: "~" (never in a session token) and the filters, dot-separated.
+FIRST_PAGE = "~"
+FILTER_KEYS = ("project_ref", "status", "priority", "assignee_slack_id")
+FILTER_VALUE = re.compile(r"^[A-Za-z0-9_]{0,64}$")
+
+
+def first_page_token(filters: dict[str, Any]) -> str:
+    return FIRST_PAGE + ".".join(filters.get(key) or "" for key in FILTER_KEYS)
+
+
+def _filters_of(token: str) -> dict[str, Any]:
+    values = token[len(FIRST_PAGE) :].split(".")
+    if len(values) != len(FILTER_KEYS) or not all(FILTER_VALUE.match(v) for v in values):
+        raise NotFound(sessions.GONE)
+    return {key: value for key, value in zip(FILTER_KEYS, values, strict=True) if value}
+
+
+def _first_page(
+    s: Session, actor: Actor, filters: dict[str, Any], project: Any | None = None
+) -> StoryListed:
     query = dict(filters)
     project_ref = query.pop("project_ref", None)
+    if project_ref and project is None:
+        project = projects.get_project(s, actor, project_ref)
     result = stories.list_stories(s, actor, project_ref, limit=PAGE_SIZE, cursor=None, **query)
-    if result.next_cursor:
-        state["cursors"] = [None, result.next_cursor]
-    listed = StoryListed(title, list(result.items), has_next=bool(result.next_cursor))
-    return listed, state
+    return StoryListed(
+        _list_title(project, filters),
+        list(result.items),
+        paging_token=first_page_token(filters),
+        has_next=bool(result.next_cursor),
+    )
 
 
 def _list_title(project: Any | None, filters: dict[str, Any]) -> str:
@@ -467,9 +466,30 @@ def page_of(s: Session, actor: Actor, token: str, state: dict[str, Any]) -> Stor
 
 
 def turn_page(s: Session, actor: Actor, token: str, step: int) -> StoryListed:
-    """Next (+1) or previous (-1) page of a paged list."""
+    """Next (+1) or previous (-1) page of a paged list; leaving a first page starts keeping
+    the list's state in a session (the page shown carries its token from then on)."""
 
-    state = sessions.load_session(s, actor, token, PAGING_KIND)
+    if token.startswith(FIRST_PAGE):
+        filters = _filters_of(token)
+        if step <= 0:
+            return _first_page(s, actor, filters)
+        project = (
+            projects.get_project(s, actor, filters["project_ref"])
+            if filters.get("project_ref")
+            else None
+        )
+        query = dict(filters)
+        project_ref = query.pop("project_ref", None)
+        result = stories.list_stories(s, actor, project_ref, limit=PAGE_SIZE, **query)
+        state = {
+            "filters": filters,
+            "cursors": [None, result.next_cursor] if result.next_cursor else [None],
+            "index": 0,
+            "title": _list_title(project, filters),
+        }
+        token = sessions.create_session(s, actor, PAGING_KIND, state, PAGING_TTL)
+    else:
+        state = sessions.load_session(s, actor, token, PAGING_KIND)
     index = max(0, min(state["index"] + step, len(state["cursors"]) - 1))
     state = {**state, "index": index}
     sessions.update_session(s, actor, token, state)
@@ -533,6 +553,8 @@ def page_of_token(s: Session, actor: Actor, token: str) -> StoryListed | None:
     """The page a paged list is showing now (to redraw it after a change), None if expired."""
 
     try:
+        if token.startswith(FIRST_PAGE):
+            return _first_page(s, actor, _filters_of(token))
         state = sessions.load_session(s, actor, token, PAGING_KIND)
     except NotFound:
         return None

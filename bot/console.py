@@ -135,6 +135,7 @@ class Console:
             return
         with self.db.write() as s:
             listed = commands.turn_page(s, self.actor(s), self.paging_token, step)
+        self.paging_token = listed.paging_token
         self.say(text_for(listed))
 
     # -- forms, asked field by field ---------------------------------------------------------

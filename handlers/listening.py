@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import threading
 from collections.abc import Callable
 from concurrent.futures import Executor
 from typing import Any
@@ -160,35 +159,3 @@ def origin_of(body: dict[str, Any]) -> dict[str, Any]:
         "in_view": container.get("type") == "view",
         "came_from": came_from,
     }
-
-
-class ShownBeforeStored:
-    """Tokens shown to a member before the row behind them is committed.
-
-    A list's first page is answered inside the ack and its paging state stored just after;
-    a click on that page (Next, a status select) that races the write waits for it here,
-    instead of finding no paging state. Only this process's writes are tracked: another
-    server's click arrives long after the few milliseconds the write takes.
-    """
-
-    def __init__(self) -> None:
-        self._cond = threading.Condition()
-        self._tokens: set[str] = set()
-
-    def add(self, token: str) -> None:
-        with self._cond:
-            self._tokens.add(token)
-
-    def stored(self, token: str) -> None:
-        with self._cond:
-            self._tokens.discard(token)
-            self._cond.notify_all()
-
-    def wait(self, token: str | None, timeout: float = 15.0) -> None:
-        """Until `token`'s row is written (or its write gave up); at most `timeout` seconds."""
-        if token:
-            with self._cond:
-                self._cond.wait_for(lambda: token not in self._tokens, timeout)
-
-
-PAGING = ShownBeforeStored()

@@ -42,11 +42,6 @@ def _check_kind(kind: Any) -> str:
     return kind
 
 
-def new_token() -> str:
-    """A fresh opaque token (for a caller that must show it before the session is stored)."""
-    return secrets.token_urlsafe(24)
-
-
 def create_session(
     s: DbSession,
     actor: Actor,
@@ -55,18 +50,14 @@ def create_session(
     ttl: timedelta,
     *,
     now: datetime | None = None,
-    token: str | None = None,
 ) -> str:
-    """Store `data` for the actor and return the opaque token that finds it again
-    (`token`, made by `new_token`, when the caller has already shown it)."""
+    """Store `data` for the actor and return the opaque token that finds it again."""
     _check_kind(kind)
     _check_data(data)
     if not isinstance(ttl, timedelta) or not timedelta(0) < ttl <= MAX_TTL:
         raise ValidationFailed("A session lives more than 0 seconds and at most 30 days.")
-    if token is not None and (not isinstance(token, str) or not 16 <= len(token) <= 200):
-        raise ValidationFailed("A session token is an opaque string made by new_token().")
     now = now or utcnow()
-    token = token or new_token()
+    token = secrets.token_urlsafe(24)
     s.add(
         Session(
             team_id=actor.team_id,

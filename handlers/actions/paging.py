@@ -8,7 +8,7 @@ from slack_bolt import BoltContext, Respond
 
 from bot import commands
 from bot.ui.lists import story_list
-from handlers.listening import PAGING, acting_member, after_ack, database, shows_errors
+from handlers.listening import acting_member, after_ack, database, shows_errors
 
 
 def on_next(ack: Any, body: dict, context: BoltContext, respond: Respond) -> None:
@@ -24,7 +24,6 @@ def on_previous(ack: Any, body: dict, context: BoltContext, respond: Respond) ->
 @shows_errors
 def turn(body: dict, context: BoltContext, respond: Respond, step: int) -> None:
     token = body["actions"][0].get("value") or ""
-    PAGING.wait(token)
     with database(context).write() as s:
         actor = acting_member(s, context)
         listed = commands.turn_page(s, actor, token, step)

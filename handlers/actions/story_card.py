@@ -15,7 +15,6 @@ from bot.ui.modals import assign_modal, form_modal
 from bot.ui.story_card import parse_story_block_id, story_message
 from handlers.delivery import refresh_homes
 from handlers.listening import (
-    PAGING,
     acting_member,
     after_ack,
     database,
@@ -30,7 +29,6 @@ from storage import stories
 def _target(body: dict) -> tuple[str, str | None, dict]:
     action = body["actions"][0]
     story_id, list_token = parse_story_block_id(action.get("block_id", ""))
-    PAGING.wait(list_token)
     return (action.get("value") or story_id), list_token, action
 
 

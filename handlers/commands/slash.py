@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from dataclasses import replace
 from typing import Any
 
 from slack_bolt import BoltContext, Respond
@@ -17,7 +15,6 @@ from bot.ui.modals import form_modal
 from bot.ui.replies import message_for
 from handlers.delivery import refresh_homes
 from handlers.listening import (
-    PAGING,
     acting_member,
     after_ack,
     database,
@@ -28,7 +25,6 @@ from handlers.listening import (
     workspace_id,
 )
 from storage.errors import DomainError
-from storage.sessions import new_token
 
 log = logging.getLogger("autodevhub.handlers")
 
@@ -37,56 +33,32 @@ def on_command(ack: Any, body: dict, context: BoltContext, respond: Respond, cli
     """Reads answer inside the ack itself, as Slack's immediate response: the user sees the
     answer at once and no second request is made. Changes ack first and answer afterwards,
     so a wait for the database writer never eats into Slack's 3 seconds."""
-    read = answer_reading(body, context)
-    if read is None:
-        ack()
-        after_ack(context, run_command, body=body, context=context, respond=respond, client=client)
+    message = answer_reading(body, context)
+    if message is not None:
+        ack(**message)
         return
-    message, keep_paging = read
-    ack(**message)
-    if keep_paging is not None:
-        after_ack(context, keep_paging, respond=respond, body=body)
+    ack()
+    after_ack(context, run_command, body=body, context=context, respond=respond, client=client)
 
 
-def answer_reading(
-    body: dict, context: BoltContext
-) -> tuple[dict[str, Any], Callable[..., None] | None] | None:
-    """The answer to a read-only command from a read transaction (beside writers, never
-    behind them), and for `/story list` what keeps its paging after the ack; None for a
-    change or a member seen for the first time (who is written first)."""
+def answer_reading(body: dict, context: BoltContext) -> dict[str, Any] | None:
+    """The answer to a read-only command, from a read transaction (beside writers, never
+    behind them); None for a change or a member seen for the first time (written first)."""
     command, text = body["command"], body.get("text") or ""
     if not commands.reads_only(command, text):
         return None
-    db = database(context)
     try:
-        with db.read() as s:
+        with database(context).read() as s:
             actor = known_member(s, context)
             if actor is None:
                 return None
-            reply, paging = commands.run_reading(
-                s, actor, command, text, channel_id=body.get("channel_id")
-            )
-        if paging is None or not isinstance(reply, commands.StoryListed):
-            return message_for(reply), None
-        token = new_token()
-        listed = replace(reply, paging_token=token)
-        message = message_for(listed)
-        PAGING.add(token)  # a click on the page waits until its paging is stored
-
-        @shows_errors
-        def keep_paging(**_: Any) -> None:
-            try:
-                with db.write() as s:
-                    commands.remember_paging(s, actor, listed, paging, token=token)
-            finally:
-                PAGING.stored(token)
-
-        return message, keep_paging
+            reply = commands.run_reading(s, actor, command, text, channel_id=body.get("channel_id"))
+        return message_for(reply)
     except DomainError as exc:
-        return {**messages.refusal(exc.message), "response_type": "ephemeral"}, None
+        return {**messages.refusal(exc.message), "response_type": "ephemeral"}
     except Exception:
         log.exception("command %s failed", command)
-        return {**messages.failure(), "response_type": "ephemeral"}, None
+        return {**messages.failure(), "response_type": "ephemeral"}
 
 
 @shows_errors

@@ -175,35 +175,71 @@ def test_list_pages_with_next_and_previous(slack, slack_db):
     assert len(rows) == 10
     nav = next(b for b in blocks if b.get("block_id") == "paging")
     assert [e["action_id"] for e in nav["elements"]] == [ids.PAGE_NEXT]
-    token = nav["elements"][0]["value"]
-    assert len(token) < 100  # the payload carries a token, not the state
+    assert len(nav["elements"][0]["value"]) < 200  # the payload carries a token, not a state
 
-    def click(action_id):
-        _, url = slack.block_action(action_id, value=token)
-        page = slack.fake.wait_response(url)
-        assert page.params["replace_original"] is True
-        return page
+    def click(page, action_id):
+        nav = next(b for b in page.params["blocks"] if b.get("block_id") == "paging")
+        button = next(e for e in nav["elements"] if e["action_id"] == action_id)
+        _, url = slack.block_action(action_id, value=button["value"])
+        turned = slack.fake.wait_response(url)
+        assert turned.params["replace_original"] is True
+        return turned
 
-    second = click(ids.PAGE_NEXT)
+    second = click(first, ids.PAGE_NEXT)
     assert "Page 2" in second.text_of()
-    third = click(ids.PAGE_NEXT)
+    third = click(second, ids.PAGE_NEXT)
     third_rows = [b for b in third.params["blocks"] if b.get("block_id", "").startswith("story:")]
     assert len(third_rows) == 3
     assert [e["action_id"] for e in third.params["blocks"][-1]["elements"]] == [ids.PAGE_PREVIOUS]
-    back = click(ids.PAGE_PREVIOUS)
+    back = click(third, ids.PAGE_PREVIOUS)
     assert back.text_of() == second.text_of()
+    first_again = click(back, ids.PAGE_PREVIOUS)
+    assert "Story 23" in first_again.text_of() and "Page 1" in first_again.text_of()
     seen = first.text_of() + second.text_of() + third.text_of()
     assert all(f"Story {n:02d}" in seen for n in range(1, 24))
 
 
-def test_someone_elses_paging_token_is_refused(slack):
+def test_a_list_writes_nothing_until_it_is_paged(slack, slack_db):
+    from storage.models import Session
+
     create_project(slack, "Web shop", "WEB")
     for n in range(11):
         create_story(slack, "WEB", f"Story {n}")
+
+    def pagings():
+        with slack_db.read() as s:
+            return s.scalar(
+                select(func.count()).select_from(Session).where(Session.kind == "story_list")
+            )
+
+    before = pagings()
+    first = answer_to(slack, "/story", "list WEB")
+    assert pagings() == before
+    nav = next(b for b in first.params["blocks"] if b.get("block_id") == "paging")
+    _, url = slack.block_action(ids.PAGE_NEXT, value=nav["elements"][0]["value"])
+    assert "Story 0" in slack.fake.wait_response(url).text_of()
+    assert pagings() == before + 1
+
+
+def test_someone_elses_paging_token_is_refused(slack):
+    create_project(slack, "Web shop", "WEB")
+    for n in range(21):
+        create_story(slack, "WEB", f"Story {n}")
     first = answer_to(slack, "/story", "list WEB")
     nav = next(b for b in first.params["blocks"] if b.get("block_id") == "paging")
-    _, url = slack.as_user("U_OTHER").block_action(ids.PAGE_NEXT, value=nav["elements"][0]["value"])
+    _, url = slack.block_action(ids.PAGE_NEXT, value=nav["elements"][0]["value"])
+    second = slack.fake.wait_response(url)
+    nav = next(b for b in second.params["blocks"] if b.get("block_id") == "paging")
+    kept = next(e for e in nav["elements"] if e["action_id"] == ids.PAGE_NEXT)["value"]
+    _, url = slack.as_user("U_OTHER").block_action(ids.PAGE_NEXT, value=kept)
     assert "expired" in slack.fake.wait_response(url).text_of()
+
+
+def test_a_forged_first_page_token_is_refused(slack):
+    create_project(slack, "Web shop", "WEB")
+    for value in ("~x.y", "~" + "a" * 70 + "...", "~<script>...", "~../../etc.a.b.c"):
+        _, url = slack.block_action(ids.PAGE_NEXT, value=value)
+        assert "expired" in slack.fake.wait_response(url).text_of()
 
 
 def test_delete_confirms_then_deletes(slack, slack_db):
