@@ -128,7 +128,7 @@ def create_app(settings: Settings, db: Database, *, socket_mode: bool = False) -
     """The Bolt app: token mode (SLACK_BOT_TOKEN) or OAuth (SLACK_CLIENT_ID/SECRET)."""
     check_settings(settings, socket_mode=socket_mode)
     signing_secret = _secret(settings.slack_signing_secret) or ""
-    pool = ListenerPool(settings.http_threads)
+    pool = ListenerPool(settings.work_threads)
     common = {
         "signing_secret": signing_secret,
         # Listeners run on the HTTP thread and their response is sent when they return: each
@@ -182,7 +182,9 @@ def create_app(settings: Settings, db: Database, *, socket_mode: bool = False) -
         ) from None
 
     from handlers import register
+    from handlers.delivery import HOMES
 
+    HOMES.delay = settings.home_delay
     register(app, db, settings, pool)
     app.listener_pool = pool  # type: ignore[attr-defined]
     return app

@@ -13,7 +13,7 @@ from bot.ui.lists import story_list
 from bot.ui.messages import note
 from bot.ui.modals import assign_modal, form_modal
 from bot.ui.story_card import parse_story_block_id, story_message
-from handlers.delivery import refresh_homes
+from handlers.delivery import looking, refresh_homes
 from handlers.listening import (
     acting_member,
     after_ack,
@@ -68,7 +68,11 @@ def show_change(
         respond(replace_original=True, **story_list(listed))
     else:
         respond(replace_original=True, **story_message(story, note=what))
-    refresh_homes(db, client, team, touched)
+    refresh_homes(db, client, team, touched, acting=_looking(body, context))
+
+
+def _looking(body: dict, context: BoltContext) -> str | None:
+    return looking(origin_of(body), context)
 
 
 def _remember_story_form(body: dict, context: BoltContext, form: str) -> tuple[Any, str]:
@@ -125,7 +129,7 @@ def delete(body: dict, context: BoltContext, respond: Respond, client: WebClient
     else:
         done = f"{story.key} {story.title} deleted."
         respond(replace_original=True, **note(done, mrkdwn=_deleted(story.key, story.title)))
-    refresh_homes(db, client, workspace_id(context), touched)
+    refresh_homes(db, client, workspace_id(context), touched, acting=_looking(body, context))
 
 
 def _deleted(key: str, title: str) -> str:

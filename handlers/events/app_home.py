@@ -13,4 +13,4 @@ def on_home_opened(event: dict, context: BoltContext, client: WebClient, logger)
     """Acked when this returns; the Home is built and published on the Home pool after."""
     if event.get("tab", "home") != "home":
         return
-    HOMES.refresh(database(context), client, workspace_id(context), event["user"])
+    HOMES.refresh(database(context), client, workspace_id(context), event["user"], delay=0)

@@ -12,7 +12,7 @@ from bot.forms import STORY_FORM
 from bot.ui.lists import story_list
 from bot.ui.modals import submitted_values
 from bot.ui.story_card import story_message
-from handlers.delivery import answer, refresh_homes
+from handlers.delivery import answer, looking, refresh_homes
 from handlers.listening import (
     acting_member,
     after_ack,
@@ -68,4 +68,6 @@ def show(
             )
         answer(client, context.user_id, meta, message, replace=meta.get("came_from") == "message")
     touched = [context.user_id, story.assignee_slack_id, before, story.created_by_slack_id]
-    refresh_homes(database(context), client, workspace_id(context), touched)
+    refresh_homes(
+        database(context), client, workspace_id(context), touched, acting=looking(meta, context)
+    )

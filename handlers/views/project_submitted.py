@@ -10,7 +10,7 @@ from slack_sdk import WebClient
 from bot.forms import PROJECT_FORM, project_data
 from bot.ui.lists import project_card
 from bot.ui.modals import submitted_values
-from handlers.delivery import answer, refresh_homes
+from handlers.delivery import answer, looking, refresh_homes
 from handlers.listening import (
     acting_member,
     after_ack,
@@ -50,4 +50,10 @@ def show(context: BoltContext, client: WebClient, meta: dict, project: Any) -> N
     if not meta.get("in_view"):
         note = "Project updated." if meta.get("target") else "Project created."
         answer(client, context.user_id, meta, project_card(project, note=note))
-    refresh_homes(database(context), client, workspace_id(context), [context.user_id])
+    refresh_homes(
+        database(context),
+        client,
+        workspace_id(context),
+        [context.user_id],
+        acting=looking(meta, context),
+    )

@@ -12,7 +12,7 @@ from bot.forms import STORY_FORM, story_data
 from bot.ui.lists import story_list
 from bot.ui.modals import submitted_values
 from bot.ui.story_card import story_message
-from handlers.delivery import answer, refresh_homes
+from handlers.delivery import answer, looking, refresh_homes
 from handlers.listening import (
     acting_member,
     after_ack,
@@ -69,4 +69,6 @@ def show(context: BoltContext, client: WebClient, meta: dict, story: Any, listed
         else:
             message = story_message(story, note="New story.")
             answer(client, context.user_id, meta, message, public=True)
-    refresh_homes(database(context), client, workspace_id(context), touched)
+    refresh_homes(
+        database(context), client, workspace_id(context), touched, acting=looking(meta, context)
+    )

@@ -762,6 +762,7 @@ def slack_settings(fake: FakeSlackAPI, db: Any, **overrides: Any) -> Any:
         "SLACK_CLIENT_ID": None,
         "SLACK_CLIENT_SECRET": None,
         "AUTODEVHUB_SCHEDULER": False,
+        "AUTODEVHUB_HOME_DELAY": 0.2,  # delayed like in production, but briefly
         "AUTODEVHUB_BACKUP_DIR": _backup_dir_beside(db.url),
         **overrides,
     }
