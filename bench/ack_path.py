@@ -403,6 +403,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--threads", type=int, default=None, help="AUTODEVHUB_HTTP_THREADS of both servers"
     )
+    parser.add_argument("--work-threads", type=int, default=None, help="AUTODEVHUB_WORK_THREADS")
     args = parser.parse_args(argv)
 
     log = CACHE_DIR / "ack_path"
@@ -418,7 +419,10 @@ def main(argv: list[str] | None = None) -> int:
     fake.team_for_token[BOT_TOKEN] = TEAM_ID
     try:
         threads = str(args.threads) if args.threads else None
-        env = app_env(backlog.url, fake.api_url, AUTODEVHUB_HTTP_THREADS=threads)
+        work = str(args.work_threads) if args.work_threads else None
+        env = app_env(
+            backlog.url, fake.api_url, AUTODEVHUB_HTTP_THREADS=threads, AUTODEVHUB_WORK_THREADS=work
+        )
         app = ServeProcess(env, log_path=log / "serve.log").start(timeout=120)
         bare = ServeProcess(
             env, argv=[sys.executable, "-m", "bench.bare_app"], log_path=log / "bare.log"
