@@ -24,7 +24,7 @@ except ImportError:  # pragma: no cover - not POSIX: threads still take turns
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_BUSY_TIMEOUT_MS = 15_000
-POLITE_GAP = 0.001  # seconds: see WriterTurn._take_file_lock
+POLITE_GAP = 0.0005  # seconds: see WriterTurn._take_file_lock
 
 
 def default_database_url() -> str:
