@@ -417,17 +417,24 @@ def _filters_of(token: str) -> dict[str, Any]:
 def _first_page(
     s: Session, actor: Actor, filters: dict[str, Any], project: Any | None = None
 ) -> StoryListed:
-    query = dict(filters)
-    project_ref = query.pop("project_ref", None)
-    if project_ref and project is None:
-        project = projects.get_project(s, actor, project_ref)
-    result = stories.list_stories(s, actor, project_ref, limit=PAGE_SIZE, cursor=None, **query)
+    project, result = _first_result(s, actor, filters, project)
     return StoryListed(
         _list_title(project, filters),
         list(result.items),
         paging_token=first_page_token(filters),
         has_next=bool(result.next_cursor),
     )
+
+
+def _first_result(
+    s: Session, actor: Actor, filters: dict[str, Any], project: Any | None = None
+) -> tuple[Any | None, stories.StoryPage]:
+    """The list's project (looked up when only its id is known) and its first page."""
+    query = dict(filters)
+    project_ref = query.pop("project_ref", None)
+    if project_ref and project is None:
+        project = projects.get_project(s, actor, project_ref)
+    return project, stories.list_stories(s, actor, project_ref, limit=PAGE_SIZE, **query)
 
 
 def _list_title(project: Any | None, filters: dict[str, Any]) -> str:
@@ -473,14 +480,7 @@ def turn_page(s: Session, actor: Actor, token: str, step: int) -> StoryListed:
         filters = _filters_of(token)
         if step <= 0:
             return _first_page(s, actor, filters)
-        project = (
-            projects.get_project(s, actor, filters["project_ref"])
-            if filters.get("project_ref")
-            else None
-        )
-        query = dict(filters)
-        project_ref = query.pop("project_ref", None)
-        result = stories.list_stories(s, actor, project_ref, limit=PAGE_SIZE, **query)
+        project, result = _first_result(s, actor, filters)
         state = {
             "filters": filters,
             "cursors": [None, result.next_cursor] if result.next_cursor else [None],
