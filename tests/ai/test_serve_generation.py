@@ -104,6 +104,24 @@ def test_serve_generates_with_its_worker_pool(
     assert TEST_KEY not in log.read_text()
 
 
+def _wait_until_generating_is_recorded(db_url: str, timeout: float = 30.0) -> None:
+    """The kill is meant to land while Claude works, after "Generating…" was recorded (it is
+    posted first, then recorded); a kill between the two is the other case, answered by a
+    DM after bot.ai.worker.UNSHOWN_AFTER."""
+    db = Database(db_url)
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            with db.read() as s:
+                data = list(s.scalars(select(GenerationRequest.request_data)))
+            if data and all((d or {}).get("reply") for d in data):
+                return
+            assert time.monotonic() < deadline, "Generating… was never recorded"
+            time.sleep(0.05)
+    finally:
+        db.dispose()
+
+
 def test_kill_9_mid_generation_then_restart_delivers_the_drafts(
     fake_slack: FakeSlackAPI,  # noqa: F811
     fake_claude: FakeAnthropic,
@@ -120,6 +138,7 @@ def test_kill_9_mid_generation_then_restart_delivers_the_drafts(
         assert submit(slack, view, count="2").status == 200
         assert "Generating…" in fake_slack.wait_response(response_url).text_of()
         fake_claude.wait_for_requests(1)
+        _wait_until_generating_is_recorded(db_url)
         proc.send_signal(signal.SIGKILL)
         proc.wait(10)
     with serving(db_url, fake_slack, fake_claude, log):

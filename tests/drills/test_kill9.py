@@ -162,6 +162,12 @@ def test_kill_9_mid_generation_then_the_generation_completes(serve, unreliable_s
         )
         assert reply.status == 200 and not reply.body, reply.text
         claude.wait_for_requests(1, timeout=30)  # Claude is working on it
+        # ...and "Generating…" is recorded: a kill between posting it and recording it is
+        # the other case, answered by a DM after 2 min (bot.ai.worker.UNSHOWN_AFTER)
+        deadline = time.monotonic() + 30
+        while not all(r.request_data.get("reply") for r in _generation_rows(drill_db_url)):
+            assert time.monotonic() < deadline, "Generating… was never recorded"
+            time.sleep(0.05)
         server.kill9()
 
         [row] = _generation_rows(drill_db_url)
