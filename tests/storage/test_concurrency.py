@@ -64,49 +64,53 @@ def test_concurrent_first_members_make_exactly_one_admin(db: Database) -> None:
     assert len({a.user_id for a in actors if a.is_admin}) == 1
 
 
-def _writer_process(url: str, slack_user: str, creates: int, waits) -> None:
+def _write_back_to_back(url: str, seconds: float, started) -> None:
     import time
 
     db = Database(url)
     with db.write() as s:
-        actor = ensure_user(s, "T1", slack_user)
-    longest = 0.0
-    for i in range(creates):
-        t0 = time.monotonic()
+        actor = ensure_user(s, "T1", "UBUSY")
+    started.set()
+    end, i = time.monotonic() + seconds, 0
+    while time.monotonic() < end:
         with db.write() as s:
-            data = {"title": f"{slack_user} {i}", "description": "d"}
+            data = {"title": f"busy {i}", "description": "d"}
             stories.create_story(s, actor, "WEB", data)
-        if i >= 5:  # the first writes of a process also compile its statements
-            longest = max(longest, time.monotonic() - t0)
-    waits.put(longest)
+        i += 1
     db.dispose()
 
 
-def test_writer_processes_take_turns_without_long_waits(sqlite_db: Database) -> None:
-    """4 processes writing at once: all numbers handed out, none waits the busy handler's
-    long sleeps (a waiting process polls the writer lock file every 0.2-2 ms)."""
+def test_a_process_writing_back_to_back_does_not_starve_another(sqlite_db: Database) -> None:
+    """Another process writes without pause for 4 s; this one still gets each of its writes
+    in promptly. (With SQLite's busy handler alone, the busy process took the lock again
+    right after each commit while this one slept up to 100 ms a try: waits of 0.5-1 s+.)"""
     import multiprocessing
+    import time
 
     with sqlite_db.write() as s:
         admin = ensure_user(s, "T1", "U0")
         projects.create_project(s, admin, {"name": "Web", "key": "WEB"})
     ctx = multiprocessing.get_context("spawn")
-    waits = ctx.Queue()
-    procs = [
-        ctx.Process(target=_writer_process, args=(sqlite_db.url, f"U{i}", 150, waits))
-        for i in range(1, 5)
-    ]
-    for p in procs:
-        p.start()
-    for p in procs:
-        p.join(120)
-    assert [p.exitcode for p in procs] == [0, 0, 0, 0]
-    longest = [waits.get(timeout=5) for _ in procs]
+    started = ctx.Event()
+    busy = ctx.Process(target=_write_back_to_back, args=(sqlite_db.url, 4.0, started))
+    busy.start()
+    try:
+        assert started.wait(60)
+        time.sleep(0.3)
+        waits = []
+        for i in range(25):
+            t0 = time.monotonic()
+            with sqlite_db.write() as s:
+                stories.create_story(s, admin, "WEB", {"title": f"mine {i}", "description": "d"})
+            waits.append(time.monotonic() - t0)
+            time.sleep(0.02)
+    finally:
+        busy.join(60)
+    assert busy.exitcode == 0
+    assert max(waits) < 0.5, sorted(waits)[-5:]
     with sqlite_db.read() as s:
         numbers = sorted(s.scalars(select(UserStory.number)))
-    assert numbers == list(range(1, 601))
-    # generous for a shared CI machine; SQLite's busy handler alone reached 0.5-1 s here
-    assert max(longest) < 0.6, longest
+    assert numbers == list(range(1, len(numbers) + 1))  # both wrote, numbers never clash
 
 
 def test_a_writer_lock_file_held_too_long_falls_back_to_sqlites_own_wait(tmp_path) -> None:
