@@ -98,6 +98,33 @@ def web_client(settings: Settings, token: str | None = None) -> WebClient:
     )
 
 
+def installation_store(settings: Settings, db: Database) -> SQLAlchemyInstallationStore:
+    """slack_sdk's store of OAuth installations, in our database."""
+    return SQLAlchemyInstallationStore(
+        client_id=settings.slack_client_id or "",
+        engine=db.engine,
+        bots_table_name="slack_bots",
+        installations_table_name="slack_installations",
+    )
+
+
+def workspace_clients(settings: Settings, db: Database) -> Callable[[str], WebClient | None] | None:
+    """workspace id -> a Web API client with its bot token (token mode or OAuth installs);
+    None when neither is configured. For work outside a request (digests, AI deliveries)."""
+    if settings.slack_bot_token is not None:
+        client = web_client(settings, settings.slack_bot_token.get_secret_value())
+        return lambda _team_id: client
+    if not settings.oauth_enabled:
+        return None
+    store = installation_store(settings, db)
+
+    def for_team(team_id: str) -> WebClient | None:
+        bot = store.find_bot(enterprise_id=None, team_id=team_id)
+        return web_client(settings, bot.bot_token) if bot and bot.bot_token else None
+
+    return for_team
+
+
 def _secret(value) -> str | None:
     return value.get_secret_value() if value is not None else None
 
@@ -145,12 +172,7 @@ def create_app(settings: Settings, db: Database, *, socket_mode: bool = False) -
     try:
         if settings.oauth_enabled:
             client_id = settings.slack_client_id or ""
-            installations = SQLAlchemyInstallationStore(
-                client_id=client_id,
-                engine=db.engine,
-                bots_table_name="slack_bots",
-                installations_table_name="slack_installations",
-            )
+            installations = installation_store(settings, db)
             states = SQLAlchemyOAuthStateStore(
                 expiration_seconds=600, engine=db.engine, table_name="slack_oauth_states"
             )

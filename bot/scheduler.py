@@ -77,27 +77,9 @@ Clock = Callable[[], datetime]
 
 def slack_clients(settings: Settings, db: Database) -> SlackClientFactory | None:
     """workspace id -> a Web API client with its bot token (token mode or OAuth installs)."""
-    from bot.app import web_client
+    from bot.app import workspace_clients
 
-    if settings.slack_bot_token is not None:
-        client = web_client(settings, settings.slack_bot_token.get_secret_value())
-        return lambda _team_id: client
-    if settings.oauth_enabled:
-        from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
-
-        store = SQLAlchemyInstallationStore(
-            client_id=settings.slack_client_id or "",
-            engine=db.engine,
-            bots_table_name="slack_bots",
-            installations_table_name="slack_installations",
-        )
-
-        def for_team(team_id: str) -> WebClient | None:
-            bot = store.find_bot(enterprise_id=None, team_id=team_id)
-            return web_client(settings, bot.bot_token) if bot and bot.bot_token else None
-
-        return for_team
-    return None
+    return workspace_clients(settings, db)
 
 
 # ---------------------------------------------------------------- digest delivery

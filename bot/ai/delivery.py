@@ -167,27 +167,9 @@ def show_generating_soon(
 
 def client_factory(settings: Settings, db: Database) -> ClientFor:
     """A Web API client per workspace: the bot token, or the installation's token (OAuth)."""
-    from bot.app import web_client
+    from bot.app import workspace_clients
 
-    if settings.slack_bot_token is not None:
-        client = web_client(settings, settings.slack_bot_token.get_secret_value())
-        return lambda _team_id: client
-    if not settings.oauth_enabled:
-        return lambda _team_id: None
-    from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
-
-    store = SQLAlchemyInstallationStore(
-        client_id=settings.slack_client_id or "",
-        engine=db.engine,
-        bots_table_name="slack_bots",
-        installations_table_name="slack_installations",
-    )
-
-    def for_team(team_id: str) -> WebClient | None:
-        bot = store.find_bot(enterprise_id=None, team_id=team_id)
-        return web_client(settings, bot.bot_token) if bot and bot.bot_token else None
-
-    return for_team
+    return workspace_clients(settings, db) or (lambda _team_id: None)
 
 
 def slack_delivery(settings: Settings, db: Database) -> Callable[[RequestView], None]:
