@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from slack_sdk import WebClient
@@ -25,10 +24,6 @@ from storage.generation import RequestView
 log = logging.getLogger(__name__)
 
 ClientFor = Callable[[str], WebClient | None]
-
-# Showing "Generating…" runs here, not on Bolt's small listener pool: the pool's threads go
-# back to acking other requests while the Web API call and the bookkeeping happen.
-_after_ack = ThreadPoolExecutor(max_workers=8, thread_name_prefix="ai-reply")
 
 
 def reply_target(body: dict[str, Any]) -> dict[str, Any]:
@@ -145,24 +140,19 @@ def show_generating(
         deliver_result(db, client, current)
 
 
-def show_generating_soon(
+def show_generating_after_ack(
     db: Database,
     client: WebClient | None,
     request: RequestView,
     reply: dict[str, Any],
-    *,
     replace: bool = True,
 ) -> None:
-    """show_generating on a thread of our own (errors logged; the keeper DMs the outcome of a
-    request whose "Generating…" was never recorded)."""
-
-    def run() -> None:
-        try:
-            show_generating(db, client, request, reply, replace=replace)
-        except Exception:
-            log.exception("generation %s: showing Generating… failed", request.id)
-
-    _after_ack.submit(run)
+    """show_generating for a listener's work after its ack: errors are logged, not shown
+    (the keeper DMs the outcome of a request whose "Generating…" was never recorded)."""
+    try:
+        show_generating(db, client, request, reply, replace=replace)
+    except Exception:
+        log.exception("generation %s: showing Generating… failed", request.id)
 
 
 def client_factory(settings: Settings, db: Database) -> ClientFor:

@@ -9,7 +9,7 @@ from pydantic import ValidationError
 from slack_bolt import BoltContext
 from slack_sdk import WebClient
 
-from bot.ai.delivery import send_reply, show_generating_soon
+from bot.ai.delivery import send_reply, show_generating_after_ack
 from bot.ai.schemas import GenerationAsk
 from bot.forms import story_data
 from bot.ui.generation import drafts_message
@@ -78,8 +78,16 @@ def on_generate(ack: Any, body: dict, context: BoltContext, view: dict, client: 
     except Exception as exc:
         _refuse(ack, exc, ASK_FIELDS, "feature")
         return
-    ack()  # the modal closes now; Claude runs in the worker pool
-    show_generating_soon(database(context), client, request, _reply_of(origin), replace=False)
+    ack()  # the modal closes now; Claude runs in the AI worker pool
+    after_ack(
+        context,
+        show_generating_after_ack,
+        db=db,
+        client=client,
+        request=request,
+        reply=_reply_of(origin),
+        replace=False,
+    )
 
 
 def _reply_of(origin: dict[str, Any]) -> dict[str, Any]:
@@ -107,7 +115,14 @@ def on_feedback(ack: Any, body: dict, context: BoltContext, view: dict, client: 
         _refuse(ack, exc, ["feedback"], "feedback")
         return
     ack()
-    show_generating_soon(database(context), client, request, meta.get("reply") or {})
+    after_ack(
+        context,
+        show_generating_after_ack,
+        db=db,
+        client=client,
+        request=request,
+        reply=meta.get("reply") or {},
+    )
 
 
 EDIT_FIELDS = ["title", "description", "acceptance_criteria", "priority", "story_points", "tags"]
