@@ -109,7 +109,10 @@ class WriterTurn:
         self._depth = 0
         self._timeout = timeout
         self._fd: int | None = None
+        self._waiting_fd = -1
         self._pid = os.getpid()
+        self._locked = False  # this process holds the lock file
+        self._released = 0.0  # when it last let go of it (monotonic)
         self._path = f"{database_path}-write.lock" if database_path else None
 
     def __enter__(self) -> WriterTurn:
@@ -132,10 +135,6 @@ class WriterTurn:
                 self._released = time.monotonic()
         finally:
             self._threads.release()
-
-    _locked = False
-    _released = 0.0
-    _waiting_fd = -1
 
     def _take_file_lock(self) -> None:
         if fcntl is None or self._path is None:
