@@ -5,9 +5,25 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from storage.models import PRIORITIES, STATUSES
+from storage.fields import (
+    CRITERIA,
+    DEFAULT_PRIORITY,
+    DEFAULT_STATUS,
+    DEFAULT_STORY_TEMPLATE,
+    DESCRIPTION_MAX,
+    POINT_SCALE,
+    PRIORITIES,
+    PROJECT_DESCRIPTION_MAX,
+    PROJECT_KEY_MAX,
+    PROJECT_NAME_MAX,
+    REPOSITORY_URL_MAX,
+    STATUSES,
+    STORY_TEMPLATE_MAX,
+    TAGS_TEXT_MAX,
+    TITLE_MAX,
+)
 
-POINTS = ("0", "1", "2", "3", "5", "8", "13", "21")
+POINTS = tuple(str(points) for points in POINT_SCALE)
 
 
 @dataclass(frozen=True)
@@ -25,23 +41,26 @@ class FormField:
 
 
 PROJECT_FORM = (
-    FormField("name", "Name", optional=False, max_length=100, placeholder="Web shop"),
+    FormField("name", "Name", optional=False, max_length=PROJECT_NAME_MAX, placeholder="Web shop"),
     FormField(
         "key",
         "Key",
-        max_length=10,
+        max_length=PROJECT_KEY_MAX,
         hint="2–10 capitals that prefix story numbers (WEB-7). Empty: made from the name.",
         placeholder="WEB",
     ),
-    FormField("description", "Description", "multiline", max_length=4000),
+    FormField("description", "Description", "multiline", max_length=PROJECT_DESCRIPTION_MAX),
     FormField(
-        "repository_url", "Repository URL", max_length=500, placeholder="https://github.com/…"
+        "repository_url",
+        "Repository URL",
+        max_length=REPOSITORY_URL_MAX,
+        placeholder="https://github.com/…",
     ),
     FormField("default_priority", "Default priority", "select", PRIORITIES, optional=False),
     FormField(
         "story_template",
         "Story template",
-        max_length=50,
+        max_length=STORY_TEMPLATE_MAX,
         hint="How generated stories are written, e.g. agile.",
     ),
     FormField("include_tasks", "Include tasks in generated stories", "flag"),
@@ -51,13 +70,13 @@ PROJECT_SETTINGS = ("default_priority", "story_template", "include_tasks", "auto
 
 STORY_FORM = (
     FormField("project", "Project", "project", optional=False),
-    FormField("title", "Title", optional=False, max_length=200),
+    FormField("title", "Title", optional=False, max_length=TITLE_MAX),
     FormField(
         "description",
         "Description",
         "multiline",
         optional=False,
-        max_length=4000,
+        max_length=DESCRIPTION_MAX,
         placeholder="As a …, I want …, so that …",
     ),
     FormField(
@@ -65,10 +84,11 @@ STORY_FORM = (
         "Acceptance criteria",
         "multiline",
         hint="One per line, e.g. Given … When … Then …",
+        max_length=CRITERIA.total_chars,
     ),
     FormField("priority", "Priority", "select", PRIORITIES, optional=False),
     FormField("story_points", "Points", "select", POINTS, optional=False),
-    FormField("tags", "Tags", hint="Comma-separated, e.g. auth, mobile", max_length=500),
+    FormField("tags", "Tags", hint="Comma-separated, e.g. auth, mobile", max_length=TAGS_TEXT_MAX),
     FormField("status", "Status", "select", STATUSES, optional=False),
     FormField("assignee", "Assignee", "user"),
 )
@@ -80,8 +100,8 @@ def project_initial(project: Any | None = None) -> dict[str, Any]:
     """Form values for a new project, or the values of an existing ProjectView."""
     if project is None:
         return {
-            "default_priority": "MEDIUM",
-            "story_template": "agile",
+            "default_priority": DEFAULT_PRIORITY,
+            "story_template": DEFAULT_STORY_TEMPLATE,
             "include_tasks": True,
             "auto_assign_points": True,
         }
@@ -91,8 +111,8 @@ def project_initial(project: Any | None = None) -> dict[str, Any]:
         "key": project.key,
         "description": project.description,
         "repository_url": project.repository_url,
-        "default_priority": settings.get("default_priority", "MEDIUM"),
-        "story_template": settings.get("story_template", "agile"),
+        "default_priority": settings.get("default_priority", DEFAULT_PRIORITY),
+        "story_template": settings.get("story_template", DEFAULT_STORY_TEMPLATE),
         "include_tasks": bool(settings.get("include_tasks", True)),
         "auto_assign_points": bool(settings.get("auto_assign_points", True)),
     }
@@ -100,8 +120,9 @@ def project_initial(project: Any | None = None) -> dict[str, Any]:
 
 def project_data(values: dict[str, Any]) -> dict[str, Any]:
     """Form values -> the domain's project input (settings nested)."""
+    # only the fields the form showed: one it left out (too long to edit there) stays as is
     data: dict[str, Any] = {
-        f: values.get(f) for f in ("name", "key", "description", "repository_url")
+        f: values.get(f) for f in ("name", "key", "description", "repository_url") if f in values
     }
     data["settings"] = {f: values[f] for f in PROJECT_SETTINGS if values.get(f) is not None}
     return data
@@ -110,7 +131,11 @@ def project_data(values: dict[str, Any]) -> dict[str, Any]:
 def story_initial(story: Any | None = None, **given: Any) -> dict[str, Any]:
     """Form values for a new story (defaults + `given`), or those of an existing StoryView."""
     if story is None:
-        values: dict[str, Any] = {"priority": "MEDIUM", "story_points": "0", "status": "DRAFT"}
+        values: dict[str, Any] = {
+            "priority": DEFAULT_PRIORITY,
+            "story_points": "0",
+            "status": DEFAULT_STATUS,
+        }
         values.update({k: v for k, v in given.items() if v is not None})
         return values
     return {
@@ -139,8 +164,8 @@ def story_data(values: dict[str, Any]) -> dict[str, Any]:
         tags = (values.get("tags") or "").replace("\n", ",").split(",")
         data["tags"] = [tag.strip() for tag in tags if tag.strip()]
     if values.get("story_points") not in (None, ""):
-        points = str(values["story_points"]).strip()
-        data["story_points"] = int(points) if points.lstrip("-").isdigit() else points
+        # as typed: the domain reads it (ASCII digits only; "²".isdigit() is True, int() fails)
+        data["story_points"] = str(values["story_points"]).strip()
     return data
 
 

@@ -13,12 +13,12 @@ from sqlalchemy.orm import Session
 
 from storage import audit
 from storage.errors import DomainError, NotFound, ValidationFailed
+from storage.fields import FEATURE_MAX
 from storage.models import GenerationRequest, Project, User, UserStory, utcnow
 from storage.projects import effective_settings, find_project
 from storage.users import Actor, actor_of
 
 DEFAULT_MAX_ATTEMPTS = 3
-FEATURE_MAX_CHARS = 2000
 # Titles of existing stories the prompt carries; newest first, enough for Claude to avoid them.
 MAX_EXISTING_TITLES = 100
 DRAFTS_SESSION_KIND = "ai_drafts"
@@ -860,11 +860,11 @@ def generate_form(
     chosen = next((p for p in projects if p.id == project_id), None)
     include_tasks = bool((chosen.settings if chosen else {}).get("include_tasks", True))
     note = None
-    if len(text) > FEATURE_MAX_CHARS:
+    if len(text) > FEATURE_MAX:
         note = (
             f"The text was {len(text)} characters; a feature description is at most "
-            f"{FEATURE_MAX_CHARS}, so only the start is filled in below. Edit it as you like."
+            f"{FEATURE_MAX}, so only the start is filled in below. Edit it as you like."
         )
-        text = text[:FEATURE_MAX_CHARS]
+        text = text[:FEATURE_MAX]
     initial = {"project": project_id, "feature": text, "count": 3, "include_tasks": include_tasks}
     return GenerateForm(projects=projects, initial=initial, note=note)

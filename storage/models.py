@@ -29,8 +29,6 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-PRIORITIES = ("LOW", "MEDIUM", "HIGH", "CRITICAL")
-STATUSES = ("DRAFT", "READY", "IN_PROGRESS", "DONE")
 ROLES = ("USER", "ADMIN")
 GENERATION_STATUSES = ("PENDING", "PROCESSING", "COMPLETED", "FAILED")
 

@@ -7,21 +7,29 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from storage import audit
 from storage.errors import Conflict, NotFound, ValidationFailed
+from storage.fields import (
+    DEFAULT_PRIORITY,
+    DEFAULT_STORY_TEMPLATE,
+    PROJECT_DESCRIPTION_MAX,
+    PROJECT_NAME_MAX,
+    REPOSITORY_URL_MAX,
+    STORY_TEMPLATE_MAX,
+    Priority,
+)
 from storage.models import Project, User, UserStory, utcnow
 from storage.permissions import require_project_editor
 from storage.users import Actor
 from storage.validation import check_slack_id, parse
 
-Priority = Literal["LOW", "MEDIUM", "HIGH", "CRITICAL"]
 KEY_PATTERN = re.compile(r"^[A-Z][A-Z0-9]{1,9}$")
 ID_PATTERN = re.compile(r"^[0-9a-f]{32}$")
 EDITABLE_FIELDS = ("name", "key", "description", "repository_url", "settings")
@@ -42,9 +50,10 @@ class ProjectSettings(BaseModel):
 
     ai_model: Annotated[str, Field(min_length=1, max_length=100)] | None = None
     story_template: Annotated[
-        str, Field(min_length=1, max_length=50, pattern=r"^[a-z][a-z0-9_-]*$")
-    ] = "agile"
-    default_priority: Priority = "MEDIUM"
+        str,
+        Field(min_length=1, max_length=STORY_TEMPLATE_MAX, pattern=r"^[a-z][a-z0-9_-]*$"),
+    ] = DEFAULT_STORY_TEMPLATE
+    default_priority: Priority = DEFAULT_PRIORITY
     auto_assign_points: bool = True
     include_tasks: bool = True
 
@@ -64,10 +73,10 @@ class ProjectInput(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: Annotated[str, Field(min_length=1, max_length=100)]
+    name: Annotated[str, Field(min_length=1, max_length=PROJECT_NAME_MAX)]
     key: str | None = None
-    description: Annotated[str, Field(max_length=4000)] | None = None
-    repository_url: Annotated[str, Field(max_length=500)] | None = None
+    description: str | None = None
+    repository_url: Annotated[str, Field(max_length=REPOSITORY_URL_MAX)] | None = None
     settings: ProjectSettings = Field(default_factory=ProjectSettings)
 
     @field_validator("name", mode="before")
@@ -80,8 +89,8 @@ class ProjectInput(BaseModel):
                 raise ValueError("must not contain control characters")
             if value and not any(c.isalnum() for c in value):
                 raise ValueError("must contain a letter or digit")
-            if len(value.casefold()) > 100:
-                raise ValueError("must be at most 100 characters")
+            if len(value.casefold()) > PROJECT_NAME_MAX:
+                raise ValueError(f"must be at most {PROJECT_NAME_MAX} characters")
         if value == "":
             raise ValueError("must not be empty")
         return value
@@ -103,8 +112,14 @@ class ProjectInput(BaseModel):
 
     @field_validator("description", mode="before")
     @classmethod
-    def _description(cls, value: Any) -> Any:
+    def _description(cls, value: Any, info: ValidationInfo) -> Any:
         value = _clean_text(value)
+        stored = (info.context or {}).get("stored", {}).get("description")
+        if isinstance(value, str) and len(value) > PROJECT_DESCRIPTION_MAX and value != stored:
+            # a stored description the edit leaves as it is stays, even if it is longer
+            raise ValueError(
+                f"must be at most {PROJECT_DESCRIPTION_MAX} characters (this is {len(value)})"
+            )
         return value or None
 
     @field_validator("repository_url", mode="before")
@@ -374,7 +389,7 @@ def update_project(s: Session, actor: Actor, ref: str, changes: dict[str, Any]) 
             merged["settings"] = {**current["settings"], **value}
         else:
             merged[field] = value
-    data = parse(ProjectInput, merged)
+    data = parse(ProjectInput, merged, context={"stored": current})
     new = {
         "name": data.name,
         "key": data.key or project.key,

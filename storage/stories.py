@@ -9,31 +9,37 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 from sqlalchemy import Select, literal, select, tuple_
 from sqlalchemy.orm import Session, aliased
 
 from storage import audit
 from storage.errors import NotFound, ValidationFailed
-from storage.models import PRIORITIES, STATUSES, Project, User, UserStory, utcnow
+from storage.fields import (
+    CRITERIA,
+    DESCRIPTION_MAX,
+    MAX_POINTS,
+    META_BYTES_MAX,
+    MIN_POINTS,
+    PRIORITIES,
+    PRIORITY_RANK,
+    STATUSES,
+    TAG_CHARS,
+    TAGS_MAX,
+    TASKS,
+    TITLE_MAX,
+    Lines,
+    Priority,
+    Status,
+)
+from storage.models import Project, User, UserStory, utcnow
 from storage.permissions import require_story_deleter
 from storage.projects import effective_settings, find_project
 from storage.users import Actor, get_or_create_user
 from storage.validation import check_slack_id, parse
 
-Priority = Literal["LOW", "MEDIUM", "HIGH", "CRITICAL"]
-Status = Literal["DRAFT", "READY", "IN_PROGRESS", "DONE"]
-PRIORITY_RANK = {"CRITICAL": 1, "HIGH": 2, "MEDIUM": 3, "LOW": 4}
-
-MAX_TITLE = 200
-MAX_DESCRIPTION = 10_000
-MAX_ITEMS = 30
-MAX_ITEM_LENGTH = 500
-MAX_TAGS = 20
-MAX_TAG_LENGTH = 50
-MAX_META_BYTES = 10_000
 MAX_PAGE = 100
 EDITABLE_FIELDS = (
     "title",
@@ -49,6 +55,10 @@ EDITABLE_FIELDS = (
 STORY_REF = re.compile(r"^\s*([A-Za-z][A-Za-z0-9]{1,9})-(\d{1,9})\s*$")
 ID_PATTERN = re.compile(r"^[0-9a-f]{32}$")
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# Characters that show nothing or reorder what follows (Trojan Source): a title holding one
+# could look blank, or read as something other than what it is.
+INVISIBLE = re.compile("[\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
+ZWJ = "\u200d"
 
 
 def _no_controls(value: str, *, allow_newlines: bool) -> str:
@@ -58,13 +68,45 @@ def _no_controls(value: str, *, allow_newlines: bool) -> str:
     return value
 
 
+def _no_invisibles(value: str) -> str:
+    """Refuse zero-width and direction-changing characters; a zero-width joiner only inside an
+    emoji sequence (👩‍💻), where it joins two pictures into one."""
+    for found in INVISIBLE.finditer(value):
+        i = found.start()
+        if value[i] == ZWJ and _joins_emoji(value, i):
+            continue
+        raise ValueError(
+            f"must not contain invisible or direction-changing characters "
+            f"(U+{ord(value[i]):04X} at position {i + 1})"
+        )
+    return value
+
+
+def _joins_emoji(value: str, i: int) -> bool:
+    before = value[i - 1] if i > 0 else ""
+    after = value[i + 1] if i + 1 < len(value) else ""
+    pictures = ("So", "Sk")
+    return (
+        bool(before)
+        and bool(after)
+        and (unicodedata.category(before) in pictures or before == "\ufe0f")
+        and unicodedata.category(after) in pictures
+    )
+
+
+def _stored(info: ValidationInfo, field: str) -> Any:
+    """The value a story being edited holds now (None when creating): a stored value the
+    person did not change is kept, even if it is longer than today's limit allows."""
+    return (info.context or {}).get("stored", {}).get(field)
+
+
 def _enum_word(value: Any) -> Any:
     if isinstance(value, str):
         return re.sub(r"[\s-]+", "_", value.strip()).upper()
     return value
 
 
-def _text_items(value: Any, what: str, plural: str) -> Any:
+def _text_items(value: Any, what: str, plural: str, limit: Lines, stored: Any = None) -> Any:
     """A list of non-blank lines: a list, or text with one item per line."""
     if value is None:
         return []
@@ -77,25 +119,35 @@ def _text_items(value: Any, what: str, plural: str) -> Any:
         if not isinstance(item, str):
             raise ValueError(f"must each be text (one {what} per line)")
         item = _no_controls(item.strip(), allow_newlines=False)
-        if len(item) > MAX_ITEM_LENGTH:
-            raise ValueError(f"must each be at most {MAX_ITEM_LENGTH} characters")
         if item:
             items.append(item)
-    if len(items) > MAX_ITEMS:
-        raise ValueError(f"must be at most {MAX_ITEMS} {plural}")
+    if items == stored:
+        return items
+    if any(len(item) > limit.item_chars for item in items):
+        raise ValueError(f"must each be at most {limit.item_chars} characters")
+    if len(items) > limit.max_items:
+        raise ValueError(f"must be at most {limit.max_items} {plural}")
+    if limit.joined_length(items) > limit.total_chars:
+        raise ValueError(
+            f"must be at most {limit.total_chars} characters in all, one {what} per line "
+            f"(these are {limit.joined_length(items)})"
+        )
     return items
 
 
 class StoryInput(BaseModel):
-    """A story as a person (or Claude) gives it, checked by the seed's rules."""
+    """A story as a person (or Claude) gives it, checked by the seed's rules.
+
+    Validate with `context={"stored": {...}}` when editing: a stored value the edit leaves
+    as it is passes even if a limit has since become tighter."""
 
     model_config = ConfigDict(extra="forbid")
 
-    title: Annotated[str, Field(min_length=1, max_length=MAX_TITLE)]
-    description: Annotated[str, Field(min_length=1, max_length=MAX_DESCRIPTION)]
+    title: Annotated[str, Field(min_length=1)]
+    description: Annotated[str, Field(min_length=1)]
     acceptance_criteria: list[str] = Field(default_factory=list)
     priority: Priority | None = None
-    story_points: Annotated[int, Field(ge=0, le=21, strict=False)] = 0
+    story_points: Annotated[int, Field(ge=MIN_POINTS, le=MAX_POINTS, strict=False)] = 0
     tasks: list[str] = Field(default_factory=list)
     tags: list[str] = Field(default_factory=list)
     status: Status = "DRAFT"
@@ -103,35 +155,41 @@ class StoryInput(BaseModel):
 
     @field_validator("title", mode="before")
     @classmethod
-    def _title(cls, value: Any) -> Any:
+    def _title(cls, value: Any, info: ValidationInfo) -> Any:
         if isinstance(value, str):
             value = _no_controls(re.sub(r"\s+", " ", value).strip(), allow_newlines=False)
             if not value:
                 raise ValueError("must not be empty")
-            if len(value) > MAX_TITLE:
-                raise ValueError(f"must be at most {MAX_TITLE} characters")
+            if value == _stored(info, "title"):
+                return value
+            _no_invisibles(value)
+            if len(value) > TITLE_MAX:
+                raise ValueError(f"must be at most {TITLE_MAX} characters")
         return value
 
     @field_validator("description", mode="before")
     @classmethod
-    def _description(cls, value: Any) -> Any:
+    def _description(cls, value: Any, info: ValidationInfo) -> Any:
         if isinstance(value, str):
             value = _no_controls(value.strip(), allow_newlines=True)
             if not value:
                 raise ValueError("is required")
-            if len(value) > MAX_DESCRIPTION:
-                raise ValueError(f"must be at most {MAX_DESCRIPTION} characters")
+            if len(value) > DESCRIPTION_MAX and value != _stored(info, "description"):
+                raise ValueError(
+                    f"must be at most {DESCRIPTION_MAX} characters (this is {len(value)})"
+                )
         return value
 
     @field_validator("acceptance_criteria", mode="before")
     @classmethod
-    def _criteria(cls, value: Any) -> Any:
-        return _text_items(value, "criterion", "criteria")
+    def _criteria(cls, value: Any, info: ValidationInfo) -> Any:
+        stored = _stored(info, "acceptance_criteria")
+        return _text_items(value, "criterion", "criteria", CRITERIA, stored)
 
     @field_validator("tasks", mode="before")
     @classmethod
-    def _tasks(cls, value: Any) -> Any:
-        return _text_items(value, "task", "tasks")
+    def _tasks(cls, value: Any, info: ValidationInfo) -> Any:
+        return _text_items(value, "task", "tasks", TASKS, _stored(info, "tasks"))
 
     @field_validator("tags", mode="before")
     @classmethod
@@ -148,12 +206,12 @@ class StoryInput(BaseModel):
                 raise ValueError("must each be text")
             tag = re.sub(r"\s+", "-", tag.strip().lstrip("#").strip()).lower()
             _no_controls(tag, allow_newlines=False)
-            if len(tag) > MAX_TAG_LENGTH:
-                raise ValueError(f"must each be at most {MAX_TAG_LENGTH} characters")
+            if len(tag) > TAG_CHARS:
+                raise ValueError(f"must each be at most {TAG_CHARS} characters")
             if tag and tag not in tags:
                 tags.append(tag)
-        if len(tags) > MAX_TAGS:
-            raise ValueError(f"must be at most {MAX_TAGS} tags")
+        if len(tags) > TAGS_MAX:
+            raise ValueError(f"must be at most {TAGS_MAX} tags")
         return tags
 
     @field_validator("priority", mode="before")
@@ -177,15 +235,16 @@ class StoryInput(BaseModel):
     @field_validator("story_points", mode="before")
     @classmethod
     def _points(cls, value: Any) -> Any:
+        whole = f"must be a whole number from {MIN_POINTS} to {MAX_POINTS}"
         if isinstance(value, bool):
-            raise ValueError("must be a whole number from 0 to 21")
+            raise ValueError(whole)
         if isinstance(value, str):
             value = value.strip() or "0"
-            if not re.fullmatch(r"\d{1,3}", value):
-                raise ValueError("must be a whole number from 0 to 21")
+            if not re.fullmatch(r"[0-9]{1,3}", value):  # ASCII digits: \d takes "٣" too
+                raise ValueError(whole)
             value = int(value)
-        if isinstance(value, int) and not 0 <= value <= 21:
-            raise ValueError("must be between 0 and 21")
+        if isinstance(value, int) and not MIN_POINTS <= value <= MAX_POINTS:
+            raise ValueError(f"must be between {MIN_POINTS} and {MAX_POINTS}")
         return value
 
     @field_validator("meta", mode="before")
@@ -198,8 +257,8 @@ class StoryInput(BaseModel):
                 size = len(json.dumps(value, allow_nan=False))
             except (TypeError, ValueError):
                 raise ValueError("must be plain JSON data") from None
-            if size > MAX_META_BYTES:
-                raise ValueError(f"must be at most {MAX_META_BYTES} bytes of JSON")
+            if size > META_BYTES_MAX:
+                raise ValueError(f"must be at most {META_BYTES_MAX} bytes of JSON")
         return value
 
 
@@ -424,8 +483,8 @@ def update_story(s: Session, actor: Actor, ref: str, changes: dict[str, Any]) ->
             f"These story fields cannot be changed: {', '.join(unknown)}.",
             {f: "cannot be changed" for f in unknown},
         )
-    merged = {**_current(story), **changes}
-    data = parse(StoryInput, merged)
+    current = _current(story)
+    data = parse(StoryInput, {**current, **changes}, context={"stored": current})
     new = data.model_dump()
     if new["priority"] is None:
         new["priority"] = story.priority

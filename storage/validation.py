@@ -79,14 +79,15 @@ def failed_from(exc: ValidationError, *, prefix: str = "") -> ValidationFailed:
     return ValidationFailed(message + ".", field_errors)
 
 
-def parse(model: type[M], data: M | dict[str, Any]) -> M:
-    """Validate `data` (a dict or an instance) as `model`, raising ValidationFailed."""
+def parse(model: type[M], data: M | dict[str, Any], *, context: dict[str, Any] | None = None) -> M:
+    """Validate `data` (a dict or an instance) as `model`, raising ValidationFailed;
+    `context` reaches the model's validators (e.g. the stored values of an edit)."""
     if isinstance(data, model):
         data = data.model_dump()
     if not isinstance(data, dict):
         raise ValidationFailed("Input must be a set of named fields.")
     try:
-        return model.model_validate(data)
+        return model.model_validate(data, context=context)
     except ValidationError as exc:
         raise failed_from(exc) from None
 

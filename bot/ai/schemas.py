@@ -6,21 +6,39 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
-from storage.generation import FEATURE_MAX_CHARS
-from storage.models import PRIORITIES
+from storage.fields import (
+    AUDIENCE_MAX,
+    CRITERIA,
+    DESCRIPTION_MAX,
+    FEATURE_MAX,
+    FEEDBACK_MAX,
+    MAX_STORIES,
+    POINT_SCALE,
+    TAG_CHARS,
+    TASKS,
+    TITLE_MAX,
+    Lines,
+    Priority,
+)
 
-# The seed's points scale; anything else is a schema break, not a rounding problem.
-POINT_SCALE = (0, 1, 2, 3, 5, 8, 13, 21)
-FEEDBACK_MAX_CHARS = 500
-AUDIENCE_MAX_CHARS = 100
-MAX_STORIES = 10
 # Stories over this many points get a "Split" button.
 SPLIT_ABOVE_POINTS = 8
 
-Priority = Literal["LOW", "MEDIUM", "HIGH", "CRITICAL"]
+# The seed's points scale; anything else is a schema break, not a rounding problem.
 Points = Literal[0, 1, 2, 3, 5, 8, 13, 21]
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
-assert tuple(Priority.__args__) == PRIORITIES  # one list of priorities in the product
+assert Points.__args__ == POINT_SCALE  # one points scale in the product
+MAX_CRITERIA = 12
+MAX_TASKS = 15
+# Claude's lists fit the story form: every item and the whole, one per line.
+assert min(CRITERIA.item_chars, TASKS.item_chars) >= 300
+assert CRITERIA.max_items >= MAX_CRITERIA and TASKS.max_items >= MAX_TASKS
+
+
+def _fits(items: list[str], limit: Lines, plural: str) -> list[str]:
+    if limit.joined_length(items) > limit.total_chars:
+        raise ValueError(f"the {plural} together must be at most {limit.total_chars} characters")
+    return items
 
 
 class DraftMetadata(BaseModel):
@@ -44,25 +62,37 @@ class StoryDraft(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     title: Annotated[
-        str, StringConstraints(strip_whitespace=True, min_length=3, max_length=200)
+        str, StringConstraints(strip_whitespace=True, min_length=3, max_length=TITLE_MAX)
     ] = Field(description="Short imperative title, under 80 characters.")
     description: Annotated[
-        str, StringConstraints(strip_whitespace=True, min_length=10, max_length=4000)
+        str, StringConstraints(strip_whitespace=True, min_length=10, max_length=DESCRIPTION_MAX)
     ] = Field(description='"As a <role>, I want <goal>, so that <benefit>."')
     acceptance_criteria: list[ShortText] = Field(
         min_length=1,
-        max_length=12,
+        max_length=MAX_CRITERIA,
         description='Each one "Given <context>, When <action>, Then <outcome>".',
     )
     tasks: list[ShortText] = Field(
-        default_factory=list, max_length=15, description="Implementation tasks, when asked for."
+        default_factory=list,
+        max_length=MAX_TASKS,
+        description="Implementation tasks, when asked for.",
     )
     story_points: Points = Field(description="Fibonacci points: 0, 1, 2, 3, 5, 8, 13 or 21.")
     priority: Priority
     tags: list[
-        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
+        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=TAG_CHARS)]
     ] = Field(default_factory=list, max_length=8, description="Lowercase, hyphenated.")
     metadata: DraftMetadata
+
+    @field_validator("acceptance_criteria")
+    @classmethod
+    def _criteria_fit(cls, items: list[str]) -> list[str]:
+        return _fits(items, CRITERIA, "acceptance criteria")
+
+    @field_validator("tasks")
+    @classmethod
+    def _tasks_fit(cls, items: list[str]) -> list[str]:
+        return _fits(items, TASKS, "tasks")
 
     @field_validator("tags")
     @classmethod
@@ -108,9 +138,9 @@ class GenerationAsk(BaseModel):
     project_ref: str = Field(max_length=100)
     feature: str
     count: int = Field(default=3, ge=1, le=MAX_STORIES)
-    audience: str | None = Field(default=None, max_length=AUDIENCE_MAX_CHARS)
+    audience: str | None = Field(default=None, max_length=AUDIENCE_MAX)
     include_tasks: bool = True
-    feedback: str | None = Field(default=None, max_length=FEEDBACK_MAX_CHARS)
+    feedback: str | None = Field(default=None, max_length=FEEDBACK_MAX)
 
     @field_validator("project_ref")
     @classmethod
@@ -124,10 +154,10 @@ class GenerationAsk(BaseModel):
     def _feature_cap(cls, value: str) -> str:
         if not value:
             raise ValueError("Describe the feature in a sentence or two.")
-        if len(value) > FEATURE_MAX_CHARS:
+        if len(value) > FEATURE_MAX:
             raise ValueError(
                 f"The feature description is {len(value)} characters; the limit is "
-                f"{FEATURE_MAX_CHARS}. Summarise it, or generate from one part at a time."
+                f"{FEATURE_MAX}. Summarise it, or generate from one part at a time."
             )
         return value
 

@@ -13,7 +13,7 @@ from bot.commands import HomeData
 from bot.ui.home import home_view
 from bot.ui.story_card import status_select, story_block_id, story_row
 from bot.ui.text import SECTION_LIMIT, clip
-from storage.models import STATUSES
+from storage.fields import STATUSES
 from storage.stories import StoryView
 
 

@@ -52,7 +52,7 @@ BAD_STORIES = [
     ({"status": "BLOCKED"}, "status"),
     ({"tags": ["x" * 51]}, "tags"),
     ({"tags": [f"t{i}" for i in range(21)]}, "tags"),
-    ({"tasks": ["t"] * 31}, "tasks"),
+    ({"tasks": ["t"] * 51}, "tasks"),
     ({"acceptance_criteria": ["c" * 501]}, "acceptance_criteria"),
     ({"title": "bad\x00title"}, "title"),
     ({"meta": {"x": "y" * 20_000}}, "meta"),
