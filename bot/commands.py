@@ -18,7 +18,7 @@ from storage import projects, sessions, stories
 from storage.activity import user_activity
 from storage.audit import list_audit
 from storage.errors import DomainError, NotFound
-from storage.models import PRIORITIES, STATUSES
+from storage.fields import PRIORITIES, STATUSES
 from storage.search import search_stories
 from storage.users import Actor, grant_admin
 
@@ -118,6 +118,7 @@ class OpenForm:
     initial: dict[str, Any] = field(default_factory=dict)
     target: str | None = None
     projects: list[Any] = field(default_factory=list)
+    note: str | None = None  # shown above the fields (e.g. what was cut to fit)
 
 
 @dataclass(frozen=True)
@@ -323,7 +324,13 @@ def parse_assignee(word: str, actor: Actor) -> str | None:
 
 
 def new_story_form(
-    s: Session, actor: Actor, project_ref: str | None, channel_id: str | None, **given: Any
+    s: Session,
+    actor: Actor,
+    project_ref: str | None,
+    channel_id: str | None,
+    *,
+    note: str | None = None,
+    **given: Any,
 ) -> OpenForm:
     """The story form, project preselected: the one named, else the channel's linked one."""
 
@@ -339,6 +346,7 @@ def new_story_form(
         "story",
         story_initial(None, project=project.id if project else None, **given),
         projects=choices,
+        note=note,
     )
 
 
@@ -508,8 +516,12 @@ def _autodev(s: Session, actor: Actor, verb: str, rest: list[str], text: str) ->
         if verb == "audit":
             limit = 20
             if rest:
-                if not rest[0].isdigit():
-                    raise UsageProblem("/autodev", "Say how many entries as a number: audit 20.")
+                # ASCII digits only: isdigit() also takes "²" and "٣", and int() refuses
+                # 5000 digits; 1..100 is list_audit's rule.
+                if not re.fullmatch(r"[0-9]{1,3}", rest[0]) or not 1 <= int(rest[0]) <= 100:
+                    raise UsageProblem(
+                        "/autodev", "Say how many entries as a number between 1 and 100: audit 20."
+                    )
                 limit = int(rest[0])
             return AuditShown(list_audit(s, actor, limit=limit))
         if verb == "admin":

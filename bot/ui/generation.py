@@ -20,17 +20,12 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from bot.ai.schemas import (
-    AUDIENCE_MAX_CHARS,
-    FEATURE_MAX_CHARS,
-    FEEDBACK_MAX_CHARS,
-    MAX_STORIES,
-    SPLIT_ABOVE_POINTS,
-)
+from bot.ai.schemas import SPLIT_ABOVE_POINTS
 from bot.forms import STORY_FORM
 from bot.ui import ids
 from bot.ui.modals import FLAG_ON, form_modal
 from bot.ui.text import SECTION_LIMIT, clip, escape
+from storage.fields import AUDIENCE_MAX, FEATURE_MAX, FEEDBACK_MAX, MAX_STORIES
 
 MAX_PROJECT_OPTIONS = 100
 MAX_BLOCKS = 50  # Slack's limit per message
@@ -78,11 +73,11 @@ def generate_modal(
             element=PlainTextInputElement(
                 action_id="feature",
                 multiline=True,
-                max_length=FEATURE_MAX_CHARS,
+                max_length=FEATURE_MAX,
                 placeholder="Users reset their password by email",
                 initial_value=initial.get("feature") or None,
             ),
-            hint=f"One or two sentences is plenty (at most {FEATURE_MAX_CHARS} characters).",
+            hint=f"One or two sentences is plenty (at most {FEATURE_MAX} characters).",
         ),
         InputBlock(
             block_id="count",
@@ -90,7 +85,7 @@ def generate_modal(
             element=StaticSelectElement(
                 action_id="count",
                 options=count_options,
-                initial_option=count_options[int(initial.get("count") or 3) - 1],
+                initial_option=count_options[_count(initial.get("count")) - 1],
             ),
         ),
         InputBlock(
@@ -99,7 +94,7 @@ def generate_modal(
             optional=True,
             element=PlainTextInputElement(
                 action_id="audience",
-                max_length=AUDIENCE_MAX_CHARS,
+                max_length=AUDIENCE_MAX,
                 placeholder="e.g. shop admin, new customer",
                 initial_value=initial.get("audience") or None,
             ),
@@ -126,6 +121,12 @@ def generate_modal(
     ).to_dict()
 
 
+def _count(value: Any) -> int:
+    """How many stories to preselect: the number given when it is one of the options, else 3."""
+    text = str(value or "")
+    return int(text) if text.isascii() and text.isdigit() and 1 <= int(text) <= MAX_STORIES else 3
+
+
 def feedback_modal(*, metadata: str) -> dict[str, Any]:
     """ "Regenerate with feedback": what should change in the next drafts."""
     return View(
@@ -142,7 +143,7 @@ def feedback_modal(*, metadata: str) -> dict[str, Any]:
                 element=PlainTextInputElement(
                     action_id="feedback",
                     multiline=True,
-                    max_length=FEEDBACK_MAX_CHARS,
+                    max_length=FEEDBACK_MAX,
                     placeholder="Smaller stories; focus on mobile; no admin screens",
                 ),
             )
@@ -259,7 +260,7 @@ def _draft_context(draft: Any) -> str:
             f"*{escape(s['key'])}* ({escape(clip(s['title'], 60))})" for s in draft.similar
         )
         bits.append(f":warning: looks like {looks}")
-    return " · ".join(bits) or " "
+    return " · ".join(bits)
 
 
 def _draft_value(token: str, index: int) -> str:
@@ -304,9 +305,10 @@ def _draft_blocks(review: Any, draft: Any) -> list[Any]:
     ]
     if int(draft.story.get("story_points") or 0) > SPLIT_ABOVE_POINTS:
         buttons.append(ButtonElement(text="Split", action_id=ids.AI_DRAFT_SPLIT, value=value))
+    context = _draft_context(draft)
     return [
         SectionBlock(text=_md(_draft_text(draft.story))),
-        ContextBlock(elements=[_md(_draft_context(draft))]),
+        *([ContextBlock(elements=[_md(context)])] if context else []),
         ActionsBlock(block_id=f"ai_draft:{draft.index}", elements=buttons),
         DividerBlock(),
     ]

@@ -17,7 +17,7 @@ from slack_sdk.models.blocks import (
 from bot.ui import ids
 from bot.ui.story_card import story_row
 from bot.ui.text import SECTION_LIMIT, clip, escape
-from storage.models import STATUSES
+from storage.fields import STATUSES
 
 MAX_BLOCKS = 100
 ROWS_PER_SECTION = 15
@@ -38,7 +38,15 @@ def home_view(home: Any) -> dict[str, Any]:
         ),
     ]
     blocks += _section("Assigned to me", home.assigned, "Nothing is assigned to you.")
-    blocks += _section("Created by me", home.created, "You have not created a story yet.")
+    # a story is shown once (Slack refuses two blocks with one block_id on a surface)
+    assigned = {story.id for story in home.assigned}
+    created = [story for story in home.created if story.id not in assigned]
+    none_yet = "" if home.created else "You have not created a story yet."
+    blocks += _section("Created by me", created, none_yet)
+    if len(created) < len(home.created):
+        also = len(home.created) - len(created)
+        text = f"{also} more you created {'is' if also == 1 else 'are'} assigned to you, above."
+        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=text)]))
     blocks.append(DividerBlock())
     blocks.append(HeaderBlock(text="My projects"))
     if home.projects:
@@ -64,7 +72,7 @@ def home_view(home: Any) -> dict[str, Any]:
 
 def _section(title: str, stories: list[Any], empty: str) -> list[Any]:
     blocks: list[Any] = [DividerBlock(), HeaderBlock(text=title)]
-    if not stories:
+    if not stories and empty:
         blocks.append(SectionBlock(text=MarkdownTextObject(text=escape(empty))))
         return blocks
     for status in STATUSES:

@@ -12,6 +12,7 @@ from slack_sdk.models.blocks import (
     Option,
     PlainTextInputElement,
     PlainTextObject,
+    SectionBlock,
     StaticSelectElement,
     UserSelectElement,
 )
@@ -19,7 +20,8 @@ from slack_sdk.models.views import View
 
 from bot.forms import FormField
 from bot.ui import ids
-from bot.ui.text import TITLE_LIMIT, clip, escape
+from bot.ui.text import SECTION_LIMIT, TITLE_LIMIT, clip, escape, fit
+from storage.fields import SLACK_INPUT_MAX
 
 FLAG_ON = "on"
 MAX_OPTIONS = 100  # Slack's limit for a static select
@@ -33,21 +35,29 @@ def form_modal(
     metadata: str,
     projects: list[Any] | None = None,
     editing: str | None = None,
+    note: str | None = None,
 ) -> dict[str, Any]:
-    """The project or story modal; `editing` names what is edited ("WEB-7"), else it creates."""
+    """The project or story modal; `editing` names what is edited ("WEB-7"), else it creates;
+    `note` (plain words) is shown above the fields."""
     callback = ids.PROJECT_MODAL if form == "project" else ids.STORY_MODAL
     noun = "project" if form == "project" else "story"
     title = f"Edit {editing}" if editing else f"New {noun}"
     blocks: list[Any] = []
     for field in fields:
+        value = initial.get(field.name)
         if field.kind == "project":
             if editing:
                 continue  # a story stays in its project
-            blocks.append(_project_input(field, initial.get(field.name), projects or []))
-            continue
-        blocks.append(_input(field, initial.get(field.name)))
+            blocks.append(_project_input(field, value, projects or []))
+        elif _too_long(field, value):
+            blocks += _kept_as_is(field, str(value))
+        else:
+            blocks.append(_input(field, value))
     if editing and form == "story":
         blocks.insert(0, ContextBlock(elements=[MarkdownTextObject(text=f"*{escape(editing)}*")]))
+    if note:
+        text = clip(escape(note), SECTION_LIMIT)
+        blocks.insert(0, ContextBlock(elements=[MarkdownTextObject(text=text)]))
     view = View(
         type="modal",
         callback_id=callback,
@@ -84,6 +94,46 @@ def assign_modal(story: Any, *, metadata: str) -> dict[str, Any]:
     return view.to_dict()
 
 
+def _too_long(field: FormField, value: Any) -> bool:
+    """A stored text longer than its input may hold (it was saved under an older, looser
+    limit): Slack refuses an initial_value over max_length, so it cannot be edited here."""
+    limit = field.max_length or SLACK_INPUT_MAX
+    return field.kind in ("text", "multiline") and value is not None and len(str(value)) > limit
+
+
+def _kept_as_is(field: FormField, value: str) -> list[Any]:
+    """A field too long for the form: shown (what fits), not editable, kept when saved."""
+    limit = field.max_length or SLACK_INPUT_MAX
+    shown = fit(value, SECTION_LIMIT - 200)
+    return [
+        SectionBlock(
+            block_id=f"kept:{field.name}",
+            text=MarkdownTextObject(text=f"*{escape(field.label)}*\n{shown}"),
+        ),
+        ContextBlock(
+            elements=[
+                MarkdownTextObject(
+                    text=(
+                        f"{escape(field.label)} is {len(value):,} characters, more than a form "
+                        f"field holds ({limit:,}): it is kept as it is when you save."
+                    )
+                )
+            ]
+        ),
+    ]
+
+
+def _choices(field: FormField, value: Any) -> tuple[str, ...]:
+    """A select's options, with the stored value among them when it is off the list (a
+    story of 4 points): Slack refuses an initial_option that is not one of the options."""
+    if value in (None, "") or str(value) in field.options:
+        return field.options
+    choices = (*field.options, str(value))
+    if all(choice.isascii() and choice.isdigit() for choice in choices):
+        return tuple(sorted(choices, key=int))
+    return choices
+
+
 def _input(field: FormField, value: Any) -> InputBlock:
     element: Any
     if field.kind in ("text", "multiline"):
@@ -95,7 +145,8 @@ def _input(field: FormField, value: Any) -> InputBlock:
             initial_value=str(value) if value not in (None, "") else None,
         )
     elif field.kind == "select":
-        options = [Option(value=o, label=o.replace("_", " ").title()) for o in field.options]
+        choices = _choices(field, value)
+        options = [Option(value=o, label=o.replace("_", " ").title()) for o in choices]
         element = StaticSelectElement(
             action_id=field.name,
             placeholder=f"Choose {field.label.lower()}",

@@ -37,7 +37,8 @@ def activity(report: Any, slack_user_id: str) -> dict[str, Any]:
 def audit(entries: list[Any]) -> dict[str, Any]:
     """`/autodev audit [N]`: the newest changes first, one line each."""
     if not entries:
-        return {"text": "No changes recorded yet.", "blocks": []}
+        text = "No changes recorded yet."
+        return {"text": text, "blocks": [SectionBlock(text=text).to_dict()]}
     blocks: list[Any] = [HeaderBlock(text=f"Latest {len(entries)} changes")]
     chunk: list[str] = []
     for entry in entries:

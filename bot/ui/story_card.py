@@ -19,13 +19,14 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.ui import ids
-from bot.ui.text import SECTION_LIMIT, clip, escape, mention
-from storage.models import STATUSES
+from bot.ui.text import SECTION_LIMIT, clip, escape, escaped_pieces, mention
+from storage.fields import STATUSES
 
 STATUS_EMOJI = {"DRAFT": ":memo:", "READY": ":white_circle:", "IN_PROGRESS": ":large_blue_circle:"}
 STATUS_EMOJI["DONE"] = ":white_check_mark:"
 PRIORITY_EMOJI = {"CRITICAL": ":red_circle:", "HIGH": ":large_orange_circle:"}
 CRITERIA_SHOWN = 10
+DESCRIPTION_SECTIONS = 4  # 12,000 characters of escaped text; a card stays short
 
 
 def story_block_id(story_id: str, list_token: str | None = None) -> str:
@@ -82,9 +83,7 @@ def story_card(story: Any, *, note: str | None = None, actions: bool = True) -> 
     blocks.append(
         ContextBlock(elements=[MarkdownTextObject(text=summary_line(story) + " · " + project)])
     )
-    if story.description:
-        text = clip(escape(story.description), SECTION_LIMIT)
-        blocks.append(SectionBlock(text=MarkdownTextObject(text=text)))
+    blocks += _description(story.description)
     criteria = list(story.acceptance_criteria or [])
     if criteria:
         lines = [f"✓ {escape(c)}" for c in criteria[:CRITERIA_SHOWN]]
@@ -102,6 +101,22 @@ def story_card(story: Any, *, note: str | None = None, actions: bool = True) -> 
     if actions:
         blocks.append(card_actions(story))
     return [b.to_dict() for b in blocks]
+
+
+def _description(description: str | None) -> list[Any]:
+    """The description over as many sections as it needs (a section holds 3000 characters),
+    up to DESCRIPTION_SECTIONS; past that, what fits and a line that says so."""
+    pieces = escaped_pieces(description)
+    blocks: list[Any] = [
+        SectionBlock(text=MarkdownTextObject(text=piece)) for piece in pieces[:DESCRIPTION_SECTIONS]
+    ]
+    if len(pieces) > DESCRIPTION_SECTIONS:
+        shown = sum(len(p) for p in pieces[:DESCRIPTION_SECTIONS])
+        total = sum(len(p) for p in pieces)
+        share = shown * 100 // total
+        note = f"_The description is longer than a card shows: about {share}% of it is shown._"
+        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=note)]))
+    return blocks
 
 
 def card_actions(story: Any) -> ActionsBlock:

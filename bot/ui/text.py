@@ -13,6 +13,40 @@ def escape(value: object) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def escaped_pieces(value: object, limit: int = SECTION_LIMIT) -> list[str]:
+    """User text escaped for mrkdwn and cut into pieces of at most `limit` characters: at line
+    ends where it can, never inside an escape (escaping can make a text 5 times longer)."""
+    pieces: list[str] = []
+    piece = ""
+    for line in ("" if value is None else str(value)).splitlines(keepends=True):
+        escaped = escape(line)
+        if len(piece) + len(escaped) <= limit:
+            piece += escaped
+            continue
+        if piece:
+            pieces.append(piece)
+        piece = ""
+        for char in line:  # a line longer than a piece: cut it between characters
+            escaped = escape(char)
+            if len(piece) + len(escaped) > limit:
+                pieces.append(piece)
+                piece = ""
+            piece += escaped
+    if piece.strip():
+        pieces.append(piece)
+    return [p.rstrip("\n") for p in pieces if p.strip()]
+
+
+def fit(value: object, limit: int) -> str:
+    """User text escaped for mrkdwn and cut to at most `limit` characters (an ellipsis when it
+    was longer), never inside an escape."""
+    pieces = escaped_pieces(value, limit - 1)
+    if len(pieces) <= 1:
+        whole = pieces[0] if pieces else ""
+        return whole if len(whole) <= limit else whole[: limit - 1] + "…"
+    return pieces[0] + "…"
+
+
 def clip(text: str, limit: int) -> str:
     """`text` cut to `limit` characters, with an ellipsis when it was longer."""
     return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -96,6 +96,7 @@ def open_form(client: WebClient, trigger_id: str, reply: commands.OpenForm, toke
         metadata=token,
         projects=reply.projects,
         editing=editing,
+        note=reply.note,
     )
     client.views_open(trigger_id=trigger_id, view=view)
 

@@ -20,10 +20,10 @@ from handlers.listening import (
     remember_modal,
     shows_errors,
 )
+from storage.fields import DESCRIPTION_MAX, TITLE_MAX
 
 log = logging.getLogger("autodevhub.handlers")
-TITLE_FROM_MESSAGE = 120
-DESCRIPTION_ROOM = 4000  # the description input's max_length: Slack refuses a longer initial
+TITLE_FROM_MESSAGE = min(120, TITLE_MAX)
 
 
 def on_shortcut(ack: Any, body: dict, context: BoltContext, client: WebClient, respond: Respond):
@@ -40,11 +40,25 @@ def open_prefilled(body: dict, context: BoltContext, client: WebClient, respond:
     first_line = text.splitlines()[0] if text else ""
     title = first_line[:TITLE_FROM_MESSAGE]
     source = f"\n\nFrom Slack: {link}" if link else ""
-    description = clip(text, DESCRIPTION_ROOM - len(source)) + source
+    # the description input holds DESCRIPTION_MAX (Slack refuses a longer initial value)
+    room = DESCRIPTION_MAX - len(source)
+    description = clip(text, room) + source
+    note = None
+    if len(text) > room:
+        note = (
+            f"The message is {len(text):,} characters; a story's description holds "
+            f"{DESCRIPTION_MAX:,}, so only its start is filled in below."
+        )
     with database(context).write() as s:
         actor = acting_member(s, context)
         reply = commands.new_story_form(
-            s, actor, None, channel, title=title or None, description=description or None
+            s,
+            actor,
+            None,
+            channel,
+            note=note,
+            title=title or None,
+            description=description or None,
         )
         token = remember_modal(s, actor, {"form": "story", "target": None, **origin_of(body)})
     open_form(client, body["trigger_id"], reply, token)
