@@ -93,3 +93,20 @@ def worker_id(request: pytest.FixtureRequest) -> str:
     """xdist's worker id, or 'master' when the suite runs in one process."""
     workerinput = getattr(request.config, "workerinput", None)
     return workerinput["workerid"] if workerinput else "master"
+
+
+@pytest.fixture(autouse=True)
+def slack_refusals_fail_the_test() -> Iterator[None]:
+    """Whatever the app sent that real Slack would refuse (tests/fakes/block_kit.py) fails the
+    test that sent it, not as a warning. Set up before, and torn down after, the fixtures
+    that wait for the server's after-ack work."""
+    from tests.fakes.slack_api import take_refusals
+
+    take_refusals()
+    yield
+    refused = take_refusals()
+    if refused:
+        pytest.fail(
+            "Slack would refuse what the app sent:\n" + "\n".join(f"- {r}" for r in refused),
+            pytrace=False,
+        )

@@ -12,12 +12,20 @@ Two halves, both used by tests that drive the real server the way Slack does:
   method "response_url" (the payload Bolt's `respond()` sent is `call.params`).
   Waiting: `wait_for(method, where=..., timeout=...)` blocks until a matching call arrives
   (listeners run after the ack, so their Web API calls come a moment later).
+  Strict like Slack: every message, view and response_url post is held to Slack's Block Kit
+  limits (tests/fakes/block_kit.py) and argument shapes, and refused as Slack refuses it
+  (`invalid_blocks` for chat.*, `invalid_arguments` with `response_metadata.messages` for
+  views.*, HTTP 400 for a response_url). Each refusal is also recorded in `REFUSALS`, and
+  the autouse fixture in tests/conftest.py fails the test that caused it; a test that
+  provokes one on purpose takes it with `take_refusals()`.
 
 * `SignedSlack` — sends signed, form-encoded (or JSON, for events) requests to the app's
   `/slack/events`: `command`, `block_action`, `view_submission`, `shortcut`,
   `message_action`, `event`, or `post` for a raw body. Each returns a `Reply`
   (status, headers, body, json). `as_workspace(team, user)` gives a sender for another
-  workspace or user; requests carry team/user ids exactly where Slack puts them.
+  workspace or user; requests carry team/user ids exactly where Slack puts them. The app's
+  answers in the HTTP response (a command's immediate reply, a modal's `response_action`)
+  are held to the same limits: a violation raises `SlackRefused` in the test at once.
 
 Pytest fixtures (module-scoped server, per-test workspace) live at the bottom; reuse them
 from another test package with
@@ -47,6 +55,8 @@ from urllib.request import Request, urlopen
 
 import pytest
 from slack_sdk.signature import SignatureVerifier
+
+from tests.fakes.block_kit import check_message, check_view, check_view_errors
 
 SIGNING_SECRET = "test-signing-secret"
 BOT_TOKEN = "xoxb-test-token"
@@ -82,6 +92,98 @@ def _collect_text(node: Any, parts: list[str]) -> None:
     elif isinstance(node, list):
         for item in node:
             _collect_text(item, parts)
+
+
+class SlackRefused(AssertionError):
+    """The app sent Slack something Slack refuses (a Block Kit limit, a malformed argument)."""
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """One payload the strict fake refused, as Slack would have: where it went and why."""
+
+    method: str
+    error: str
+    problems: tuple[str, ...]
+
+    def __str__(self) -> str:
+        return f"{self.method}: {self.error}: " + "; ".join(self.problems)
+
+
+# Every refusal of every fake in this process; tests/conftest.py fails a test that adds one.
+REFUSALS: list[Refusal] = []
+_REFUSALS_LOCK = threading.Lock()
+
+
+def take_refusals() -> list[Refusal]:
+    """Take (and forget) the refusals so far: for tests that provoke them on purpose."""
+    with _REFUSALS_LOCK:
+        taken = list(REFUSALS)
+        REFUSALS.clear()
+    return taken
+
+
+def _refuse(refusal: Refusal) -> None:
+    with _REFUSALS_LOCK:
+        REFUSALS.append(refusal)
+
+
+MESSAGE_METHODS = {
+    # method: the arguments Slack requires besides the message itself
+    "chat.postMessage": ("channel",),
+    "chat.postEphemeral": ("channel", "user"),
+    "chat.update": ("channel", "ts"),
+    "chat.scheduleMessage": ("channel", "post_at"),
+}
+VIEW_METHODS = {
+    "views.open": ("trigger_id", "view"),
+    "views.push": ("trigger_id", "view"),
+    "views.update": ("view",),
+    "views.publish": ("user_id", "view"),
+}
+
+
+def refusal_of(method: str, params: dict[str, Any]) -> Refusal | None:
+    """How Slack would refuse this call of `method` (None: Slack takes it)."""
+    if method in MESSAGE_METHODS or method == "response_url":
+        missing = [a for a in MESSAGE_METHODS.get(method, ()) if not params.get(a)]
+        if missing:
+            return Refusal(method, "invalid_arguments", tuple(f"missing {a}" for a in missing))
+        found = check_message(params)
+        if not found:
+            return None
+        problems = tuple(str(v) for v in found)
+        if any(v.message == "no_text" for v in found):
+            return Refusal(method, "no_text", problems)
+        if any(v.pointer == "/text" for v in found):
+            return Refusal(method, "msg_too_long", problems)
+        return Refusal(method, "invalid_blocks", problems)
+    if method in VIEW_METHODS:
+        missing = [a for a in VIEW_METHODS[method] if not params.get(a)]
+        if method == "views.update" and not (params.get("view_id") or params.get("external_id")):
+            missing.append("view_id or external_id")
+        view = params.get("view")
+        if not missing and not isinstance(view, dict):
+            missing.append("view as a JSON object")
+        if missing:
+            return Refusal(method, "invalid_arguments", tuple(f"missing {a}" for a in missing))
+        found = check_view(view)
+        wanted = "home" if method == "views.publish" else "modal"
+        if view.get("type") != wanted:
+            return Refusal(method, "invalid_arguments", (f"view type must be {wanted}",))
+        if found:
+            return Refusal(method, "invalid_arguments", tuple(str(v) for v in found))
+    return None
+
+
+def _refused_answer(refusal: Refusal) -> tuple[int, dict[str, Any]]:
+    """Slack's answer to a refused call: HTTP status and JSON body."""
+    messages = [f"[ERROR] {p}" for p in refusal.problems]
+    body: dict[str, Any] = {"ok": False, "error": refusal.error}
+    if refusal.error == "invalid_blocks":
+        body["errors"] = list(refusal.problems)
+    body["response_metadata"] = {"messages": messages}
+    return 200, body
 
 
 @dataclass
@@ -254,14 +356,22 @@ class FakeSlackAPI:
         else:
             method = path
         call = Call(method=method, params=params, token=token, path=path)
+        refusal = refusal_of(method, params)
         with self._cond:
             self.calls.append(call)
-            scripted = self._next_script(method)
+            scripted = self._next_script(method) if refusal is None else None
             held = self._held.get(method)
             self._cond.notify_all()
         if held is not None:
             held.wait(timeout=30)
-        if scripted is not None:
+        if refusal is not None:
+            _refuse(refusal)
+            if method == "response_url":
+                self._send_text(req, 400, refusal.error)
+            else:
+                status, body = _refused_answer(refusal)
+                self._send(req, status, body, {})
+        elif scripted is not None:
             self._send(req, scripted.status, scripted.payload, scripted.headers)
         elif method == "response_url":
             self._send_text(req, 200, "ok")
@@ -502,7 +612,9 @@ class SignedSlack:
             "response_url": response_url,
             "trigger_id": self.trigger_id(),
         }
-        return self.post_form(form), response_url
+        reply = self.post_form(form)
+        check_command_ack(reply)
+        return reply, response_url
 
     def block_action(
         self,
@@ -593,7 +705,9 @@ class SignedSlack:
             "response_urls": [],
             "is_enterprise_install": False,
         }
-        return self.post_payload(payload)
+        reply = self.post_payload(payload)
+        check_view_submission_ack(reply, blocks)
+        return reply
 
     def shortcut(self, callback_id: str) -> Reply:
         """A global shortcut."""
@@ -672,6 +786,56 @@ class SignedSlack:
     @staticmethod
     def trigger_id() -> str:
         return f"{int(time.time())}.{uuid.uuid4().int % 10**12}.{uuid.uuid4().hex[:16]}"
+
+
+def _ack_json(reply: Reply) -> dict[str, Any] | None:
+    """The JSON object in a 200 ack, None for an empty one (anything else is refused)."""
+    if reply.status != 200 or not reply.body.strip():
+        return None
+    try:
+        data = json.loads(reply.body)
+    except ValueError:
+        return None  # a plain-text ack is shown as text
+    if not isinstance(data, dict):
+        raise SlackRefused(f"an ack's JSON body must be an object, not {type(data).__name__}")
+    return data
+
+
+def check_command_ack(reply: Reply) -> None:
+    """A slash command's immediate response, held to a message's limits."""
+    data = _ack_json(reply)
+    if data is None:
+        return
+    problems = [str(v) for v in check_message(data)]
+    if data.get("response_type") not in (None, "ephemeral", "in_channel"):
+        problems.append(f"response_type {data.get('response_type')!r} is not one Slack knows")
+    if problems:
+        _refuse(Refusal("ack", "invalid_blocks", tuple(problems)))
+        raise SlackRefused("Slack refuses this immediate response: " + "; ".join(problems))
+
+
+def check_view_submission_ack(reply: Reply, blocks: list[dict[str, Any]] | None) -> None:
+    """A modal submission's ack: `response_action` errors (keyed by the view's input blocks
+    when the test passed them), update or push (a valid modal), or clear."""
+    data = _ack_json(reply)
+    if data is None:
+        return
+    action = data.get("response_action")
+    if action == "errors":
+        found = check_view_errors(data.get("errors"), blocks or None)
+    elif action in ("update", "push"):
+        view = data.get("view")
+        found = check_view(view) if isinstance(view, dict) else []
+        if not isinstance(view, dict) or view.get("type") != "modal":
+            raise SlackRefused(f"response_action {action} needs a modal view")
+    elif action == "clear":
+        found = []
+    else:
+        raise SlackRefused(f"response_action {action!r} is not one Slack knows")
+    if found:
+        problems = tuple(str(v) for v in found)
+        _refuse(Refusal("ack", "invalid_arguments", problems))
+        raise SlackRefused("Slack refuses this view_submission ack: " + "; ".join(problems))
 
 
 def sign_request(signing_secret: str, timestamp: str, body: bytes) -> str:
