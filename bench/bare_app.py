@@ -3,7 +3,7 @@
     python -m bench.bare_app --port 3001     (reads the same settings as `autodevhub serve`)
 
 Same Bolt version, same settings, same WSGI wrapper (bot.server.make_wsgi_app) and the same
-waitress thread count as `autodevhub serve`; the only difference is that every command,
+waitress settings as `autodevhub serve`; the only difference is that every command,
 action and view submission is acked and nothing else happens.
 """
 
@@ -16,7 +16,7 @@ import sys
 from slack_bolt import Ack, App
 
 from bot.app import web_client
-from bot.server import make_wsgi_app
+from bot.server import make_wsgi_app, waitress_settings
 from bot.settings import Settings
 from storage.db import Database
 
@@ -28,6 +28,7 @@ def bare_app(settings: Settings) -> App:
         client=web_client(settings, token),
         signing_secret=secret,
         process_before_response=True,  # as `autodevhub serve` (bot.app.create_app)
+        request_verification_enabled=False,  # likewise: make_wsgi_app checks the signature
         name="bare",
     )
 
@@ -52,7 +53,8 @@ def main(argv: list[str] | None = None) -> int:
     wsgi = make_wsgi_app(settings, db, bare_app(settings))
     from waitress import serve
 
-    serve(wsgi, host=args.host, port=args.port, threads=settings.http_threads, ident="bare")
+    adjustments = {**waitress_settings(settings.http_threads), "ident": "bare"}
+    serve(wsgi, host=args.host, port=args.port, **adjustments)
     return 0
 
 

@@ -155,7 +155,10 @@ def check_settings(settings: Settings, *, socket_mode: bool = False) -> None:
 
 
 def create_app(settings: Settings, db: Database, *, socket_mode: bool = False) -> App:
-    """The Bolt app: token mode (SLACK_BOT_TOKEN) or OAuth (SLACK_CLIENT_ID/SECRET)."""
+    """The Bolt app: token mode (SLACK_BOT_TOKEN) or OAuth (SLACK_CLIENT_ID/SECRET).
+
+    It does not check request signatures: serve it over HTTP only through
+    bot.server.make_wsgi_app, which does."""
     check_settings(settings, socket_mode=socket_mode)
     signing_secret = _secret(settings.slack_signing_secret) or ""
     pool = ListenerPool(settings.work_threads)
@@ -168,6 +171,10 @@ def create_app(settings: Settings, db: Database, *, socket_mode: bool = False) -
         "process_before_response": True,
         "name": "autodevhub",
         "listener_executor": pool,
+        # One signature check: bot.server's, over the raw bytes, before anything is parsed.
+        # Over HTTP this app is only served behind it (bot.server.make_wsgi_app); Socket
+        # Mode requests carry no signature (Bolt skips them too).
+        "request_verification_enabled": False,
     }
     try:
         if settings.oauth_enabled:

@@ -5,24 +5,27 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import hmac
-import io
 import json
 import logging
+import re
 import sys
 import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
-from urllib.parse import parse_qs
+from typing import Any, NamedTuple
 
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
-from slack_bolt import App
+from slack_bolt import App, BoltContext, BoltRequest
 from slack_bolt.adapter.wsgi import SlackRequestHandler
+from slack_bolt.adapter.wsgi.http_request import WsgiHttpRequest
+from slack_bolt.adapter.wsgi.http_response import WsgiHttpResponse
+from slack_bolt.request.internals import build_context
 from sqlalchemy import text
 
 from bot.app import EVENTS_PATH, SettingsError, create_app
 from bot.settings import Settings
+from bot.slack_requests import UnusableBody, check_shape, parse_body, request_kind
 from handlers.delivery import HOMES
 from storage.db import Database
 
@@ -60,25 +63,6 @@ SIGNATURE_MAX_AGE = 300  # seconds; older requests may be replays
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
-def request_kind(body: bytes, content_type: str) -> str:
-    """What Slack sent (command, block_actions, view_submission, event, ...): a metrics label."""
-    try:
-        if "json" in content_type:
-            data = json.loads(body or b"{}")
-            return "event" if data.get("type") == "event_callback" else str(data.get("type"))[:32]
-        form = parse_qs(body.decode("utf-8", "replace"))
-        if "command" in form:
-            return "command"
-        if "payload" in form:
-            payload = json.loads(form["payload"][0])
-            return str(payload.get("type", "unknown"))[:32]
-        if "ssl_check" in form:
-            return "ssl_check"
-    except (ValueError, UnicodeDecodeError, AttributeError):
-        pass
-    return "unknown"
-
-
 def _outcome(status: str) -> str:
     code = int(status.split(" ", 1)[0])
     if code < 300:
@@ -105,36 +89,70 @@ def database_ok(db: Database) -> bool:
         return False
 
 
-def _refusal(environ: dict[str, Any], signing_key: bytes | None) -> tuple[str, str] | None:
-    """Check a POST to /slack/events before Bolt sees it: (status, kind) to refuse, else None.
+class Refused(Exception):
+    """A POST to /slack/events answered before Bolt sees it: its status, and its kind."""
 
-    The signature is checked first, so nothing unsigned is parsed; a signed body Bolt could
-    not parse gets 400 rather than a server error. The body is left in `wsgi.input`.
+    def __init__(self, status: str, kind: str = "unknown") -> None:
+        super().__init__(status)
+        self.status = status
+        self.kind = kind
+
+
+class SlackPost(NamedTuple):
+    """A signed, well-formed POST from Slack: what it is, its raw bytes and its parsed body."""
+
+    kind: str
+    raw: bytes
+    body: dict[str, Any]
+
+
+def slack_post(environ: dict[str, Any], signing_key: bytes | None) -> SlackPost:
+    """Read and check a POST to /slack/events before Bolt sees it; Refused if it is not usable.
+
+    The signature is checked first, so nothing unsigned is parsed. A signed body that cannot
+    be parsed or lacks what its kind needs gets 400 and one log line, never a server error.
     """
+    raw = _signed_body(environ, signing_key)
+    kind = "unknown"
+    try:
+        body = parse_body(raw, environ.get("CONTENT_TYPE", ""))
+        kind = request_kind(body)
+        check_shape(kind, body)
+    except UnusableBody as exc:
+        log.warning("400 for a signed request from Slack (%s): %s", kind, exc)
+        raise Refused("400 Bad Request", kind) from None
+    return SlackPost(kind, raw, body)
+
+
+def _signed_body(environ: dict[str, Any], signing_key: bytes | None) -> bytes:
     try:
         length = int(environ.get("CONTENT_LENGTH") or 0)
     except ValueError:
-        return "400 Bad Request", "unknown"
-    if length > MAX_BODY_BYTES:
-        return "413 Payload Too Large", "unknown"
+        raise Refused("400 Bad Request") from None
+    if length > MAX_BODY_BYTES:  # waitress refuses these before reading them; other servers may not
+        raise Refused("413 Payload Too Large")
     body = environ["wsgi.input"].read(length) if length > 0 else b""
-    environ["wsgi.input"] = io.BytesIO(body)
     if signing_key is None:  # Socket Mode: Slack does not post here
-        return "404 Not Found", "unknown"
+        raise Refused("404 Not Found")
     timestamp = environ.get("HTTP_X_SLACK_REQUEST_TIMESTAMP") or ""
     signature = environ.get("HTTP_X_SLACK_SIGNATURE") or ""
     if not signed_by_slack(signing_key, body, timestamp, signature):
-        return "401 Unauthorized", "unknown"
-    if not _parseable(body, environ.get("CONTENT_TYPE", "")):
-        return "400 Bad Request", "unknown"
-    return None
+        raise Refused("401 Unauthorized")
+    return body
+
+
+# Unix seconds in ASCII digits: str.isdigit() also takes "²" and "１２３", which int() refuses
+# or reads, and int() refuses strings over 4300 digits.
+TIMESTAMP = re.compile(r"[0-9]{1,12}")
 
 
 def signed_by_slack(
     signing_key: bytes, body: bytes, timestamp: str, signature: str, now: float | None = None
 ) -> bool:
     """Slack's v0 request signature over the raw bytes, and a timestamp within 5 minutes."""
-    if not timestamp.isdigit() or not signature.startswith("v0="):
+    if not TIMESTAMP.fullmatch(timestamp) or not signature.startswith("v0="):
+        return False
+    if not signature.isascii():  # compare_digest raises on non-ASCII str
         return False
     if abs((time.time() if now is None else now) - int(timestamp)) > SIGNATURE_MAX_AGE:
         return False
@@ -143,18 +161,43 @@ def signed_by_slack(
     return hmac.compare_digest(expected, signature)
 
 
-def _parseable(body: bytes, content_type: str) -> bool:
-    """Whether Bolt can read this body: UTF-8, and a JSON object where JSON is expected."""
-    try:
-        text = body.decode("utf-8")
-        if "json" in content_type:
-            return isinstance(json.loads(text or "null"), dict)
-        form = parse_qs(text, strict_parsing=False)
-        if "payload" in form:
-            return isinstance(json.loads(form["payload"][0]), dict)
-        return True
-    except (UnicodeDecodeError, ValueError):
-        return False
+class ParsedRequest(BoltRequest):
+    """A BoltRequest carrying the body bot.slack_requests parsed: Bolt's own parse_body takes
+    any form body containing "payload" for an interactivity payload (see there)."""
+
+    def __init__(
+        self,
+        *,
+        raw_body: str,
+        body: dict[str, Any],
+        query: Any,
+        headers: dict[str, Any],
+        context: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(body="", query=query, headers=headers, context=context)
+        self.raw_body = raw_body
+        self.body = body
+        self.context = build_context(BoltContext(context or {}), body)
+
+    def to_copyable(self) -> BoltRequest:
+        # Bolt's own copy (for lazy listeners) would parse raw_body again, bug included.
+        return ParsedRequest(
+            raw_body=self.raw_body,
+            body=self.body,
+            query=self.query,
+            headers=self.headers,
+            context=self.context.to_copyable(),
+        )
+
+
+def bolt_request(environ: dict[str, Any], post: SlackPost) -> BoltRequest:
+    wsgi = WsgiHttpRequest(environ)
+    return ParsedRequest(
+        raw_body=post.raw.decode("utf-8"),
+        body=post.body,
+        query=wsgi.query_string,
+        headers=wsgi.get_headers(),
+    )
 
 
 def make_wsgi_app(settings: Settings | None, db: Database, app: App | None = None) -> WSGIApp:
@@ -162,7 +205,9 @@ def make_wsgi_app(settings: Settings | None, db: Database, app: App | None = Non
     if app is None and settings is None:
         raise ValueError("make_wsgi_app needs settings or a Bolt app")
     bolt_app = app if app is not None else create_app(settings, db)  # type: ignore[arg-type]
-    bolt = SlackRequestHandler(bolt_app, path=EVENTS_PATH)
+    # Bolt's adapter serves the OAuth pages (GET /slack/install, /slack/oauth_redirect) and
+    # 404s other paths; POST /slack/events goes through answer_slack, never through it.
+    oauth_pages = SlackRequestHandler(bolt_app, path=EVENTS_PATH)
     secret = settings.slack_signing_secret if settings is not None else None
     signing_key = secret.get_secret_value().encode() if secret is not None else None
 
@@ -178,28 +223,31 @@ def make_wsgi_app(settings: Settings | None, db: Database, app: App | None = Non
         if method == "GET" and path == "/metrics":
             return _plain(start_response, "200 OK", generate_latest(), CONTENT_TYPE_LATEST)
         if method != "POST" or path != EVENTS_PATH:
-            return bolt(environ, start_response)  # OAuth install/redirect, or Bolt's 404
+            return oauth_pages(environ, start_response)
 
+        return answer_slack(environ, start_response)
+
+    def answer_slack(
+        environ: dict[str, Any], start_response: Callable[..., Any]
+    ) -> Iterable[bytes]:
+        """POST /slack/events: our checks and parse, then Bolt's dispatch, as WSGI."""
         started = time.perf_counter()
-        refused = _refusal(environ, signing_key)
-        if refused is not None:
-            status, kind = refused
-            SLACK_REQUESTS.labels(kind, _outcome(status)).inc()
-            message = json.dumps({"error": status.split(" ", 1)[1].lower()}).encode()
-            return _plain(start_response, status, message, "application/json")
-        body = environ["wsgi.input"].getvalue()
-        kind = request_kind(body, environ.get("CONTENT_TYPE", ""))
-        seen: dict[str, str] = {}
-
-        def recording_start_response(status: str, headers: list, exc_info: Any = None) -> Any:
-            seen["status"] = status
-            return start_response(status, headers, exc_info)
-
         try:
-            return bolt(environ, recording_start_response)
+            post = slack_post(environ, signing_key)
+        except Refused as refused:
+            SLACK_REQUESTS.labels(refused.kind, _outcome(refused.status)).inc()
+            message = json.dumps({"error": refused.status.split(" ", 1)[1].lower()}).encode()
+            return _plain(start_response, refused.status, message, "application/json")
+        status = "500 Internal Server Error"
+        try:
+            response = bolt_app.dispatch(bolt_request(environ, post))
+            answer = WsgiHttpResponse(response.status, response.headers, response.body)
+            status = answer.status
+            start_response(status, answer.get_headers())
+            return answer.get_body()
         finally:
-            SLACK_LATENCY.labels(kind).observe(time.perf_counter() - started)
-            SLACK_REQUESTS.labels(kind, _outcome(seen.get("status", "500"))).inc()
+            SLACK_LATENCY.labels(post.kind).observe(time.perf_counter() - started)
+            SLACK_REQUESTS.labels(post.kind, _outcome(status)).inc()
 
     autodevhub.bolt_app = bolt_app  # type: ignore[attr-defined]
     return autodevhub
@@ -228,6 +276,57 @@ class RunningServer:
         self._thread.join(timeout=5)
 
 
+# How long a connection may stay silent (no request in progress) before waitress closes it.
+IDLE_CONNECTION_SECONDS = 10
+WANTED_CONNECTIONS = 1000
+
+
+def waitress_settings(threads: int) -> dict[str, Any]:
+    """waitress's adjustments for Slack's traffic (`autodevhub serve` and start_in_thread).
+
+    Slack opens a connection, sends a whole request at once, and gives up on the ack after
+    3 s. waitress's defaults suit slow clients instead: with 100 connections, each idle for up
+    to 120 s, 110 sockets sending half a header locked Slack out for minutes.
+    """
+    return {
+        "threads": threads,
+        "ident": "autodevhub",
+        # Room for idle or slow sockets beside Slack's: past the limit waitress stops
+        # accepting, and Slack waits in the listen backlog until a socket times out.
+        "connection_limit": connection_limit(),
+        # Slack never pauses mid-request, so a connection silent this long is not Slack's
+        # (a keep-alive Slack wants again is simply reopened).
+        "channel_timeout": IDLE_CONNECTION_SECONDS,
+        # How often silent connections are looked for: a full server frees up within
+        # channel_timeout + cleanup_interval (12 s) instead of 150 s. A scan is cheap.
+        "cleanup_interval": 2,
+        # poll() rather than select(), which cannot watch file descriptors above 1023.
+        "asyncore_use_poll": True,
+        # Refuse bodies over MAX_BODY_BYTES (413) from Content-Length, or as a chunked body
+        # grows, before reading them; the default spools up to 1 GiB to temp files first.
+        # waitress refuses at >= the setting, hence + 1.
+        "max_request_body_size": MAX_BODY_BYTES + 1,
+        # Slack's headers are well under 1 KiB; the default (256 KiB) lets each half-sent
+        # header hold a quarter MiB. 64 KiB leaves room for a browser's cookies on OAuth pages.
+        "max_request_header_size": 64 * 1024,
+        # backlog stays waitress's 1024 (the kernel caps it at net.core.somaxconn): it holds a
+        # burst of Slack's requests while every connection slot is taken.
+    }
+
+
+def connection_limit(wanted: int = WANTED_CONNECTIONS, spare: int = 100) -> int:
+    """`wanted`, or fewer if the process may not open that many files: each connection is one,
+    and the database, the Web API clients and the logs need `spare` more."""
+    try:
+        import resource
+    except ImportError:  # not Unix
+        return wanted
+    soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY:
+        return wanted
+    return max(50, min(wanted, soft - spare))
+
+
 def start_in_thread(
     wsgi_app: WSGIApp, *, host: str = "127.0.0.1", port: int = 0, threads: int = 8
 ) -> RunningServer:
@@ -238,9 +337,8 @@ def start_in_thread(
         wsgi_app,
         host=host,
         port=port,
-        threads=threads,
-        ident="autodevhub",
-        asyncore_loop_timeout=0.1,
+        **waitress_settings(threads),
+        asyncore_loop_timeout=0.1,  # stop() returns within 0.1 s
     )
     thread = threading.Thread(target=_run_quietly, args=(server,), name="waitress", daemon=True)
     thread.start()
@@ -254,7 +352,12 @@ def _run_quietly(server: Any) -> None:
 
 
 def connect_socket_mode(settings: Settings, app: App) -> Any:
-    """Connect to Slack over Socket Mode (SLACK_APP_TOKEN); returns the running handler."""
+    """Connect to Slack over Socket Mode (SLACK_APP_TOKEN); returns the running handler.
+
+    Bolt's form-parser bug (bot.slack_requests) does not reach Socket Mode: its adapter hands
+    Bolt the envelope's payload as a dict (BoltRequest(mode="socket_mode", body=dict)), so
+    parse_body never runs. Nor does our shape check: Slack's own socket is the only sender.
+    """
     from slack_bolt.adapter.socket_mode import SocketModeHandler
 
     token = settings.slack_app_token.get_secret_value()  # type: ignore[union-attr]
@@ -298,7 +401,7 @@ def main(settings: Settings, host: str | None = None, port: int | None = None) -
     from waitress import serve
 
     try:
-        serve(wsgi_app, host=host, port=port, threads=settings.http_threads, ident="autodevhub")
+        serve(wsgi_app, host=host, port=port, **waitress_settings(settings.http_threads))
     finally:
         app.listener_pool.wait_idle(SHUTDOWN_GRACE)  # type: ignore[attr-defined]
         HOMES.wait_idle(SHUTDOWN_GRACE)
