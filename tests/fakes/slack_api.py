@@ -155,7 +155,7 @@ def refusal_of(method: str, params: dict[str, Any]) -> Refusal | None:
         problems = tuple(str(v) for v in found)
         if any(v.message == "no_text" for v in found):
             return Refusal(method, "no_text", problems)
-        if any(v.pointer == "/text" for v in found):
+        if any(v.pointer == "/text" and "characters" in v.message for v in found):
             return Refusal(method, "msg_too_long", problems)
         return Refusal(method, "invalid_blocks", problems)
     if method in VIEW_METHODS:

@@ -23,6 +23,35 @@ from typing import Any
 GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
 
+def _check_ack(kind: str, payload: Any) -> None:
+    """An ack's response payload, held to the limits Slack holds it to (as over HTTP)."""
+    from tests.fakes.slack_api import (
+        Refusal,
+        SlackRefused,
+        _refuse,
+        check_message,
+        check_view,
+        check_view_errors,
+    )
+
+    if not payload:
+        return
+    if not isinstance(payload, dict):
+        raise SlackRefused("an ack's payload must be a JSON object")
+    if kind == "slash_commands":
+        found = check_message(payload)
+    elif payload.get("response_action") == "errors":
+        found = check_view_errors(payload.get("errors"), None)
+    elif payload.get("response_action") in ("update", "push"):
+        found = check_view(payload.get("view") or {})
+    else:
+        found = []
+    if found:
+        problems = tuple(str(v) for v in found)
+        _refuse(Refusal("socket mode ack", "invalid_blocks", problems))
+        raise SlackRefused("Slack refuses this ack: " + "; ".join(problems))
+
+
 class FakeSocketMode:
     def __init__(self) -> None:
         self._listener = socket.create_server(("127.0.0.1", 0))
@@ -30,6 +59,7 @@ class FakeSocketMode:
         self._send_lock = threading.Lock()
         self._cond = threading.Condition()
         self.acks: dict[str, dict[str, Any]] = {}
+        self._kinds: dict[str, str] = {}
         self.connected = threading.Event()
         self._stopping = False
         self._thread = threading.Thread(target=self._serve, daemon=True)
@@ -66,6 +96,7 @@ class FakeSocketMode:
             "retry_attempt": 0,
             "retry_reason": "",
         }
+        self._kinds[envelope_id] = kind
         self._write(0x1, json.dumps(envelope).encode())
         return envelope_id
 
@@ -77,7 +108,9 @@ class FakeSocketMode:
                 if left <= 0:
                     raise AssertionError(f"no ack for envelope {envelope_id} in {timeout}s")
                 self._cond.wait(left)
-            return self.acks[envelope_id]
+            ack = self.acks[envelope_id]
+        _check_ack(self._kinds.get(envelope_id, ""), ack.get("payload"))
+        return ack
 
     # -- the wire ------------------------------------------------------------------------
     def _serve(self) -> None:
