@@ -6,6 +6,7 @@ from sqlalchemy import select
 
 from bot.ui import ids
 from storage.models import UserStory
+from tests.fakes.slack_api import Call
 from tests.slack.flows import answer_to, create_project, create_story, submit
 
 
@@ -103,3 +104,37 @@ def test_a_bad_status_value_is_refused(slack, slack_db):
     assert refusal.params["response_type"] == "ephemeral"
     assert refusal.params.get("replace_original") is False
     assert _story(slack_db, slack.team_id).status == "DRAFT"
+
+
+def test_editing_a_story_longer_than_a_form_holds_keeps_what_it_cannot_show(slack, slack_db):
+    """A description saved under an older limit (5,000 characters, as the console allowed):
+    Edit opens a form Slack accepts, shows the description and says it is kept, and saving
+    a new title leaves the description whole."""
+    create_project(slack, "Web shop", "WEB")
+    card = create_story(slack, "WEB", "Reset password")
+    long = "As a user & admin, I want <this>. " * 150  # 5,100 characters, more when escaped
+    with slack_db.write() as s:
+        s.scalars(
+            select(UserStory).where(UserStory.team_id == slack.team_id)
+        ).one().description = long.strip()
+    shown = answer_to(slack, "/story", "show WEB-1")
+    assert "As a user &amp; admin, I want &lt;this&gt;." in shown.text_of()
+    _, url = slack.block_action(ids.STORY_EDIT, value=_card_actions(card)["elements"][2]["value"])
+    view = slack.fake.wait_for("views.open", count=3).params["view"]  # accepted by the fake
+    inputs = [b["block_id"] for b in view["blocks"] if b["type"] == "input"]
+    assert "description" not in inputs and "title" in inputs
+    assert "kept as it is" in Call("view", view).text_of()
+    assert submit(slack, view, title="Reset by SMS").status == 200
+    slack.fake.wait_response(url)
+    story = _story(slack_db, slack.team_id)
+    assert (story.title, story.description) == ("Reset by SMS", long.strip())
+
+
+def test_a_message_longer_than_a_description_fills_in_what_fits_and_says_so(slack):
+    create_project(slack, "Web shop", "WEB")
+    text = "Customers cannot export invoices\n" + "details " * 800  # 6,433 characters
+    slack.message_action(ids.CREATE_STORY_FROM_MESSAGE, text)
+    view = slack.fake.wait_for("views.open", count=2).params["view"]
+    description = next(b for b in view["blocks"] if b.get("block_id") == "description")
+    assert len(description["element"]["initial_value"]) <= description["element"]["max_length"]
+    assert "only its start is filled in" in Call("view", view).text_of()
