@@ -192,6 +192,7 @@ def create_app(settings: Settings, db: Database, *, socket_mode: bool = False) -
                     client_id=client_id,
                     client_secret=_secret(settings.slack_client_secret),
                     scopes=BOT_SCOPES,
+                    user_scopes=[],  # else Bolt reads SLACK_USER_SCOPES from the environment
                     installation_store=installations,
                     state_store=states,
                     install_path=INSTALL_PATH,
