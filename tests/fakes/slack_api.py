@@ -802,10 +802,21 @@ def _ack_json(reply: Reply) -> dict[str, Any] | None:
 
 
 def check_command_ack(reply: Reply) -> None:
-    """A slash command's immediate response, held to a message's limits."""
+    """A slash command's immediate response (over HTTP), held to a message's limits."""
     data = _ack_json(reply)
-    if data is None:
-        return
+    if data is not None:
+        check_command_answer(data)
+
+
+def check_view_submission_ack(reply: Reply, blocks: list[dict[str, Any]] | None) -> None:
+    """A modal submission's ack (over HTTP); see `check_view_answer`."""
+    data = _ack_json(reply)
+    if data is not None:
+        check_view_answer(data, blocks)
+
+
+def check_command_answer(data: dict[str, Any]) -> None:
+    """A slash command's answer in its ack (HTTP or Socket Mode): a message Slack takes."""
     problems = [str(v) for v in check_message(data)]
     if data.get("response_type") not in (None, "ephemeral", "in_channel"):
         problems.append(f"response_type {data.get('response_type')!r} is not one Slack knows")
@@ -814,12 +825,9 @@ def check_command_ack(reply: Reply) -> None:
         raise SlackRefused("Slack refuses this immediate response: " + "; ".join(problems))
 
 
-def check_view_submission_ack(reply: Reply, blocks: list[dict[str, Any]] | None) -> None:
-    """A modal submission's ack: `response_action` errors (keyed by the view's input blocks
-    when the test passed them), update or push (a valid modal), or clear."""
-    data = _ack_json(reply)
-    if data is None:
-        return
+def check_view_answer(data: dict[str, Any], blocks: list[dict[str, Any]] | None) -> None:
+    """A modal submission's answer in its ack: `response_action` errors (keyed by the view's
+    input blocks when they are known), update or push (a valid modal), or clear."""
     action = data.get("response_action")
     if action == "errors":
         found = check_view_errors(data.get("errors"), blocks or None)
