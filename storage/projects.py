@@ -28,7 +28,7 @@ from storage.fields import (
 from storage.models import Project, User, UserStory, utcnow
 from storage.permissions import require_project_editor
 from storage.users import Actor
-from storage.validation import check_slack_id, parse
+from storage.validation import check_slack_id, parse, stored_value
 
 KEY_PATTERN = re.compile(r"^[A-Z][A-Z0-9]{1,9}$")
 ID_PATTERN = re.compile(r"^[0-9a-f]{32}$")
@@ -114,9 +114,8 @@ class ProjectInput(BaseModel):
     @classmethod
     def _description(cls, value: Any, info: ValidationInfo) -> Any:
         value = _clean_text(value)
-        stored = (info.context or {}).get("stored", {}).get("description")
+        stored = stored_value(info, "description")
         if isinstance(value, str) and len(value) > PROJECT_DESCRIPTION_MAX and value != stored:
-            # a stored description the edit leaves as it is stays, even if it is longer
             raise ValueError(
                 f"must be at most {PROJECT_DESCRIPTION_MAX} characters (this is {len(value)})"
             )

@@ -38,7 +38,7 @@ from storage.models import Project, User, UserStory, utcnow
 from storage.permissions import require_story_deleter
 from storage.projects import effective_settings, find_project
 from storage.users import Actor, get_or_create_user
-from storage.validation import check_slack_id, parse
+from storage.validation import check_slack_id, parse, stored_value
 
 MAX_PAGE = 100
 EDITABLE_FIELDS = (
@@ -92,12 +92,6 @@ def _joins_emoji(value: str, i: int) -> bool:
         and (unicodedata.category(before) in pictures or before == "\ufe0f")
         and unicodedata.category(after) in pictures
     )
-
-
-def _stored(info: ValidationInfo, field: str) -> Any:
-    """The value a story being edited holds now (None when creating): a stored value the
-    person did not change is kept, even if it is longer than today's limit allows."""
-    return (info.context or {}).get("stored", {}).get(field)
 
 
 def _enum_word(value: Any) -> Any:
@@ -160,7 +154,7 @@ class StoryInput(BaseModel):
             value = _no_controls(re.sub(r"\s+", " ", value).strip(), allow_newlines=False)
             if not value:
                 raise ValueError("must not be empty")
-            if value == _stored(info, "title"):
+            if value == stored_value(info, "title"):
                 return value
             _no_invisibles(value)
             if len(value) > TITLE_MAX:
@@ -174,7 +168,7 @@ class StoryInput(BaseModel):
             value = _no_controls(value.strip(), allow_newlines=True)
             if not value:
                 raise ValueError("is required")
-            if len(value) > DESCRIPTION_MAX and value != _stored(info, "description"):
+            if len(value) > DESCRIPTION_MAX and value != stored_value(info, "description"):
                 raise ValueError(
                     f"must be at most {DESCRIPTION_MAX} characters (this is {len(value)})"
                 )
@@ -183,13 +177,13 @@ class StoryInput(BaseModel):
     @field_validator("acceptance_criteria", mode="before")
     @classmethod
     def _criteria(cls, value: Any, info: ValidationInfo) -> Any:
-        stored = _stored(info, "acceptance_criteria")
+        stored = stored_value(info, "acceptance_criteria")
         return _text_items(value, "criterion", "criteria", CRITERIA, stored)
 
     @field_validator("tasks", mode="before")
     @classmethod
     def _tasks(cls, value: Any, info: ValidationInfo) -> Any:
-        return _text_items(value, "task", "tasks", TASKS, _stored(info, "tasks"))
+        return _text_items(value, "task", "tasks", TASKS, stored_value(info, "tasks"))
 
     @field_validator("tags", mode="before")
     @classmethod

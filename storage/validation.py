@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ValidationError, ValidationInfo
 
 from storage.errors import ValidationFailed
 
@@ -90,6 +90,13 @@ def parse(model: type[M], data: M | dict[str, Any], *, context: dict[str, Any] |
         return model.model_validate(data, context=context)
     except ValidationError as exc:
         raise failed_from(exc) from None
+
+
+def stored_value(info: ValidationInfo, field: str) -> Any:
+    """The value the row being edited holds now (None when creating), from the `stored`
+    context `parse` passes: a stored value an edit leaves as it is stays valid, even when a
+    limit has since become tighter."""
+    return (info.context or {}).get("stored", {}).get(field)
 
 
 def check_slack_id(value: object, what: str = "Slack user id") -> str:
