@@ -17,6 +17,7 @@ from storage.fields import (
     PROJECT_KEY_MAX,
     PROJECT_NAME_MAX,
     REPOSITORY_URL_MAX,
+    SLACK_INPUT_MAX,
     STATUSES,
     STORY_TEMPLATE_MAX,
     TAGS_TEXT_MAX,
@@ -38,6 +39,11 @@ class FormField:
     hint: str | None = None
     max_length: int | None = None
     placeholder: str | None = None
+
+    @property
+    def holds(self) -> int:
+        """The most characters this field's input takes (Slack's ceiling when unset)."""
+        return self.max_length or SLACK_INPUT_MAX
 
 
 PROJECT_FORM = (

@@ -21,7 +21,6 @@ from slack_sdk.models.views import View
 from bot.forms import FormField
 from bot.ui import ids
 from bot.ui.text import SECTION_LIMIT, TITLE_LIMIT, clip, escape, fit
-from storage.fields import SLACK_INPUT_MAX
 
 FLAG_ON = "on"
 MAX_OPTIONS = 100  # Slack's limit for a static select
@@ -97,13 +96,12 @@ def assign_modal(story: Any, *, metadata: str) -> dict[str, Any]:
 def _too_long(field: FormField, value: Any) -> bool:
     """A stored text longer than its input may hold (it was saved under an older, looser
     limit): Slack refuses an initial_value over max_length, so it cannot be edited here."""
-    limit = field.max_length or SLACK_INPUT_MAX
-    return field.kind in ("text", "multiline") and value is not None and len(str(value)) > limit
+    typed = field.kind in ("text", "multiline") and value is not None
+    return typed and len(str(value)) > field.holds
 
 
 def _kept_as_is(field: FormField, value: str) -> list[Any]:
     """A field too long for the form: shown (what fits), not editable, kept when saved."""
-    limit = field.max_length or SLACK_INPUT_MAX
     shown = fit(value, SECTION_LIMIT - 200)
     return [
         SectionBlock(
@@ -115,7 +113,7 @@ def _kept_as_is(field: FormField, value: str) -> list[Any]:
                 MarkdownTextObject(
                     text=(
                         f"{escape(field.label)} is {len(value):,} characters, more than a form "
-                        f"field holds ({limit:,}): it is kept as it is when you save."
+                        f"field holds ({field.holds:,}): it is kept as it is when you save."
                     )
                 )
             ]
