@@ -377,41 +377,50 @@ def test_a_well_formed_request_of_each_kind_still_goes_through(slack):
     assert challenge.status == 200 and "c-123" in challenge.text
 
 
-@pytest.mark.parametrize("timestamp", ["²", "9" * 5000, "-1", "+1", "0x10", "1e3"])
-def test_an_odd_timestamp_is_401_not_500(slack, timestamp):
-    body = urlencode(command_form(slack, "/story", "help")).encode()
+def help_command(slack) -> bytes:
+    return urlencode(command_form(slack, "/story", "help")).encode()
+
+
+def post_with_header_bytes(slack, body: bytes, headers: dict[str, bytes]) -> tuple[int, bytes]:
+    """POST `body` with headers sent as these very bytes (urllib would encode them):
+    (status, body of the answer)."""
     host, port = address(slack)
     conn = HTTPConnection(host, port, timeout=5)
     try:
-        headers = {
-            "Content-Type": FORM,
-            "X-Slack-Request-Timestamp": timestamp,
-            "X-Slack-Signature": sign_request(slack.verifier.signing_secret, timestamp, body),
-        }
-        # waitress reads header bytes as latin-1, so "²" arrives as "²" when sent as the byte 0xB2
-        encoded = {k: v.encode("latin-1") for k, v in headers.items()}
-        conn.request("POST", "/slack/events", body, encoded)
+        conn.request("POST", "/slack/events", body, {"Content-Type": FORM, **headers})
         reply = conn.getresponse()
-        assert reply.status == 401
-        assert b"Traceback" not in reply.read()
+        return reply.status, reply.read()
     finally:
         conn.close()
+
+
+@pytest.mark.parametrize("timestamp", ["²", "9" * 5000, "-1", "+1", "0x10", "1e3"])
+def test_an_odd_timestamp_is_401_not_500(slack, timestamp):
+    body = help_command(slack)
+    signature = sign_request(slack.verifier.signing_secret, timestamp, body)
+    # waitress reads header bytes as latin-1, so "²" arrives as "²" when sent as the byte 0xB2
+    status, answer = post_with_header_bytes(
+        slack,
+        body,
+        {
+            "X-Slack-Request-Timestamp": timestamp.encode("latin-1"),
+            "X-Slack-Signature": signature.encode(),
+        },
+    )
+    assert status == 401
+    assert b"Traceback" not in answer
 
 
 def test_a_non_ascii_signature_is_401_not_500(slack):
-    body = urlencode(command_form(slack, "/story", "help")).encode()
-    host, port = address(slack)
-    conn = HTTPConnection(host, port, timeout=5)
-    try:
-        headers = {
-            "Content-Type": FORM,
+    status, _ = post_with_header_bytes(
+        slack,
+        help_command(slack),
+        {
             "X-Slack-Request-Timestamp": str(int(time.time())).encode(),
             "X-Slack-Signature": b"v0=" + b"\xe9" * 64,
-        }
-        conn.request("POST", "/slack/events", body, headers)
-        assert conn.getresponse().status == 401
-    finally:
-        conn.close()
+        },
+    )
+    assert status == 401
 
 
 def test_signed_by_slack_refuses_non_ascii_and_huge_timestamps():
