@@ -18,7 +18,7 @@ from storage import projects, sessions, stories
 from storage.activity import user_activity
 from storage.audit import list_audit
 from storage.errors import DomainError, NotFound
-from storage.fields import PRIORITIES, STATUSES
+from storage.fields import PRIORITIES, STATUSES, STORY_KEY, not_one_of, vocabulary_word
 from storage.search import search_stories
 from storage.users import Actor, grant_admin
 
@@ -27,7 +27,6 @@ SEARCH_LIMIT = 20
 PAGING_TTL = timedelta(days=1)
 PAGING_KIND = "story_list"
 MENTION = re.compile(r"^<@([A-Za-z0-9][A-Za-z0-9_.-]*)(?:\|[^>]*)?>$")
-STORY_KEY = re.compile(r"^[A-Za-z][A-Za-z0-9]{1,9}-\d+$")
 
 USAGE = {
     "/project": [
@@ -300,11 +299,9 @@ def _story_key(rest: list[str]) -> str:
 
 
 def normalize_status(word: str) -> str:
-    status = re.sub(r"[\s-]+", "_", word.strip()).upper()
+    status = vocabulary_word(word)
     if status not in STATUSES:
-        raise UsageProblem(
-            "/story", f"'{word[:40]}' is not a status. Use one of: {', '.join(STATUSES)}."
-        )
+        raise UsageProblem("/story", not_one_of("status", word, STATUSES))
     return status
 
 
@@ -385,11 +382,9 @@ def list_stories(s: Session, actor: Actor, rest: list[str], channel_id: str | No
         if low.startswith("status:"):
             filters["status"] = normalize_status(word.split(":", 1)[1])
         elif low.startswith("priority:"):
-            priority = word.split(":", 1)[1].upper()
+            priority = vocabulary_word(word.split(":", 1)[1])
             if priority not in PRIORITIES:
-                raise UsageProblem(
-                    "/story", f"'{priority[:20]}' is not a priority: {', '.join(PRIORITIES)}."
-                )
+                raise UsageProblem("/story", not_one_of("priority", priority, PRIORITIES))
             filters["priority"] = priority
         elif low == "mine":
             filters["assignee_slack_id"] = actor.slack_user_id

@@ -92,7 +92,9 @@ STORY_FORM = (
         hint="One per line, e.g. Given … When … Then …",
         max_length=CRITERIA.total_chars,
     ),
-    FormField("priority", "Priority", "select", PRIORITIES, optional=False),
+    # no value for a new story: the domain gives it its project's default priority (a form
+    # cannot know which project will be chosen when it opens)
+    FormField("priority", "Priority", "select", PRIORITIES, hint="Empty: the project's default."),
     FormField("story_points", "Points", "select", POINTS, optional=False),
     FormField("tags", "Tags", hint="Comma-separated, e.g. auth, mobile", max_length=TAGS_TEXT_MAX),
     FormField("status", "Status", "select", STATUSES, optional=False),
@@ -138,7 +140,6 @@ def story_initial(story: Any | None = None, **given: Any) -> dict[str, Any]:
     """Form values for a new story (defaults + `given`), or those of an existing StoryView."""
     if story is None:
         values: dict[str, Any] = {
-            "priority": DEFAULT_PRIORITY,
             "story_points": "0",
             "status": DEFAULT_STATUS,
         }
@@ -160,9 +161,11 @@ def story_initial(story: Any | None = None, **given: Any) -> dict[str, Any]:
 def story_data(values: dict[str, Any]) -> dict[str, Any]:
     """Form values -> the domain's story fields (criteria one per line, tags by comma)."""
     data: dict[str, Any] = {}
-    for name in ("title", "description", "priority", "status"):
+    for name in ("title", "description", "status"):
         if name in values:
             data[name] = values[name] if values[name] is not None else ""
+    if values.get("priority") is not None:  # none chosen: the project's default
+        data["priority"] = values["priority"]
     if "acceptance_criteria" in values:
         lines = (values.get("acceptance_criteria") or "").splitlines()
         data["acceptance_criteria"] = [line.strip() for line in lines if line.strip()]

@@ -9,8 +9,9 @@ every text a person edits in a form.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 # Slack refuses a plain_text_input whose max_length (or initial_value) is over 3000.
 SLACK_INPUT_MAX = 3000
@@ -26,6 +27,26 @@ PRIORITY_RANK = {"CRITICAL": 1, "HIGH": 2, "MEDIUM": 3, "LOW": 4}
 DEFAULT_PRIORITY: Priority = "MEDIUM"
 DEFAULT_STATUS: Status = "DRAFT"
 DEFAULT_STORY_TEMPLATE = "agile"
+
+
+def vocabulary_word(value: Any) -> Any:
+    """A typed status or priority as the vocabulary spells it ("in progress" -> IN_PROGRESS)."""
+    if isinstance(value, str):
+        return re.sub(r"[\s-]+", "_", value.strip()).upper()
+    return value
+
+
+def not_one_of(what: str, value: Any, allowed: tuple[str, ...]) -> str:
+    """The one refusal of a word outside its vocabulary."""
+    return f"'{str(value)[:40]}' is not a {what}; use one of {', '.join(allowed)}."
+
+
+# -- names --------------------------------------------------------------------------------------
+# A project key: 2–10 capitals or digits, a letter first (WEB). Stories are KEY-N (WEB-7), and
+# are named in any case and with spaces around ("web-7 ").
+PROJECT_KEY = re.compile(r"^[A-Z][A-Z0-9]{1,9}$")
+STORY_KEY = re.compile(r"^\s*([A-Za-z][A-Za-z0-9]{1,9})-(\d{1,9})\s*$")
+ROW_ID = re.compile(r"^[0-9a-f]{32}$")  # a row's id, as buttons and tokens carry it
 
 # Points: any whole number in MIN_POINTS..MAX_POINTS is stored; forms offer the scale.
 MIN_POINTS, MAX_POINTS = 0, 21

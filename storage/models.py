@@ -29,12 +29,24 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from storage.fields import (
+    DEFAULT_PRIORITY,
+    DEFAULT_STATUS,
+    MAX_POINTS,
+    MIN_POINTS,
+    PRIORITIES,
+    PRIORITY_RANK,
+    STATUSES,
+)
+
 ROLES = ("USER", "ADMIN")
 GENERATION_STATUSES = ("PENDING", "PROCESSING", "COMPLETED", "FAILED")
 
 # Rank used to order stories CRITICAL first, as the seed's list query does.
 PRIORITY_RANK_SQL = (
-    "CASE priority WHEN 'CRITICAL' THEN 1 WHEN 'HIGH' THEN 2 WHEN 'MEDIUM' THEN 3 ELSE 4 END"
+    "CASE priority "
+    + " ".join(f"WHEN '{p}' THEN {rank}" for p, rank in PRIORITY_RANK.items() if rank < 4)
+    + " ELSE 4 END"
 )
 
 NAMING = {
@@ -145,9 +157,11 @@ class UserStory(Timestamps, Base):
     __tablename__ = "user_stories"
     __table_args__ = (
         UniqueConstraint("project_id", "number"),
-        CheckConstraint("priority IN ('LOW', 'MEDIUM', 'HIGH', 'CRITICAL')", name="priority"),
-        CheckConstraint("status IN ('DRAFT', 'READY', 'IN_PROGRESS', 'DONE')", name="status"),
-        CheckConstraint("story_points >= 0 AND story_points <= 21", name="story_points"),
+        CheckConstraint(f"priority IN {PRIORITIES!r}", name="priority"),
+        CheckConstraint(f"status IN {STATUSES!r}", name="status"),
+        CheckConstraint(
+            f"story_points >= {MIN_POINTS} AND story_points <= {MAX_POINTS}", name="story_points"
+        ),
         Index("idx_stories_project_id", "project_id"),
         Index("idx_stories_created_by", "created_by"),
         # App Home: a member's assigned / created stories across projects, in the seed's order
@@ -180,12 +194,16 @@ class UserStory(Timestamps, Base):
     title: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text)
     acceptance_criteria: Mapped[list[str]] = mapped_column(default=list, server_default="[]")
-    priority: Mapped[str] = mapped_column(String(8), default="MEDIUM", server_default="MEDIUM")
+    priority: Mapped[str] = mapped_column(
+        String(8), default=DEFAULT_PRIORITY, server_default=DEFAULT_PRIORITY
+    )
     priority_rank: Mapped[int] = mapped_column(Computed(PRIORITY_RANK_SQL, persisted=True))
     story_points: Mapped[int] = mapped_column(default=0, server_default="0")
     tasks: Mapped[list[str]] = mapped_column(default=list, server_default="[]")
     tags: Mapped[list[str]] = mapped_column(default=list, server_default="[]")
-    status: Mapped[str] = mapped_column(String(12), default="DRAFT", server_default="DRAFT")
+    status: Mapped[str] = mapped_column(
+        String(12), default=DEFAULT_STATUS, server_default=DEFAULT_STATUS
+    )
     meta: Mapped[dict[str, Any]] = mapped_column("metadata", default=dict, server_default="{}")
 
 

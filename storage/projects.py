@@ -20,8 +20,10 @@ from storage.fields import (
     DEFAULT_PRIORITY,
     DEFAULT_STORY_TEMPLATE,
     PROJECT_DESCRIPTION_MAX,
+    PROJECT_KEY,
     PROJECT_NAME_MAX,
     REPOSITORY_URL_MAX,
+    ROW_ID,
     STORY_TEMPLATE_MAX,
     Priority,
 )
@@ -30,8 +32,6 @@ from storage.permissions import require_project_editor
 from storage.users import Actor
 from storage.validation import check_slack_id, parse, stored_value
 
-KEY_PATTERN = re.compile(r"^[A-Z][A-Z0-9]{1,9}$")
-ID_PATTERN = re.compile(r"^[0-9a-f]{32}$")
 EDITABLE_FIELDS = ("name", "key", "description", "repository_url", "settings")
 
 
@@ -104,7 +104,7 @@ class ProjectInput(BaseModel):
         if not isinstance(value, str):
             raise ValueError("must be text")
         value = value.upper()
-        if not KEY_PATTERN.match(value):
+        if not PROJECT_KEY.match(value):
             raise ValueError(
                 "must be 2–10 capital letters or digits, starting with a letter (e.g. WEB)"
             )
@@ -217,7 +217,7 @@ def key_candidates(name: str) -> list[str]:
             candidates.append(joined[:size])
     seen: list[str] = []
     for key in candidates:
-        if KEY_PATTERN.match(key) and key not in seen:
+        if PROJECT_KEY.match(key) and key not in seen:
             seen.append(key)
     return seen or ["PRJ"]
 
@@ -245,7 +245,7 @@ def find_project(s: Session, actor: Actor, ref: str) -> Project:
     ref = ref.strip()
     team = Project.team_id == actor.team_id
     project = None
-    if ID_PATTERN.match(ref):
+    if ROW_ID.match(ref):
         project = s.scalars(select(Project).where(team, Project.id == ref)).one_or_none()
     if project is None and len(ref) <= 10:
         project = s.scalars(select(Project).where(team, Project.key == ref.upper())).one_or_none()

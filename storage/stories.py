@@ -25,7 +25,9 @@ from storage.fields import (
     MIN_POINTS,
     PRIORITIES,
     PRIORITY_RANK,
+    ROW_ID,
     STATUSES,
+    STORY_KEY,
     TAG_CHARS,
     TAGS_MAX,
     TASKS,
@@ -33,6 +35,8 @@ from storage.fields import (
     Lines,
     Priority,
     Status,
+    not_one_of,
+    vocabulary_word,
 )
 from storage.models import Project, User, UserStory, utcnow
 from storage.permissions import require_story_deleter
@@ -52,8 +56,6 @@ EDITABLE_FIELDS = (
     "status",
     "meta",
 )
-STORY_REF = re.compile(r"^\s*([A-Za-z][A-Za-z0-9]{1,9})-(\d{1,9})\s*$")
-ID_PATTERN = re.compile(r"^[0-9a-f]{32}$")
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # Characters that show nothing or reorder what follows (Trojan Source): a title holding one
 # could look blank, or read as something other than what it is.
@@ -92,12 +94,6 @@ def _joins_emoji(value: str, i: int) -> bool:
         and (unicodedata.category(before) in pictures or before == "\ufe0f")
         and unicodedata.category(after) in pictures
     )
-
-
-def _enum_word(value: Any) -> Any:
-    if isinstance(value, str):
-        return re.sub(r"[\s-]+", "_", value.strip()).upper()
-    return value
 
 
 def _text_items(value: Any, what: str, plural: str, limit: Lines, stored: Any = None) -> Any:
@@ -211,7 +207,7 @@ class StoryInput(BaseModel):
     @field_validator("priority", mode="before")
     @classmethod
     def _priority(cls, value: Any) -> Any:
-        value = _enum_word(value)
+        value = vocabulary_word(value)
         if value == "":
             return None
         if isinstance(value, str) and value not in PRIORITIES:
@@ -221,7 +217,7 @@ class StoryInput(BaseModel):
     @field_validator("status", mode="before")
     @classmethod
     def _status(cls, value: Any) -> Any:
-        value = _enum_word(value)
+        value = vocabulary_word(value)
         if isinstance(value, str) and value not in STATUSES:
             raise ValueError(f"must be one of {', '.join(STATUSES)}")
         return value
@@ -353,7 +349,7 @@ def find_story(s: Session, actor: Actor, ref: str) -> tuple[UserStory, Project]:
         raise ValidationFailed("Name a story by its key, e.g. WEB-7.", {"story": "KEY-N"})
     team = UserStory.team_id == actor.team_id
     query = select(UserStory, Project).join(Project, Project.id == UserStory.project_id)
-    match = STORY_REF.match(ref)
+    match = STORY_KEY.match(ref)
     if match:
         key, number = match.group(1).upper(), int(match.group(2))
         row = s.execute(
@@ -364,7 +360,7 @@ def find_story(s: Session, actor: Actor, ref: str) -> tuple[UserStory, Project]:
         if row is None:
             raise NotFound(f"No story {key}-{number} in this workspace.")
         return row[0], row[1]
-    if ID_PATTERN.match(ref.strip()):
+    if ROW_ID.match(ref.strip()):
         row = s.execute(query.where(team, UserStory.id == ref.strip())).one_or_none()
         if row is not None:
             return row[0], row[1]
@@ -486,12 +482,9 @@ def update_story(s: Session, actor: Actor, ref: str, changes: dict[str, Any]) ->
 
 
 def _status(value: Any) -> str:
-    word = _enum_word(value)
+    word = vocabulary_word(value)
     if word not in STATUSES:
-        shown = str(value)[:40]
-        raise ValidationFailed(
-            f"'{shown}' is not a status; use one of {', '.join(STATUSES)}.", {"status": "enum"}
-        )
+        raise ValidationFailed(not_one_of("status", value, STATUSES), {"status": "enum"})
     return word
 
 
@@ -562,18 +555,15 @@ def _decode_cursor(cursor: str) -> tuple[int, datetime, str]:
         created = EPOCH + timedelta(microseconds=micros)
     except (ValueError, UnicodeDecodeError, binascii.Error, OverflowError, OSError):
         raise bad from None
-    if rank not in PRIORITY_RANK.values() or not ID_PATTERN.match(story_id):
+    if rank not in PRIORITY_RANK.values() or not ROW_ID.match(story_id):
         raise bad
     return rank, created, story_id
 
 
 def _filter_word(value: Any, allowed: tuple[str, ...], what: str) -> str:
-    word = _enum_word(value)
+    word = vocabulary_word(value)
     if word not in allowed:
-        raise ValidationFailed(
-            f"'{str(value)[:40]}' is not a {what}; use one of {', '.join(allowed)}.",
-            {what: "enum"},
-        )
+        raise ValidationFailed(not_one_of(what, value, allowed), {what: "enum"})
     return word
 
 

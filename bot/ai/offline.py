@@ -6,6 +6,7 @@ import re
 
 from bot.ai.generator import GenerationResult
 from bot.ai.schemas import DraftMetadata, GenerationBrief, StoryDraft
+from storage.projects import effective_settings
 
 OFFLINE_MODEL = "offline"
 OFFLINE_NOTE = "Made offline (no ANTHROPIC_API_KEY set): a skeleton for a person to finish."
@@ -70,9 +71,7 @@ class OfflineGenerator:
             clauses = [f"{base} (part {i + 1})" for i in range(brief.count)]
         else:
             clauses = _clauses(brief.feature)
-        priority = str((brief.project.settings or {}).get("default_priority") or "MEDIUM")
-        if priority not in ("LOW", "MEDIUM", "HIGH", "CRITICAL"):
-            priority = "MEDIUM"
+        priority = effective_settings(brief.project.settings)["default_priority"]
         drafts = []
         for i in range(brief.count):
             clause = clauses[i % len(clauses)]

@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from bot.ai.schemas import GenerationBrief
+from storage.projects import effective_settings
 
 # The system prompt never contains user text: it is the same for every request, so it caches.
 # It is kept over 1,024 tokens (about 4,500 characters), the smallest prompt the API caches
@@ -99,7 +100,7 @@ def _data(value: Any) -> str:
 def user_turn(brief: GenerationBrief) -> str:
     """The user message: the ask and the project's context, every user-written part as data."""
     project = brief.project
-    settings = project.settings or {}
+    settings = effective_settings(project.settings)
     lines = [
         f"Write {brief.count} user "
         f"{'story' if brief.count == 1 else 'stories'} for the feature below.",
@@ -110,9 +111,9 @@ def user_turn(brief: GenerationBrief) -> str:
         f"key: {_data(project.key)}",
         f"name: {_data(project.name)}",
         f"description: {_data(project.description or '')}",
-        f"story_template: {_data(settings.get('story_template', 'agile'))}",
-        f"default_priority: {_data(settings.get('default_priority', 'MEDIUM'))}",
-        f"auto_assign_points: {_data(settings.get('auto_assign_points', True))}",
+        f"story_template: {_data(settings['story_template'])}",
+        f"default_priority: {_data(settings['default_priority'])}",
+        f"auto_assign_points: {_data(settings['auto_assign_points'])}",
         "</project>",
         "",
         "<existing_stories>",

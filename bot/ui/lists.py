@@ -17,6 +17,7 @@ from slack_sdk.models.blocks import (
 from bot.ui import ids
 from bot.ui.story_card import story_row
 from bot.ui.text import SECTION_LIMIT, clip, escape, mention
+from storage.projects import effective_settings
 
 MAX_ROWS = 20  # 2 blocks a row + header + nav stays far below Slack's 50 blocks
 
@@ -62,10 +63,10 @@ def project_card(project: Any, *, note: str | None = None) -> dict[str, Any]:
         details.append(f"channel <#{escape(project.channel_id)}>")
     if project.repository_url:
         details.append(f"repository {escape(project.repository_url)}")
-    settings = project.settings or {}
+    settings = effective_settings(project.settings)
     details.append(
-        f"default priority {escape(settings.get('default_priority', 'MEDIUM'))}, "
-        f"template {escape(settings.get('story_template', 'agile'))}"
+        f"default priority {escape(settings['default_priority'])}, "
+        f"template {escape(settings['story_template'])}"
     )
     blocks.append(ContextBlock(elements=[MarkdownTextObject(text=clip(" · ".join(details), 2000))]))
     text = f"{project.name} ({project.key})"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot import commands
+from storage.projects import effective_settings
 
 WIDTH = 72
 
@@ -42,11 +43,10 @@ def project_text(project: Any, note: str | None = None) -> str:
         lines.append("  " + project.description)
     if project.repository_url:
         lines.append("  repository: " + project.repository_url)
-    settings = project.settings or {}
+    settings = effective_settings(project.settings)
     lines.append(
         f"  owner @{project.owner_slack_id} · default priority "
-        f"{settings.get('default_priority', 'MEDIUM')} · template "
-        f"{settings.get('story_template', 'agile')}"
+        f"{settings['default_priority']} · template {settings['story_template']}"
     )
     return "\n".join(lines)
 

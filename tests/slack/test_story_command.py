@@ -58,6 +58,19 @@ def test_story_modal_fields_and_points_select(slack):
     assert inputs["assignee"]["type"] == "users_select"
 
 
+def test_a_story_made_in_the_form_gets_its_projects_default_priority(slack, slack_db):
+    create_project(slack, "Web shop", "WEB", default_priority="CRITICAL")
+    view = open_form(slack, "/story", "new WEB")
+    priority = next(b for b in view["blocks"] if b["block_id"] == "priority")
+    assert "initial_option" not in priority["element"] and priority["optional"] is True
+    assert "project's default" in priority["hint"]["text"]
+    card = create_story(slack, "WEB", "Checkout is down")  # priority left as the form has it
+    assert "CRITICAL" in card.text_of()
+    chosen = create_story(slack, "WEB", "Typo in footer", priority="LOW")
+    assert "LOW" in chosen.text_of()
+    assert [s.priority for s in _stories(slack_db, slack.team_id)] == ["CRITICAL", "LOW"]
+
+
 def test_invalid_story_gets_inline_errors_and_nothing_is_written(slack, slack_db):
     create_project(slack, "Web shop", "WEB")
     view = open_form(slack, "/story", "new WEB")
