@@ -21,6 +21,7 @@ from slack_sdk.http_retry.builtin_handlers import (
 from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
 from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
 
+from bot.homes import HomeRefresher
 from bot.settings import Settings
 from storage.db import Database
 
@@ -215,9 +216,9 @@ def create_app(settings: Settings, db: Database, *, socket_mode: bool = False) -
         ) from None
 
     from handlers import register
-    from handlers.delivery import HOMES
 
-    HOMES.delay = settings.home_delay
-    register(app, db, settings, pool)
+    homes = HomeRefresher(delay=settings.home_delay)
+    register(app, db, settings, pool, homes)
     app.listener_pool = pool  # type: ignore[attr-defined]
+    app.homes = homes  # type: ignore[attr-defined]
     return app

@@ -14,11 +14,12 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from bot.forms import project_initial, story_initial
-from storage import projects, sessions, stories
+from storage import digests, projects, sessions, stories
 from storage.activity import user_activity
 from storage.audit import list_audit
-from storage.errors import DomainError, NotFound
+from storage.errors import DomainError, NotFound, ValidationFailed
 from storage.fields import PRIORITIES, STATUSES, STORY_KEY, not_one_of, vocabulary_word
+from storage.permissions import require_admin
 from storage.search import search_stories
 from storage.users import Actor, grant_admin
 
@@ -83,8 +84,6 @@ class StoryShown:
     story: Any
     note: str | None = None
     public: bool = False
-    changed: bool = False  # the command changed the story (Homes that show it need a refresh)
-    touched: tuple[str | None, ...] = ()  # members it no longer shows for (a former assignee)
 
 
 @dataclass(frozen=True)
@@ -118,6 +117,7 @@ class OpenForm:
     target: str | None = None
     projects: list[Any] = field(default_factory=list)
     note: str | None = None  # shown above the fields (e.g. what was cut to fit)
+    editing: str | None = None  # what a form for `target` edits, as its title says ("WEB-7")
 
 
 @dataclass(frozen=True)
@@ -144,11 +144,48 @@ class AdminGranted:
 
 
 @dataclass(frozen=True)
-class Delegated:
-    """A word owned by another feature module (generate, digest, backup)."""
+class GenerateAsked:
+    """`/autodev generate [PROJECT] [FEATURE TEXT]`: ask for the generation form."""
 
-    word: str
     text: str
+
+
+@dataclass(frozen=True)
+class GenerateHelp:
+    pass
+
+
+@dataclass(frozen=True)
+class DigestSet:
+    """A digest turned on (or its schedule changed)."""
+
+    digest: Any
+
+
+@dataclass(frozen=True)
+class DigestsStopped:
+    digests: list[Any]
+    personal: bool = False
+
+
+@dataclass(frozen=True)
+class DigestsShown:
+    channel: list[Any]
+    personal: Any | None
+
+
+@dataclass(frozen=True)
+class DigestNow:
+    """Send this digest now (composed and posted outside the transaction)."""
+
+    digest: Any
+
+
+@dataclass(frozen=True)
+class BackupAsked:
+    """An admin asked for a verified backup now, or for the list of the newest."""
+
+    list_only: bool
 
 
 Reply = (
@@ -163,13 +200,30 @@ Reply = (
     | ActivityShown
     | AuditShown
     | AdminGranted
-    | Delegated
+    | GenerateAsked
+    | GenerateHelp
+    | DigestSet
+    | DigestsStopped
+    | DigestsShown
+    | DigestNow
+    | BackupAsked
 )
 
 
 # -- the entry point ----------------------------------------------------------------------------
-def run(s: Session, actor: Actor, command: str, text: str, *, channel_id: str | None) -> Reply:
-    """Carry out one slash command for `actor` inside the write transaction `s`."""
+def run(
+    s: Session,
+    actor: Actor,
+    command: str,
+    text: str,
+    *,
+    channel_id: str | None,
+    timezone: str = "UTC",
+) -> Reply:
+    """Carry out one slash command for `actor` inside the write transaction `s`.
+
+    `channel_id` is where it was typed (None in the console); `timezone` is the default of
+    digest schedules (AUTODEVHUB_TIMEZONE)."""
     words = (text or "").split()
     verb = words[0].lower() if words else "help"
     rest = words[1:]
@@ -178,7 +232,7 @@ def run(s: Session, actor: Actor, command: str, text: str, *, channel_id: str | 
     if command == "/story":
         return _story(s, actor, verb, rest, channel_id, text)
     if command == "/autodev":
-        return _autodev(s, actor, verb, rest, text)
+        return _autodev(s, actor, verb, rest, text, channel_id, timezone)
     return Note(f"Unknown command {command}.")
 
 
@@ -223,7 +277,9 @@ def _project(s: Session, actor: Actor, verb: str, rest: list[str], channel_id: s
             return ProjectShown(projects.get_project(s, actor, _need(rest, "/project", "project")))
         if verb == "edit":
             project = projects.get_project(s, actor, _need(rest, "/project", "project"))
-            return OpenForm("project", project_initial(project), target=project.id)
+            return OpenForm(
+                "project", project_initial(project), target=project.id, editing=project.key
+            )
         if verb == "delete":
             project = projects.get_project(s, actor, _need(rest, "/project", "project"))
             return ConfirmDelete("project", project.id, f"{project.name} ({project.key})")
@@ -254,25 +310,22 @@ def _story(
         if verb == "show":
             return StoryShown(stories.get_story(s, actor, _story_key(rest)))
         if verb == "edit":
-            story = stories.get_story(s, actor, _story_key(rest))
-
-            return OpenForm("story", story_initial(story), target=story.id)
+            return edit_story_form(stories.get_story(s, actor, _story_key(rest)))
         if verb == "move":
             key = _story_key(rest)
             if len(rest) < 2:
                 raise UsageProblem("/story", "Say the new status: " + ", ".join(STATUSES) + ".")
             status = normalize_status(" ".join(rest[1:]))
             story = stories.move_story(s, actor, key, status)
-            return StoryShown(story, note=f"{story.key} moved to {story.status}.", changed=True)
+            return StoryShown(story, note=f"{story.key} moved to {story.status}.")
         if verb == "assign":
             key = _story_key(rest)
             if len(rest) < 2:
                 raise UsageProblem("/story", "Say who: /story assign WEB-7 @maria.")
             assignee = parse_assignee(rest[1], actor)
-            before = stories.get_story(s, actor, key).assignee_slack_id
             story = stories.assign_story(s, actor, key, assignee)
             note = f"{story.key} assigned." if assignee else f"{story.key} unassigned."
-            return StoryShown(story, note=note, changed=True, touched=(before,))
+            return StoryShown(story, note=note)
         if verb == "delete":
             story = stories.get_story(s, actor, _story_key(rest))
             return ConfirmDelete("story", story.id, f"{story.key} {story.title}")
@@ -345,6 +398,10 @@ def new_story_form(
         projects=choices,
         note=note,
     )
+
+
+def edit_story_form(story: Any) -> OpenForm:
+    return OpenForm("story", story_initial(story), target=story.id, editing=story.key)
 
 
 # Words that only read: Slack runs them in a read transaction, beside writers, not behind them.
@@ -500,12 +557,33 @@ def turn_page(s: Session, actor: Actor, token: str, step: int) -> StoryListed:
 
 
 # -- /autodev -----------------------------------------------------------------------------------
-def _autodev(s: Session, actor: Actor, verb: str, rest: list[str], text: str) -> Reply:
+def _autodev(
+    s: Session,
+    actor: Actor,
+    verb: str,
+    rest: list[str],
+    text: str,
+    channel_id: str | None,
+    timezone: str,
+) -> Reply:
     try:
         if verb == "help":
             return Usage("/autodev")
-        if verb in ("generate", "digest", "backup"):
-            return Delegated(verb, _rest_text(text, verb))
+        if verb == "generate":
+            asked = _rest_text(text, verb)
+            if asked.strip().lower() in ("help", "?"):
+                return GenerateHelp()
+            return GenerateAsked(asked)
+        if verb == "digest":
+            return _digest(s, actor, parse_digest(_rest_text(text, verb)), channel_id, timezone)
+        if verb == "backup":
+            word = _rest_text(text, verb).strip().lower()
+            if word not in ("", "list"):
+                raise UsageProblem(
+                    "/autodev", "Say `/autodev backup` (take one now) or `/autodev backup list`."
+                )
+            require_admin(actor, "take or list backups")
+            return BackupAsked(list_only=word == "list")
         if verb == "me":
             return ActivityShown(user_activity(s, actor), actor.slack_user_id)
         if verb == "audit":
@@ -533,6 +611,93 @@ def _autodev(s: Session, actor: Actor, verb: str, rest: list[str], text: str) ->
     except UsageProblem as exc:
         return usage_for(exc)
     return Usage("/autodev", f"I don't know '{verb}'.")
+
+
+# -- /autodev digest ---------------------------------------------------------------------------
+DIGEST_USAGE = (
+    "Usage: `/autodev digest` (what this channel gets) · "
+    "`/autodev digest on [daily|weekly] [MONDAY] [HH:MM] [PROJECT] [Area/City]` · "
+    "`/autodev digest off [PROJECT]` · `/autodev digest now [PROJECT]` · "
+    "`/autodev digest me on|off|now [daily|weekly] [HH:MM]`"
+)
+
+
+@dataclass
+class DigestRequest:
+    """The words of `/autodev digest ...`, sorted into what they mean."""
+
+    verb: str = "show"  # show, on, off, now, help
+    personal: bool = False
+    frequency: str | None = None
+    time_of_day: str | None = None
+    weekday: int | None = None
+    timezone: str | None = None
+    project: list[str] = field(default_factory=list)
+
+
+def parse_digest(text: str) -> DigestRequest:
+    words = text.split()
+    request = DigestRequest()
+    if words and words[0].lower() == "me":
+        request.personal = True
+        words = words[1:]
+    if words:
+        verb = words[0].lower()
+        if verb not in ("on", "off", "now", "help"):
+            raise ValidationFailed(f"'{words[0][:20]}' is not a digest command. {DIGEST_USAGE}")
+        request.verb, words = verb, words[1:]
+    for word in words:
+        lower = word.lower()
+        if request.verb != "on":
+            request.project.append(word)
+        elif lower in digests.FREQUENCIES:
+            request.frequency = lower
+        elif re.fullmatch(r"\d{1,2}(:\d\d)?", word):
+            request.time_of_day = digests.parse_time_of_day(word)
+        elif "/" in word or word.upper() == "UTC":
+            request.timezone = digests.check_timezone("UTC" if word.upper() == "UTC" else word)
+        elif digests.parse_weekday(word) is not None and not request.project:
+            request.weekday = digests.parse_weekday(word)
+            request.frequency = request.frequency or "weekly"
+        else:
+            request.project.append(word)
+    if request.personal and request.project:
+        raise ValidationFailed(f"Your personal digest covers all your stories. {DIGEST_USAGE}")
+    return request
+
+
+def _digest(
+    s: Session, actor: Actor, request: DigestRequest, channel_id: str | None, timezone: str
+) -> Reply:
+    if request.verb == "help":
+        return Note(DIGEST_USAGE)
+    channel_id = channel_id or ""
+    project = " ".join(request.project) or None
+    schedule = {
+        "frequency": request.frequency,
+        "time_of_day": request.time_of_day,
+        "weekday": request.weekday,
+        "timezone": request.timezone or timezone,
+    }
+    if request.verb == "now":
+        if request.personal:
+            return DigestNow(digests.find_personal_subscription(s, actor))
+        return DigestNow(digests.find_channel_subscription(s, actor, channel_id, project))
+    if request.personal and request.verb in ("on", "off"):
+        view = digests.set_personal_digest(s, actor, request.verb == "on", **schedule)
+        return DigestSet(view) if view else DigestsStopped([], personal=True)
+    if request.verb == "on":
+        return DigestSet(
+            digests.subscribe_channel(s, actor, channel_id, project_ref=project, **schedule)
+        )
+    if request.verb == "off":
+        return DigestsStopped(
+            digests.unsubscribe_channel(s, actor, channel_id, project_ref=project)
+        )
+    return DigestsShown(
+        [] if request.personal else digests.channel_subscriptions(s, actor, channel_id),
+        digests.personal_subscription(s, actor),
+    )
 
 
 # -- App Home -----------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import Any, TextIO
 
 from bot import commands
-from bot.forms import FORMS, FormField, project_data, story_data
+from bot.forms import FORMS, FormField, save_project, save_story
 from bot.settings import Settings
 from bot.ui.plain_text import project_text, story_text, text_for
 from storage.db import Database
@@ -101,7 +101,9 @@ class Console:
         text = _mentions(line.split(None, 1)[1] if len(words) > 1 else "")
         with self.db.write() as s:
             actor = self.actor(s)
-            reply = commands.run(s, actor, command, text, channel_id=None)
+            reply = commands.run(
+                s, actor, command, text, channel_id=None, timezone=self.settings.timezone
+            )
         self.show(reply)
 
     def actor(self, s: Any) -> Actor:
@@ -112,10 +114,12 @@ class Console:
             self.fill_form(reply)
         elif isinstance(reply, commands.ConfirmDelete):
             self.confirm_delete(reply)
-        elif isinstance(reply, commands.Delegated) and reply.word == "generate":
+        elif isinstance(reply, commands.GenerateAsked):
             self.generate(reply.text)
-        elif isinstance(reply, commands.Delegated):
-            self.say(_delegated(reply.word))
+        elif isinstance(reply, commands.BackupAsked):
+            self.say("In a terminal, run `autodevhub backup` (or `autodevhub backup list`).")
+        elif isinstance(reply, commands.DigestNow):
+            self.say("Digests are posted in Slack; `/autodev digest now` works there.")
         else:
             if isinstance(reply, commands.StoryListed) and reply.paging_token:
                 self.paging_token = reply.paging_token
@@ -198,25 +202,15 @@ class Console:
         return answer
 
     def save(self, form: commands.OpenForm, values: dict[str, Any]) -> str:
-        from storage import projects, stories
-
+        """The same save as the Slack modal's (bot.forms)."""
         with self.db.write() as s:
             actor = self.actor(s)
             if form.form == "project":
-                data = project_data(values)
-                if form.target:
-                    project = projects.update_project(s, actor, form.target, data)
-                    return project_text(project, "Project updated.")
-                return project_text(projects.create_project(s, actor, data), "Project created.")
-            data = story_data(values)
-            if form.target:
-                story = stories.update_story(s, actor, form.target, data)
-            else:
-                if not values.get("project"):
-                    raise ValidationFailed("Choose a project.", {"project": "Choose a project."})
-                story = stories.create_story(s, actor, values["project"], data)
-            if values.get("assignee") != story.assignee_slack_id:
-                story = stories.assign_story(s, actor, story.id, values.get("assignee"))
+                project = save_project(s, actor, form.target, values)
+                return project_text(
+                    project, "Project updated." if form.target else "Project created."
+                )
+            story = save_story(s, actor, form.target, values)
             return story_text(story, "Updated." if form.target else "New story.")
 
     def confirm_delete(self, reply: commands.ConfirmDelete) -> None:
@@ -253,12 +247,6 @@ def _console_id(name: str) -> str:
 def _mentions(text: str) -> str:
     """`@maria` typed in the console becomes the mention Slack would send (`<@maria>`)."""
     return re.sub(r"(?<![<\w])@([A-Za-z0-9][A-Za-z0-9_.-]*)", r"<@\1>", text)
-
-
-def _delegated(word: str) -> str:
-    if word == "backup":
-        return "In a terminal, run `autodevhub backup` (admins: `/autodev backup` in Slack)."
-    return f"`/autodev {word}` is not available in the console yet; use it in Slack."
 
 
 def main(

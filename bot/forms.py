@@ -5,6 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy.orm import Session
+
+from storage import projects, stories
+from storage.errors import ValidationFailed
 from storage.fields import (
     CRITERIA,
     DEFAULT_PRIORITY,
@@ -23,6 +27,7 @@ from storage.fields import (
     TAGS_TEXT_MAX,
     TITLE_MAX,
 )
+from storage.users import Actor
 
 POINTS = tuple(str(points) for points in POINT_SCALE)
 
@@ -176,6 +181,29 @@ def story_data(values: dict[str, Any]) -> dict[str, Any]:
         # as typed: the domain reads it (ASCII digits only; "²".isdigit() is True, int() fails)
         data["story_points"] = str(values["story_points"]).strip()
     return data
+
+
+def save_story(s: Session, actor: Actor, target: str | None, values: dict[str, Any]) -> Any:
+    """A submitted story form (Slack's modal or the console's questions): update the story
+    `target`, or create one in the chosen project; then its assignee. Returns its StoryView."""
+    data = story_data(values)
+    if target:
+        story = stories.update_story(s, actor, target, data)
+    else:
+        if not values.get("project"):
+            raise ValidationFailed("Choose a project.", {"project": "Choose a project."})
+        story = stories.create_story(s, actor, values["project"], data)
+    if "assignee" in values and values["assignee"] != story.assignee_slack_id:
+        story = stories.assign_story(s, actor, story.id, values["assignee"])
+    return story
+
+
+def save_project(s: Session, actor: Actor, target: str | None, values: dict[str, Any]) -> Any:
+    """A submitted project form: update the project `target`, or create one."""
+    data = project_data(values)
+    if target:
+        return projects.update_project(s, actor, target, data)
+    return projects.create_project(s, actor, data)
 
 
 def field_errors_for(form: tuple[FormField, ...], errors: dict[str, str]) -> dict[str, str]:

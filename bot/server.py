@@ -26,7 +26,6 @@ from sqlalchemy import text
 from bot.app import EVENTS_PATH, SettingsError, create_app
 from bot.settings import Settings
 from bot.slack_requests import UnusableBody, check_shape, parse_body, request_kind
-from handlers.delivery import HOMES
 from storage.db import Database
 
 log = logging.getLogger("autodevhub.server")
@@ -269,7 +268,7 @@ class RunningServer:
     def wait_idle(self, timeout: float = 10.0) -> bool:
         """Wait until the work after every ack so far is done (its Web API calls made)."""
         listeners = self.bolt_app.listener_pool.wait_idle(timeout)  # type: ignore[attr-defined]
-        return HOMES.wait_idle(timeout) and listeners
+        return self.bolt_app.homes.wait_idle(timeout) and listeners  # type: ignore[attr-defined]
 
     def stop(self) -> None:
         self._server.close()
@@ -404,7 +403,7 @@ def main(settings: Settings, host: str | None = None, port: int | None = None) -
         serve(wsgi_app, host=host, port=port, **waitress_settings(settings.http_threads))
     finally:
         app.listener_pool.wait_idle(SHUTDOWN_GRACE)  # type: ignore[attr-defined]
-        HOMES.wait_idle(SHUTDOWN_GRACE)
+        app.homes.wait_idle(SHUTDOWN_GRACE)  # type: ignore[attr-defined]
         generation.stop()
         services.stop()
         db.dispose()

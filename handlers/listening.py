@@ -1,161 +1,209 @@
-"""What every listener shares: the database, the acting member, errors shown as replies."""
+"""What every listener shares: one `Request` (the database, the acting member, where to
+answer), and `acks_then`, which makes a listener that acks at once and works after.
+
+A listener is as thin as Slack's starter template's: ack, call one operation, answer. The
+work after the ack runs on the listener pool (bot.app.ListenerPool), never on the HTTP
+thread Slack's 3 seconds wait for; a refusal or a crash there is shown to the member where
+they asked (bot.answering), and the Homes the change touched are republished after it.
+"""
 
 from __future__ import annotations
 
-import functools
+import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Executor
+from dataclasses import dataclass, replace
+from datetime import timedelta
 from typing import Any
 
 from slack_bolt import BoltContext
+from slack_sdk import WebClient
 from sqlalchemy.orm import Session
 
+from bot import answering
+from bot.answering import Origin
+from bot.forms import FormField
+from bot.homes import HomeRefresher
 from bot.settings import Settings
-from bot.ui import messages
 from storage.db import Database
 from storage.errors import DomainError, NotFound
+from storage.homes import touched_homes
+from storage.sessions import create_session, delete_session, load_session
 from storage.users import Actor, ensure_user, get_actor
 
 log = logging.getLogger("autodevhub.handlers")
 
+MODAL_KIND = "modal"
+MODAL_TTL = timedelta(hours=12)
 
-def attach(db: Database, settings: Settings, work: Executor) -> Callable[..., Any]:
-    """Global middleware: put the database, settings and work pool into every request's
-    context."""
 
-    def attach_database(context: BoltContext, next: Callable[[], None]) -> None:
+def attach(
+    db: Database, settings: Settings, work: Executor, homes: HomeRefresher
+) -> Callable[..., Any]:
+    """Global middleware: what every listener needs, in every request's context."""
+
+    def attach_parts(context: BoltContext, next: Callable[[], None]) -> None:
         context["db"] = db
         context["settings"] = settings
         context["work"] = work
+        context["homes"] = homes
         next()
 
-    return attach_database
+    return attach_parts
+
+
+@dataclass
+class Request:
+    """One Slack request, as the work after its ack sees it."""
+
+    body: dict[str, Any]
+    context: BoltContext
+    client: WebClient
+    origin: Origin
+
+    @classmethod
+    def of(cls, body: dict[str, Any], context: BoltContext, client: WebClient) -> Request:
+        return cls(body, context, client, Origin.of(body))
+
+    @property
+    def db(self) -> Database:
+        return self.context["db"]
+
+    @property
+    def settings(self) -> Settings:
+        return self.context["settings"]
+
+    @property
+    def user_id(self) -> str:
+        if not self.context.user_id:
+            raise DomainError("This request carries no user, so nothing can be done with it.")
+        return self.context.user_id
+
+    @property
+    def team_id(self) -> str:
+        """The workspace every operation of this request is scoped to."""
+        team = self.context.team_id or self.context.enterprise_id
+        if not team:
+            raise DomainError("This request carries no workspace, so nothing can be done with it.")
+        return team
+
+    def actor(self, s: Session) -> Actor:
+        """The member sending this request (created on first sight; a workspace's first is
+        ADMIN)."""
+        return ensure_user(s, self.team_id, self.user_id)
+
+    def known_actor(self, s: Session) -> Actor | None:
+        """The member sending this request if already known (reads only), else None."""
+        try:
+            return get_actor(s, self.team_id, self.user_id)
+        except NotFound:
+            return None
+
+    @contextlib.contextmanager
+    def write(self) -> Iterator[Session]:
+        """A write transaction; once it commits, the Homes its changes touched (and the
+        member's own, if they acted from it) are republished."""
+        with self.db.write() as s:
+            yield s
+            touched = touched_homes(s)
+        if self.origin.in_view:
+            touched.insert(0, (self.team_id, self.user_id))
+        if touched:
+            now = self.user_id if self.origin.in_view else None
+            self.context["homes"].refresh_all(self.db, self.client, touched, now=now)
+
+    def answer(
+        self,
+        message: dict[str, Any],
+        *,
+        replace: bool = False,
+        public: bool = False,
+        origin: Origin | None = None,
+    ) -> Origin:
+        """Show `message` where the request (or `origin`, a modal's opener) came from."""
+        return answering.answer(
+            self.client, origin or self.origin, message, replace=replace, public=public
+        )
+
+    def open_modal(self, view: dict[str, Any]) -> None:
+        self.client.views_open(trigger_id=self.body["trigger_id"], view=view)
+
+    # -- what a modal's submission needs, kept behind the token in its private_metadata ----
+    def remember(self, s: Session, actor: Actor, **data: Any) -> str:
+        """Keep `data` and where the modal was opened from; returns the token for the modal."""
+        kept = {**data, "origin": self.origin.kept()}
+        return create_session(s, actor, MODAL_KIND, kept, MODAL_TTL)
+
+    def recall(self, s: Session, actor: Actor) -> dict[str, Any]:
+        """What the submitted modal's opener kept; from now on this request answers where
+        the modal was opened from (its `origin`). The token is spent with this write."""
+        token = (self.body.get("view") or {}).get("private_metadata") or ""
+        data = load_session(s, actor, token, MODAL_KIND)
+        delete_session(s, actor, token)
+        # (a modal opened before origins were kept under "origin" kept them at the top)
+        opener = Origin.from_kept(data.get("origin") or data)
+        self.origin = opener if opener.user_id else replace(opener, user_id=self.user_id)
+        return data
+
+
+def acks_then(work: Callable[[Request], None]) -> Callable[..., None]:
+    """A listener that acks at once and runs `work(request)` on the listener pool after the
+    ack; a refusal or a crash there is shown to the member where they asked."""
+
+    def listener(ack: Any, body: dict, context: BoltContext, client: WebClient) -> None:
+        ack()
+        after_ack(context, run_shown, work=work, request=Request.of(body, context, client))
+
+    # Bolt passes arguments by the listener's parameter names: keep them, name it after work
+    listener.__name__ = listener.__qualname__ = work.__name__
+    return listener
+
+
+def submits(
+    save: Callable[[Request, Session], Callable[[Request], None] | None],
+    *,
+    fields: list[str],
+    fallback: tuple[str, ...],
+    form: tuple[FormField, ...] | None = None,
+) -> Callable[..., None]:
+    """A modal-submission listener. `save(request, s)` writes, in one transaction, before
+    the ack: a refusal keeps the modal open with errors under its fields (nothing saved).
+    Else the ack closes the modal, and what `save` returned runs after it (the answer).
+
+    `fields` are the form's inputs (the view's own input blocks count when it has them);
+    an error that names none goes under the first of `fallback` present in the view."""
+
+    def listener(ack: Any, body: dict, context: BoltContext, client: WebClient) -> None:
+        request = Request.of(body, context, client)
+        shown = input_block_ids(body.get("view") or {}) or fields
+        under = next((name for name in fallback if name in shown), shown[0])
+        with answering.inline_errors(ack, shown, under, form) as outcome, request.write() as s:
+            then = save(request, s)
+        if not outcome["ok"]:
+            return
+        ack()
+        if then is not None:
+            after_ack(context, run_shown, work=then, request=request)
+
+    listener.__name__ = listener.__qualname__ = save.__name__
+    return listener
+
+
+def input_block_ids(view: dict[str, Any]) -> list[str]:
+    return [b.get("block_id", "") for b in view.get("blocks") or [] if b.get("type") == "input"]
 
 
 def after_ack(context: BoltContext, work: Callable[..., Any], /, **kwargs: Any) -> None:
-    """Run `work(**kwargs)` on the work pool once this listener has returned.
-
-    Listeners run on the HTTP thread and Slack gets their ack when they return, so whatever
-    follows the ack (a write, a Web API call, an answer on response_url) goes through here.
-    Only listeners call this, never work already on the pool (a full pool would wait on
-    itself)."""
+    """Run `work(**kwargs)` on the listener pool once this listener has returned (Slack gets
+    the ack when it returns). Only listeners call this, never work already on the pool (a
+    full pool would wait on itself)."""
     context["work"].submit(work, **kwargs)
 
 
-def database(context: BoltContext) -> Database:
-    return context["db"]
-
-
-def settings_of(context: BoltContext) -> Settings:
-    return context["settings"]
-
-
-def workspace_id(context: BoltContext) -> str:
-    """The workspace every operation of this request is scoped to."""
-    team = context.team_id or context.enterprise_id
-    if not team:
-        raise DomainError("This request carries no workspace, so nothing can be done with it.")
-    return team
-
-
-def acting_member(s: Session, context: BoltContext) -> Actor:
-    """The member sending this request (created on first sight; a workspace's first is ADMIN)."""
-    if not context.user_id:
-        raise DomainError("This request carries no user, so nothing can be done with it.")
-    return ensure_user(s, workspace_id(context), context.user_id)
-
-
-def known_member(s: Session, context: BoltContext) -> Actor | None:
-    """The member sending this request if already known (reads only), else None."""
-    if not context.user_id:
-        raise DomainError("This request carries no user, so nothing can be done with it.")
+def run_shown(work: Callable[[Request], None], request: Request) -> None:
+    """`work(request)`, with a refusal or a crash shown to the member, never raised."""
     try:
-        return get_actor(s, workspace_id(context), context.user_id)
-    except NotFound:
-        return None
-
-
-def shows_errors(listener: Callable[..., Any]) -> Callable[..., Any]:
-    """Run a listener (after its ack); a refusal or a crash becomes an ephemeral reply.
-
-    DomainError messages are written for people and shown as they are (escaped). Anything
-    else is logged with its traceback (never the payload, which may hold tokens) and the
-    user gets a short apology instead of a stack trace.
-    """
-
-    @functools.wraps(listener)
-    def run(**kwargs: Any) -> Any:
-        try:
-            return listener(**kwargs)
-        except DomainError as exc:
-            _tell(kwargs, messages.refusal(exc.message))
-        except Exception:
-            log.exception("listener %s failed", listener.__name__)
-            _tell(kwargs, messages.failure())
-        return None
-
-    return run
-
-
-def _tell(kwargs: dict[str, Any], reply: dict[str, Any]) -> None:
-    """Show `reply` ephemerally: through response_url when there is one, else as a DM."""
-    respond = kwargs.get("respond")
-    body = kwargs.get("body") or {}
-    try:
-        if respond is not None and (body.get("response_url") or body.get("response_urls")):
-            respond(response_type="ephemeral", replace_original=False, **reply)
-            return
-        client = kwargs.get("client")
-        context = kwargs.get("context")
-        if client is not None and context is not None and context.user_id:
-            channel = (body.get("channel") or {}).get("id") if isinstance(body, dict) else None
-            if channel:
-                client.chat_postEphemeral(channel=channel, user=context.user_id, **reply)
-            else:
-                client.chat_postMessage(channel=context.user_id, **reply)
-    except Exception:
-        log.exception("could not tell the user about an error")
-
-
-MODAL_KIND = "modal"
-MODAL_TTL_HOURS = 12
-
-
-def remember_modal(s: Session, actor: Actor, data: dict[str, Any]) -> str:
-    """Keep what a modal's submission needs (target, where to answer) behind a token."""
-    from datetime import timedelta
-
-    from storage.sessions import create_session
-
-    return create_session(s, actor, MODAL_KIND, data, timedelta(hours=MODAL_TTL_HOURS))
-
-
-def recall_modal(s: Session, actor: Actor, token: str) -> dict[str, Any]:
-    from storage.sessions import load_session
-
-    return load_session(s, actor, token, MODAL_KIND)
-
-
-def forget_modal(s: Session, actor: Actor, token: str) -> None:
-    from storage.sessions import delete_session
-
-    delete_session(s, actor, token)
-
-
-def origin_of(body: dict[str, Any]) -> dict[str, Any]:
-    """Where a request came from, so a later answer lands there (message, view, channel)."""
-    container = body.get("container") or {}
-    channel = (body.get("channel") or {}).get("id") or body.get("channel_id")
-    if body.get("command"):
-        came_from = "command"
-    elif container.get("type") in ("message", "view"):
-        came_from = container["type"]
-    else:
-        came_from = body.get("type", "other")
-    return {
-        "response_url": body.get("response_url"),
-        "channel_id": channel,
-        "in_view": container.get("type") == "view",
-        "came_from": came_from,
-    }
+        work(request)
+    except Exception as exc:
+        answering.tell_failure(request.client, request.origin, exc, work.__name__)

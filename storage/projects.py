@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from storage import audit
+from storage import audit, homes
 from storage.errors import Conflict, NotFound, ValidationFailed
 from storage.fields import (
     DEFAULT_PRIORITY,
@@ -357,6 +357,7 @@ def create_project(s: Session, actor: Actor, data: ProjectInput | dict[str, Any]
         project.id,
         {"name": project.name, "key": key, "settings": settings},
     )
+    homes.touch(s, actor.team_id, [actor.slack_user_id])
     return _view(project, actor.slack_user_id)
 
 
@@ -416,7 +417,11 @@ def update_project(s: Session, actor: Actor, ref: str, changes: dict[str, Any]) 
     project.updated_at = utcnow()
     _flush_unique(s, f"The name '{new['name']}' or key {new['key']}")
     audit.record(s, actor, "project.update", "project", project.id, {"changes": diff})
-    return view_of(s, project)
+    view = view_of(s, project)
+    # the owner's Home lists the project; its stories' rows there show its key
+    people = _story_people(s, project.id) if "key" in diff else []
+    homes.touch(s, actor.team_id, [view.owner_slack_id, *people])
+    return view
 
 
 def delete_project(s: Session, actor: Actor, ref: str) -> ProjectView:
@@ -427,6 +432,7 @@ def delete_project(s: Session, actor: Actor, ref: str) -> ProjectView:
     stories = s.scalar(
         select(func.count()).select_from(UserStory).where(UserStory.project_id == project.id)
     )
+    homes.touch(s, actor.team_id, [view.owner_slack_id, *_story_people(s, project.id)])
     s.delete(project)
     s.flush()
     audit.record(
@@ -438,6 +444,15 @@ def delete_project(s: Session, actor: Actor, ref: str) -> ProjectView:
         {"name": view.name, "key": view.key, "stories_deleted": stories},
     )
     return view
+
+
+def _story_people(s: Session, project_id: str) -> list[str]:
+    """The members whose Home shows a story of the project: its assignees and creators."""
+    people = select(UserStory.assignee_id.label("id")).where(UserStory.project_id == project_id)
+    people = people.union(select(UserStory.created_by).where(UserStory.project_id == project_id))
+    return list(
+        s.scalars(select(User.slack_user_id).where(User.id.in_(people.subquery().select())))
+    )
 
 
 def link_channel(s: Session, actor: Actor, ref: str, channel_id: str | None) -> ProjectView:

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 from sqlalchemy import Select, literal, select, tuple_
 from sqlalchemy.orm import Session, aliased
 
-from storage import audit
+from storage import audit, homes
 from storage.errors import NotFound, ValidationFailed
 from storage.fields import (
     CRITERIA,
@@ -425,7 +425,15 @@ def create_story(
         {"key": key, "title": data.title, "priority": priority, "status": data.status},
     )
     # everything the view shows is at hand: no second query on the hot path
-    return view_from_row((story, project.key, project.name, actor.slack_user_id, None))
+    return _touches(
+        s, actor, view_from_row((story, project.key, project.name, actor.slack_user_id, None))
+    )
+
+
+def _touches(s: Session, actor: Actor, view: StoryView, *also: str | None) -> StoryView:
+    """Note the Homes that show this story (its assignee's and creator's), and `also`."""
+    homes.touch(s, actor.team_id, (view.assignee_slack_id, view.created_by_slack_id, *also))
+    return view
 
 
 def _current(story: UserStory) -> dict[str, Any]:
@@ -459,7 +467,7 @@ def _apply(
     else:
         details["changes"] = diff
     audit.record(s, actor, action, "story", story.id, details)
-    return _view(s, story)
+    return _touches(s, actor, _view(s, story))
 
 
 def update_story(s: Session, actor: Actor, ref: str, changes: dict[str, Any]) -> StoryView:
@@ -520,7 +528,7 @@ def assign_story(s: Session, actor: Actor, ref: str, slack_user_id: str | None) 
         story.id,
         {"key": f"{project.key}-{story.number}", "from": before, "to": slack_user_id},
     )
-    return _view(s, story)
+    return _touches(s, actor, _view(s, story), before)
 
 
 def delete_story(s: Session, actor: Actor, ref: str) -> StoryView:
@@ -531,7 +539,7 @@ def delete_story(s: Session, actor: Actor, ref: str) -> StoryView:
     s.delete(story)
     s.flush()
     audit.record(s, actor, "story.delete", "story", view.id, {"key": view.key, "title": view.title})
-    return view
+    return _touches(s, actor, view)
 
 
 # ---- listing --------------------------------------------------------------------------

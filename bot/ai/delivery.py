@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable
 from typing import Any
 
 from slack_sdk import WebClient
-from slack_sdk.http_retry.builtin_handlers import (
-    ConnectionErrorRetryHandler,
-    RateLimitErrorRetryHandler,
-)
-from slack_sdk.webhook import WebhookClient
 
+from bot.answering import Origin, answer
 from bot.settings import Settings
 from bot.ui import messages
 from bot.ui.generation import drafts_message, failed_message, generating_message
@@ -26,64 +23,9 @@ log = logging.getLogger(__name__)
 ClientFor = Callable[[str], WebClient | None]
 
 
-def reply_target(body: dict[str, Any]) -> dict[str, Any]:
-    """Where to show a request's progress: its response_url, else the message it came from."""
-    if body.get("response_url"):
-        return {"response_url": body["response_url"]}
-    urls = body.get("response_urls") or []
-    if urls and urls[0].get("response_url"):
-        return {"response_url": urls[0]["response_url"]}
-    container = body.get("container") or {}
-    if container.get("type") == "message" and container.get("message_ts"):
-        return {"channel_id": container.get("channel_id"), "ts": container["message_ts"]}
-    return {}
-
-
-def send_reply(
-    reply: dict[str, Any],
-    message: dict[str, Any],
-    client: WebClient | None,
-    user_id: str | None,
-    *,
-    replace: bool = True,
-) -> dict[str, Any]:
-    """Show `message` at `reply` (replacing what is there); returns where it was shown.
-
-    `replace=False` posts a new message instead: the first answer to a slash command or a
-    modal has nothing to replace yet.
-
-    An expired or refused response_url falls back to a DM from the bot, whose channel and
-    ts are returned so later updates replace that message instead.
-    """
-    text, blocks = message.get("text"), message.get("blocks")
-    url = reply.get("response_url")
-    if url:
-        webhook = WebhookClient(
-            url,
-            timeout=10,
-            retry_handlers=[
-                ConnectionErrorRetryHandler(max_retry_count=2),
-                RateLimitErrorRetryHandler(max_retry_count=3),
-            ],
-        )
-        response = webhook.send(
-            text=text, blocks=blocks, replace_original=replace, response_type="ephemeral"
-        )
-        if response.status_code < 300:
-            return reply
-        log.warning(
-            "response_url refused the message (HTTP %s); sending a DM", response.status_code
-        )
-    if client is None:
-        log.warning("no Slack client for this workspace; message not shown")
-        return reply
-    if reply.get("channel_id") and reply.get("ts"):
-        client.chat_update(channel=reply["channel_id"], ts=reply["ts"], text=text, blocks=blocks)
-        return reply
-    if not user_id:
-        return reply
-    posted = client.chat_postMessage(channel=user_id, text=text, blocks=blocks)
-    return {"channel_id": posted["channel"], "ts": posted["ts"]}
+def _with_member(origin: Origin, request: RequestView) -> Origin:
+    """`origin`, with the request's member to DM when it has nowhere else to show things."""
+    return origin if origin.user_id else dataclasses.replace(origin, user_id=request.slack_user_id)
 
 
 def result_message(db: Database, request: RequestView) -> dict[str, Any]:
@@ -103,19 +45,19 @@ def result_message(db: Database, request: RequestView) -> dict[str, Any]:
 
 def deliver_result(db: Database, client: WebClient | None, request: RequestView) -> None:
     """Replace the request's "Generating…" message with its outcome (the worker calls this)."""
-    reply = request.reply
-    if reply is None:
+    if request.reply is None:
         return  # "Generating…" is not shown yet; whoever shows it delivers the outcome
-    if reply.get("console"):
+    origin = _with_member(Origin.from_kept(request.reply), request)
+    if origin.console:
         return  # asked in `autodevhub shell`, which shows the outcome itself
-    send_reply(reply, result_message(db, request), client, request.slack_user_id)
+    answer(client, origin, result_message(db, request), replace=True)
 
 
 def show_generating(
     db: Database,
     client: WebClient | None,
     request: RequestView,
-    reply: dict[str, Any],
+    origin: Origin,
     *,
     replace: bool = True,
 ) -> None:
@@ -133,9 +75,9 @@ def show_generating(
     message = generating_message(
         project_key, int(ask.get("count") or 3), kind=ask.get("kind", "new")
     )
-    shown = send_reply(reply, message, client, request.slack_user_id, replace=replace)
+    shown = answer(client, _with_member(origin, request), message, replace=replace)
     with db.write() as s:
-        current = queue.attach_reply(s, request.id, shown)
+        current = queue.attach_reply(s, request.id, shown.kept())
     if current.finished:
         deliver_result(db, client, current)
 
@@ -144,13 +86,13 @@ def show_generating_after_ack(
     db: Database,
     client: WebClient | None,
     request: RequestView,
-    reply: dict[str, Any],
+    origin: Origin,
     replace: bool = True,
 ) -> None:
     """show_generating for a listener's work after its ack: errors are logged, not shown
     (the keeper DMs the outcome of a request whose "Generating…" was never recorded)."""
     try:
-        show_generating(db, client, request, reply, replace=replace)
+        show_generating(db, client, request, origin, replace=replace)
     except Exception:
         log.exception("generation %s: showing Generating… failed", request.id)
 

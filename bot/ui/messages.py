@@ -8,6 +8,10 @@ from slack_sdk.models.blocks import ContextBlock, MarkdownTextObject, SectionBlo
 
 from bot.ui.text import SECTION_LIMIT, clip, escape
 
+# The one apology for a failure on our side (the details go to the log, never to the member).
+SORRY = "Sorry, something went wrong on our side."
+SORRY_NOTHING_SAVED = "Sorry, something went wrong on our side; nothing was saved."
+
 
 def note(text: str, *, mrkdwn: str | None = None) -> dict[str, Any]:
     """A one-section message. `text` is escaped; `mrkdwn` (already safe) is used as is."""
@@ -25,7 +29,7 @@ def refusal(message: str) -> dict[str, Any]:
 
 def failure() -> dict[str, Any]:
     """Something broke on our side: say so without any internals."""
-    text = "Sorry, something went wrong on our side. Please try again in a moment."
+    text = f"{SORRY} Please try again in a moment."
     return {
         "text": text,
         "blocks": [

@@ -18,7 +18,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from bot.forms import FormField
+from bot.forms import FORMS, FormField
 from bot.ui import ids
 from bot.ui.text import SECTION_LIMIT, TITLE_LIMIT, clip, escape, fit
 
@@ -67,6 +67,19 @@ def form_modal(
         blocks=blocks,
     )
     return view.to_dict()
+
+
+def modal_for(form: Any, *, metadata: str) -> dict[str, Any]:
+    """The modal a command's OpenForm reply asks for (bot.commands.OpenForm)."""
+    return form_modal(
+        form.form,
+        FORMS[form.form],
+        form.initial,
+        metadata=metadata,
+        projects=form.projects,
+        editing=form.editing if form.target else None,
+        note=form.note,
+    )
 
 
 def assign_modal(story: Any, *, metadata: str) -> dict[str, Any]:

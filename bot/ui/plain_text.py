@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from bot import commands
@@ -101,4 +102,20 @@ def text_for(reply: Any) -> str:
         )
     if isinstance(reply, commands.AdminGranted):
         return f"@{reply.slack_user_id} is now a workspace admin."
-    return str(reply)
+    from bot.ui.replies import message_for
+
+    return slack_text(message_for(reply))
+
+
+def slack_text(message: dict[str, Any]) -> str:
+    """A Slack message's sections as terminal text (mrkdwn marks and emoji codes dropped)."""
+    lines = [
+        (block.get("text") or {}).get("text", "")
+        for block in message.get("blocks") or []
+        if block.get("type") == "section"
+    ]
+    text = "\n".join(line for line in lines if line) or message.get("text", "")
+    text = re.sub(r":[a-z0-9_+-]+: ?", "", text)
+    text = re.sub(r"<#([A-Z0-9]+)>", r"#\1", text)
+    text = re.sub(r"<@([A-Za-z0-9_.-]+)>", r"@\1", text)
+    return text.replace("*", "").replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")

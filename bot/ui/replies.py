@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from bot import commands
+from bot.ui import digest, lists, messages, reports
 from bot.ui import help as help_ui
-from bot.ui import lists, messages, reports
+from bot.ui.generation import generate_help
 from bot.ui.story_card import story_message
 
 
@@ -33,6 +34,14 @@ def message_for(reply: Any) -> dict[str, Any]:
         body = reports.audit(reply.entries)
     elif isinstance(reply, commands.AdminGranted):
         body = reports.admin_granted(reply.slack_user_id)
+    elif isinstance(reply, commands.GenerateHelp):
+        body = generate_help()
+    elif isinstance(reply, commands.DigestSet):
+        body = digest.subscribed(reply.digest)
+    elif isinstance(reply, commands.DigestsStopped):
+        body = digest.unsubscribed(reply.digests, personal=reply.personal)
+    elif isinstance(reply, commands.DigestsShown):
+        body = digest.subscriptions_shown(reply.channel, reply.personal)
     else:
         raise TypeError(f"not a message reply: {type(reply).__name__}")
     return {**body, "response_type": "in_channel" if public else "ephemeral"}

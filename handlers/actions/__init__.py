@@ -1,4 +1,4 @@
-"""Block action listeners: the story card, list paging, App Home buttons, deletes."""
+"""Block action listeners: the story card, list paging, App Home buttons, deletes, drafts."""
 
 from __future__ import annotations
 
@@ -6,23 +6,26 @@ from slack_bolt import App
 
 from bot.ui import ids
 from handlers.actions import ai_drafts, home_buttons, paging, project_delete, story_card
+from handlers.listening import acks_then
 
 
 def register(app: App) -> None:
-    app.action(ids.STORY_STATUS)(story_card.on_status)
-    app.action(ids.STORY_ASSIGN)(story_card.on_assign)
-    app.action(ids.STORY_EDIT)(story_card.on_edit)
-    app.action(ids.STORY_DELETE)(story_card.on_delete)
-    app.action(ids.PAGE_NEXT)(paging.on_next)
-    app.action(ids.PAGE_PREVIOUS)(paging.on_previous)
-    app.action(ids.PROJECT_DELETE)(project_delete.on_delete)
-    app.action(ids.HOME_NEW_STORY)(home_buttons.on_new_story)
-    app.action(ids.HOME_NEW_PROJECT)(home_buttons.on_new_project)
-    # AI generation (issue 4)
-    app.action(ids.AI_DRAFT_SAVE)(ai_drafts.on_save)
-    app.action(ids.AI_DRAFT_EDIT)(ai_drafts.on_edit)
-    app.action(ids.AI_DRAFT_DISCARD)(ai_drafts.on_discard)
-    app.action(ids.AI_DRAFT_SPLIT)(ai_drafts.on_split)
-    app.action(ids.AI_SAVE_ALL)(ai_drafts.on_save_all)
-    app.action(ids.AI_REGENERATE)(ai_drafts.on_regenerate)
-    app.action(ids.AI_RETRY)(ai_drafts.on_retry)
+    for action_id, work in (
+        (ids.STORY_STATUS, story_card.move),
+        (ids.STORY_ASSIGN, story_card.open_assign),
+        (ids.STORY_EDIT, story_card.open_edit),
+        (ids.STORY_DELETE, story_card.delete),
+        (ids.PAGE_NEXT, paging.turn_next),
+        (ids.PAGE_PREVIOUS, paging.turn_previous),
+        (ids.PROJECT_DELETE, project_delete.delete),
+        (ids.HOME_NEW_STORY, home_buttons.new_story),
+        (ids.HOME_NEW_PROJECT, home_buttons.new_project),
+        (ids.AI_DRAFT_SAVE, ai_drafts.save),
+        (ids.AI_DRAFT_EDIT, ai_drafts.edit),
+        (ids.AI_DRAFT_DISCARD, ai_drafts.discard),
+        (ids.AI_DRAFT_SPLIT, ai_drafts.split),
+        (ids.AI_SAVE_ALL, ai_drafts.save_all),
+        (ids.AI_REGENERATE, ai_drafts.regenerate),
+        (ids.AI_RETRY, ai_drafts.retry),
+    ):
+        app.action(action_id)(acks_then(work))

@@ -4,132 +4,77 @@ from __future__ import annotations
 
 from typing import Any
 
-from slack_bolt import BoltContext, Respond
-from slack_sdk import WebClient
-
-from bot.ai.delivery import reply_target, show_generating
+from bot.ai.delivery import show_generating
 from bot.ui.generation import drafts_message, edit_draft_modal, feedback_modal, parse_draft_value
-from handlers.listening import (
-    acting_member,
-    after_ack,
-    database,
-    remember_modal,
-    settings_of,
-    shows_errors,
-)
+from handlers.listening import Request
 from storage import generation
 
 
-def _value(body: dict) -> str:
-    return ((body.get("actions") or [{}])[0].get("value")) or ""
+def _value(req: Request) -> str:
+    return ((req.body.get("actions") or [{}])[0].get("value")) or ""
 
 
-def _replace(respond: Respond, review: Any) -> None:
-    respond(replace_original=True, response_type="ephemeral", **drafts_message(review))
+def _redraw(req: Request, review: Any) -> None:
+    req.answer(drafts_message(review), replace=True)
 
 
-def on_save(ack: Any, body: dict, context: BoltContext, respond: Respond) -> None:
-    ack()
-    after_ack(context, save, body=body, context=context, respond=respond)
+def save(req: Request) -> None:
+    token, index = parse_draft_value(_value(req))
+    with req.write() as s:
+        review = generation.save_drafts(s, req.actor(s), token, [index])
+    _redraw(req, review)
 
 
-@shows_errors
-def save(body: dict, context: BoltContext, respond: Respond) -> None:
-    token, index = parse_draft_value(_value(body))
-    with database(context).write() as s:
-        review = generation.save_drafts(s, acting_member(s, context), token, [index])
-    _replace(respond, review)
+def save_all(req: Request) -> None:
+    with req.write() as s:
+        review = generation.save_drafts(s, req.actor(s), _value(req), None)
+    _redraw(req, review)
 
 
-def on_save_all(ack: Any, body: dict, context: BoltContext, respond: Respond) -> None:
-    ack()
-    after_ack(context, save_all, body=body, context=context, respond=respond)
+def discard(req: Request) -> None:
+    token, index = parse_draft_value(_value(req))
+    with req.write() as s:
+        review = generation.discard_draft(s, req.actor(s), token, index)
+    _redraw(req, review)
 
 
-@shows_errors
-def save_all(body: dict, context: BoltContext, respond: Respond) -> None:
-    with database(context).write() as s:
-        review = generation.save_drafts(s, acting_member(s, context), _value(body), None)
-    _replace(respond, review)
-
-
-def on_discard(ack: Any, body: dict, context: BoltContext, respond: Respond) -> None:
-    ack()
-    after_ack(context, discard, body=body, context=context, respond=respond)
-
-
-@shows_errors
-def discard(body: dict, context: BoltContext, respond: Respond) -> None:
-    token, index = parse_draft_value(_value(body))
-    with database(context).write() as s:
-        review = generation.discard_draft(s, acting_member(s, context), token, index)
-    _replace(respond, review)
-
-
-def on_edit(ack: Any, body: dict, context: BoltContext, client: WebClient, respond: Respond):
-    ack()
-    after_ack(context, edit, body=body, context=context, client=client, respond=respond)
-
-
-@shows_errors
-def edit(body: dict, context: BoltContext, client: WebClient, respond: Respond) -> None:
-    token, index = parse_draft_value(_value(body))
-    with database(context).write() as s:
-        actor = acting_member(s, context)
+def edit(req: Request) -> None:
+    token, index = parse_draft_value(_value(req))
+    with req.write() as s:
+        actor = req.actor(s)
         draft = generation.draft_for_edit(s, actor, token, index)
-        meta = {"drafts": token, "index": index, "reply": reply_target(body)}
-        modal_token = remember_modal(s, actor, meta)
-    client.views_open(
-        trigger_id=body["trigger_id"], view=edit_draft_modal(draft, metadata=modal_token)
-    )
+        modal_token = req.remember(s, actor, drafts=token, index=index)
+    req.open_modal(edit_draft_modal(draft, metadata=modal_token))
 
 
-def on_regenerate(ack: Any, body: dict, context: BoltContext, client: WebClient, respond: Respond):
-    ack()
-    after_ack(context, regenerate, body=body, context=context, client=client, respond=respond)
-
-
-@shows_errors
-def regenerate(body: dict, context: BoltContext, client: WebClient, respond: Respond) -> None:
-    token = _value(body)
-    with database(context).write() as s:
-        actor = acting_member(s, context)
+def regenerate(req: Request) -> None:
+    token = _value(req)
+    with req.write() as s:
+        actor = req.actor(s)
         generation.load_drafts(s, actor, token)  # still there, and this member's
-        modal_token = remember_modal(s, actor, {"drafts": token, "reply": reply_target(body)})
-    client.views_open(trigger_id=body["trigger_id"], view=feedback_modal(metadata=modal_token))
+        modal_token = req.remember(s, actor, drafts=token)
+    req.open_modal(feedback_modal(metadata=modal_token))
 
 
-def on_split(ack: Any, body: dict, context: BoltContext, client: WebClient, respond: Respond):
-    ack()
-    after_ack(context, split, body=body, context=context, client=client, respond=respond)
-
-
-@shows_errors
-def split(body: dict, context: BoltContext, client: WebClient, respond: Respond) -> None:
-    token, index = parse_draft_value(_value(body))
-    with database(context).write() as s:
+def split(req: Request) -> None:
+    token, index = parse_draft_value(_value(req))
+    with req.write() as s:
         request = generation.split_draft(
             s,
-            acting_member(s, context),
+            req.actor(s),
             token,
             index,
-            rate_limit_per_minute=settings_of(context).ai_rate_limit_per_minute,
+            rate_limit_per_minute=req.settings.ai_rate_limit_per_minute,
         )
-    show_generating(database(context), client, request, reply_target(body))
+    show_generating(req.db, req.client, request, req.origin)
 
 
-def on_retry(ack: Any, body: dict, context: BoltContext, client: WebClient, respond: Respond):
-    ack()
-    after_ack(context, retry, body=body, context=context, client=client, respond=respond)
-
-
-@shows_errors
-def retry(body: dict, context: BoltContext, client: WebClient, respond: Respond) -> None:
-    with database(context).write() as s:
+def retry(req: Request) -> None:
+    with req.write() as s:
         request = generation.retry_request(
             s,
-            acting_member(s, context),
-            _value(body),
-            rate_limit_per_minute=settings_of(context).ai_rate_limit_per_minute,
+            req.actor(s),
+            _value(req),
+            rate_limit_per_minute=req.settings.ai_rate_limit_per_minute,
         )
-    show_generating(database(context), client, request, reply_target(body))
+    show_generating(req.db, req.client, request, req.origin)

@@ -1,40 +1,20 @@
-"""`/autodev backup [list]`: a verified backup now, or the newest backups (workspace admins).
-
-Called after the ack, in the /autodev listener's worker thread, as
-
-    handle_backup(*, text: str, body: dict, context: BoltContext,
-                respond: Respond, client: WebClient) -> None
-
-Errors: a storage.errors.DomainError, shown ephemerally by the caller.
-"""
+"""`/autodev backup [list]`: a verified backup now, or the newest backups (the admin check
+is bot.commands')."""
 
 from __future__ import annotations
 
-from slack_bolt import BoltContext, Respond
-from slack_sdk import WebClient
-
 from bot.backup_cli import human_size
 from bot.ui import backup as ui
-from handlers.listening import acting_member, database, settings_of
+from handlers.listening import Request
 from storage.backup import BackupFailed, list_backups, take_backup
-from storage.errors import ValidationFailed
-from storage.permissions import require_admin
 
 
-def handle_backup(
-    *, text: str, body: dict, context: BoltContext, respond: Respond, client: WebClient
-) -> None:
-    word = text.strip().lower()
-    if word not in ("", "list"):
-        raise ValidationFailed("Usage: `/autodev backup` (take one now) or `/autodev backup list`.")
-    db, settings = database(context), settings_of(context)
-    with db.write() as s:
-        actor = acting_member(s, context)
-        require_admin(actor, "take or list backups")
-    if word == "list":
-        respond(response_type="ephemeral", **ui.backups_listed(list_backups(settings.backup_dir)))
+def back_up(req: Request, *, list_only: bool) -> None:
+    settings = req.settings
+    if list_only:
+        req.answer(ui.backups_listed(list_backups(settings.backup_dir)))
         return
-    respond(response_type="ephemeral", **ui.backup_started())
+    req.answer(ui.backup_started())
     try:
         report = take_backup(
             settings.database_url,
@@ -42,9 +22,6 @@ def handle_backup(
             retention_days=settings.backup_retention_days,
         )
     except BackupFailed as exc:
-        respond(response_type="ephemeral", **ui.backup_failed(exc.message))
+        req.answer(ui.backup_failed(exc.message))
         return
-    respond(
-        response_type="ephemeral",
-        **ui.backup_done(report.file.name, human_size(report.file.size), report.seconds),
-    )
+    req.answer(ui.backup_done(report.file.name, human_size(report.file.size), report.seconds))

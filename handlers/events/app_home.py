@@ -5,12 +5,10 @@ from __future__ import annotations
 from slack_bolt import BoltContext
 from slack_sdk import WebClient
 
-from handlers.delivery import HOMES
-from handlers.listening import database, workspace_id
 
-
-def on_home_opened(event: dict, context: BoltContext, client: WebClient, logger) -> None:
-    """Acked when this returns; the Home is built and published on the Home pool after."""
-    if event.get("tab", "home") != "home":
+def on_home_opened(event: dict, context: BoltContext, client: WebClient) -> None:
+    """Acked when this returns; the Home is built and published on the Home threads after."""
+    team_id = context.team_id or context.enterprise_id
+    if event.get("tab", "home") != "home" or not team_id:
         return
-    HOMES.refresh(database(context), client, workspace_id(context), event["user"], delay=0)
+    context["homes"].refresh(context["db"], client, team_id, event["user"], delay=0)

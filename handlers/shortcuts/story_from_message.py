@@ -3,40 +3,25 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
 
-from slack_bolt import BoltContext, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot import commands
+from bot.ui.modals import modal_for
 from bot.ui.text import clip
-from handlers.commands.slash import open_form
-from handlers.listening import (
-    acting_member,
-    after_ack,
-    database,
-    origin_of,
-    remember_modal,
-    shows_errors,
-)
+from handlers.listening import Request
 from storage.fields import DESCRIPTION_MAX, TITLE_MAX
 
 log = logging.getLogger("autodevhub.handlers")
 TITLE_FROM_MESSAGE = min(120, TITLE_MAX)
 
 
-def on_shortcut(ack: Any, body: dict, context: BoltContext, client: WebClient, respond: Respond):
-    ack()
-    after_ack(context, open_prefilled, body=body, context=context, client=client, respond=respond)
-
-
-@shows_errors
-def open_prefilled(body: dict, context: BoltContext, client: WebClient, respond: Respond) -> None:
-    message = body.get("message") or {}
+def open_prefilled(req: Request) -> None:
+    message = req.body.get("message") or {}
     text = (message.get("text") or "").strip()
-    channel = (body.get("channel") or {}).get("id")
-    link = permalink(client, channel, message.get("ts"))
+    channel = req.origin.channel_id
+    link = permalink(req.client, channel, message.get("ts"))
     first_line = text.splitlines()[0] if text else ""
     title = first_line[:TITLE_FROM_MESSAGE]
     source = f"\n\nFrom Slack: {link}" if link else ""
@@ -49,9 +34,9 @@ def open_prefilled(body: dict, context: BoltContext, client: WebClient, respond:
             f"The message is {len(text):,} characters; a story's description holds "
             f"{DESCRIPTION_MAX:,}, so only its start is filled in below."
         )
-    with database(context).write() as s:
-        actor = acting_member(s, context)
-        reply = commands.new_story_form(
+    with req.write() as s:
+        actor = req.actor(s)
+        form = commands.new_story_form(
             s,
             actor,
             None,
@@ -60,8 +45,8 @@ def open_prefilled(body: dict, context: BoltContext, client: WebClient, respond:
             title=title or None,
             description=description or None,
         )
-        token = remember_modal(s, actor, {"form": "story", "target": None, **origin_of(body)})
-    open_form(client, body["trigger_id"], reply, token)
+        token = req.remember(s, actor, form="story", target=None)
+    req.open_modal(modal_for(form, metadata=token))
 
 
 def permalink(client: WebClient, channel: str | None, ts: str | None) -> str | None:

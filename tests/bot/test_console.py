@@ -106,7 +106,7 @@ def test_help_usage_refusals_and_confirmation(sqlite_db):
     assert "No project named 'webb'" in out
     assert "Only the owner of project 'Web shop'" in out
     assert "Nothing deleted." in out
-    assert "not available in the console" in out
+    assert "Digests are set up in a channel." in out
     assert "Unknown command 'hello'" in out
     with sqlite_db.read() as s:
         assert len(s.scalars(select(Project)).all()) == 1

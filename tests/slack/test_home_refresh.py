@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from slack_sdk import WebClient
 
-from handlers.delivery import HomeRefresher
+from bot.homes import HomeRefresher
 from storage import projects, stories
 from storage.users import ensure_user
 from tests.fakes.slack_api import BOT_TOKEN, FakeSlackAPI

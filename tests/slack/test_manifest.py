@@ -60,7 +60,6 @@ WEB_API_SCOPES: dict[str, tuple[str, ...]] = {
     # docs.slack.dev/reference/scopes/chat.write lists chat.postMessage, chat.postEphemeral
     # and chat.update among its compatible methods (channels the bot is in, and its DMs).
     "chat.postMessage": ("chat:write",),
-    "chat.postEphemeral": ("chat:write",),
     "chat.update": ("chat:write",),
     # api.slack.com/methods/chat.getPermalink: "Bot tokens: No scope required"
     "chat.getPermalink": (),

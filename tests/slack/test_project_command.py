@@ -137,3 +137,17 @@ def test_delete_asks_first_then_deletes(slack, slack_db):
     assert done.params["replace_original"] is True
     assert "deleted" in done.text_of()
     assert _projects(slack_db, slack.team_id) == []
+
+
+def test_deleting_a_project_redraws_the_home_of_everyone_with_one_of_its_stories(slack):
+    from tests.slack.flows import create_story
+
+    create_project(slack, "Web shop", "WEB")
+    create_story(slack, "WEB", "Reset password", assignee="U0BOB")
+    slack.fake.wait_for("views.publish", lambda c: c.params["user_id"] == "U0BOB")
+    slack.fake.reset()
+    confirm = answer_to(slack, "/project", "delete WEB")
+    button = confirm.params["blocks"][1]["elements"][0]
+    slack.block_action(ids.PROJECT_DELETE, value=button["value"])
+    bob = slack.fake.wait_for("views.publish", lambda c: c.params["user_id"] == "U0BOB")
+    assert "Reset password" not in bob.text_of()
