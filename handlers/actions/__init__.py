@@ -7,6 +7,7 @@ from slack_bolt import App
 from bot.ui import ids
 from handlers.actions import ai_drafts, home_buttons, paging, project_delete, story_card
 from handlers.listening import acks_then
+from handlers.shortcuts import new_story
 
 
 def register(app: App) -> None:
@@ -18,7 +19,7 @@ def register(app: App) -> None:
         (ids.PAGE_NEXT, paging.turn_next),
         (ids.PAGE_PREVIOUS, paging.turn_previous),
         (ids.PROJECT_DELETE, project_delete.delete),
-        (ids.HOME_NEW_STORY, home_buttons.new_story),
+        (ids.HOME_NEW_STORY, new_story.open_new),
         (ids.HOME_NEW_PROJECT, home_buttons.new_project),
         (ids.AI_DRAFT_SAVE, ai_drafts.save),
         (ids.AI_DRAFT_EDIT, ai_drafts.edit),

@@ -1,4 +1,5 @@
-"""App Home buttons: New story and New project open their forms."""
+"""App Home buttons: New project opens its form (New story is the shortcut's: the story
+form, no project preselected)."""
 
 from __future__ import annotations
 
@@ -6,14 +7,6 @@ from bot import commands
 from bot.forms import project_initial
 from bot.ui.modals import modal_for
 from handlers.listening import Request
-
-
-def new_story(req: Request) -> None:
-    with req.write() as s:
-        actor = req.actor(s)
-        form = commands.new_story_form(s, actor, None, None)
-        token = req.remember(s, actor, form="story", target=None)
-    req.open_modal(modal_for(form, metadata=token))
 
 
 def new_project(req: Request) -> None:
