@@ -1,15 +1,18 @@
 """Benchmark 4: a verified backup of a ~500 MB SQLite database while 4 writers keep writing.
 
-    .venv/bin/python -m bench.backup_load [--stories 350000] [--writers 4] [--repeat 3]
+    .venv/bin/python -m bench.backup_load [--stories 350000] [--writers 4] [--processes]
+                                          [--repeat 3]
 
-Four writer processes create stories through the domain API (storage.stories.create_story,
-each in its own write transaction, as the app does) for the whole run. After a quiet window
-that gives the baseline, `autodevhub backup` runs as its own process (storage.backup's
-online copy, integrity check, gzip, publish). A write's "wait" is the time from asking for
-the write transaction to its commit; reported: the longest and p99 wait before and during
-the backup, the backup's duration, and whether the backup verifies (storage.backup's
-verify_backup_file: gunzip, integrity_check, schema revision) and holds the stories that
-were committed before it began.
+Four writers create stories through the domain API (storage.stories.create_story, each in
+its own write transaction, as the app does) for the whole run: threads of one process, as
+the serve process's listeners are (the design runs one serve process per SQLite file), or
+with --processes one process each, which wait on SQLite's busy handler for each other.
+After a quiet window that gives the baseline, `autodevhub backup` runs as its own process
+(storage.backup's online copy, integrity check, gzip, publish). A write's "wait" is the
+time from asking for the write transaction to its commit; reported: the longest and p99
+wait before and during the backup, the backup's duration, and whether the backup verifies
+(storage.backup's verify_backup_file: gunzip, integrity_check, schema revision) and holds
+the stories that were committed before it began.
 """
 
 from __future__ import annotations
@@ -97,7 +100,7 @@ def one_run(
     queue = ctx.Queue()
     stop = ctx.Event()
     ready = ctx.Semaphore(0)
-    # separate processes (serve, scheduler, CLI) or threads of one serve process
+    # threads of one serve process, or separate processes
     per_process = writers if threads else 1
     procs = [
         ctx.Process(target=writer, args=(url, project, ready, stop, queue, per_process))
@@ -187,7 +190,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--after", type=float, default=2.0)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument(
-        "--threads", action="store_true", help="writers are threads of one process, not processes"
+        "--processes", action="store_true", help="one process per writer, not threads of one"
     )
     args = parser.parse_args(argv)
 
@@ -197,7 +200,12 @@ def main(argv: list[str] | None = None) -> int:
         os.sync()  # the fresh 0.5 GB copy is on disk before the writers start
         try:
             run = one_run(
-                backlog.url, backlog.project_keys[0], args.writers, args.quiet, args.after
+                backlog.url,
+                backlog.project_keys[0],
+                args.writers,
+                args.quiet,
+                args.after,
+                threads=not args.processes,
             )
         finally:
             drop_work_copy(backlog)
@@ -225,8 +233,8 @@ def main(argv: list[str] | None = None) -> int:
         ("backups that verify", f"{sum(r['verified'] for r in runs)}/{len(runs)}"),
         ("stories in backup >= committed before it began",
          f"{sum(r['stories_in_backup'] >= r['committed_before'] for r in runs)}/{len(runs)}"),
-        ("writers", f"{args.writers} " + ("threads of one process" if args.threads
-                                          else "processes")),
+        ("writers", f"{args.writers} " + ("processes" if args.processes
+                                          else "threads of one process")),
         ("writes/s: before / during", f"{med('writes_per_s_baseline'):.0f} / "
          f"{med('writes_per_s_during'):.0f}"),
         ("p99 writer wait: before / during", f"{med('p99_wait_baseline_ms'):.0f} ms / "

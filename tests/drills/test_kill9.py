@@ -87,6 +87,7 @@ def test_kill_9_mid_write_loses_no_acknowledged_story(serve, unreliable_slack, d
     assert _stories(drill_db_url, slack.team_id)["After the restart"] == len(numbers) + 1
 
 
+@pytest.mark.timeout(120)  # 18-30 s: loads 30,000 stories and backs them up twice
 def test_kill_9_mid_backup_leaves_no_partial_backup(
     serve, unreliable_slack, drill_db_url, tmp_path
 ):

@@ -2,14 +2,14 @@
 
 What the code uses is read from the code itself, not from a list kept beside it:
 
-- slash commands, shortcuts, events, block actions and view callbacks: from the listeners
-  registered on the Bolt app the server runs (`app._listeners`), by reading the constraint each
-  of slack_bolt's built-in matchers closes over (the same objects Bolt dispatches on);
+- slash commands, shortcuts, events, block actions and view callbacks: from what
+  `handlers.register` (which `bot.app.create_app` calls, and nothing else registers listeners)
+  registers on a small recording stand-in for the Bolt App, with token and with OAuth settings;
 - Web API methods: from the source of bot/, handlers/ and storage/, parsed with `ast`
   (`client.chat_postMessage(...)`, `.api_call("x.y")`, WebhookClient posts to a response_url),
   plus what Bolt itself calls for the features the code turns on (auth.test for the bot token,
   oauth.v2.access for OAuth installs, apps.connections.open for Socket Mode) and for the
-  arguments listeners ask it for (`say`, `respond`, `ack`);
+  arguments listeners and middleware ask it for (`say`, `respond`, `ack`: their parameters);
 - each method's bot scopes: from WEB_API_SCOPES, a table copied from Slack's method reference.
 
 Then it holds that:
@@ -29,15 +29,18 @@ import ast
 import inspect
 import re
 from collections import defaultdict
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-from slack_bolt.listener_matcher import builtins as bolt_matchers
 from slack_sdk import WebClient
 from slack_sdk.web.base_client import BaseClient
 
+import handlers
 from bot.app import BOT_SCOPES, create_app
 from bot.commands import USAGE
 from bot.ui import ids
@@ -124,56 +127,134 @@ MANIFEST_LIMITS = {
 
 
 # -- what the Bolt app listens for -------------------------------------------------------------
-# slack_bolt.listener_matcher.builtins factory -> (what it matches, the variable it closes over)
-MATCHER_KINDS = {
-    "command": ("command", "command"),
-    "shortcut": ("shortcut", "callback_id"),  # either kind of shortcut
-    "global_shortcut": ("global", "callback_id"),
-    "message_shortcut": ("message", "callback_id"),
-    "action": ("action", "constraints"),
-    "block_action": ("action", "constraints"),
-    "view_submission": ("view", "callback_id"),
-    "view_closed": ("view_closed", "callback_id"),
-    "event": ("event", "event_type"),
+# slack_bolt.App's method that registers a listener -> what the listener matches
+REGISTRATION_KINDS = {
+    "command": "command",
+    "shortcut": "shortcut",  # either kind of shortcut
+    "global_shortcut": "global",
+    "message_shortcut": "message",
+    "action": "action",
+    "block_action": "action",
+    "view": "view",  # a view_submission, for an exact callback_id
+    "view_submission": "view",
+    "view_closed": "view_closed",
+    "event": "event",
+    "options": "options",
+    "block_suggestion": "options",
 }
 
 
-def listened_for(app: Any) -> dict[str, set[str]]:
+@dataclass
+class Registration:
+    kind: str
+    constraint: Any
+    functions: list[Callable[..., Any]]  # the listener (ack) function, then any lazy ones
+    middleware: list[Callable[..., Any]] = field(default_factory=list)
+
+
+class RecordingApp:
+    """Stands in for slack_bolt.App in `handlers.register`: records every listener and every
+    middleware registered, with Bolt's signatures (`app.action(id)(fn)`, `app.use(fn)`)."""
+
+    def __init__(self) -> None:
+        self.listeners: list[Registration] = []
+        self.global_middleware: list[Callable[..., Any]] = []
+
+    def use(self, *functions: Callable[..., Any]) -> Callable[..., Any]:
+        self.global_middleware += functions
+        return functions[0]
+
+    middleware = use
+
+    def __getattr__(self, name: str) -> Callable[..., Any]:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        assert name in REGISTRATION_KINDS, (
+            f"handlers.register calls app.{name}: add it to REGISTRATION_KINDS"
+        )
+
+        def registration(constraint: Any, matchers: Any = None, middleware: Any = None):
+            def register(*functions: Callable[..., Any], **named: Any) -> Callable[..., Any]:
+                found = list(functions) or [named["ack"], *named.get("lazy", [])]
+                entry = Registration(REGISTRATION_KINDS[name], constraint, found)
+                entry.middleware = list(middleware or [])
+                self.listeners.append(entry)
+                return found[0]
+
+            return register
+
+        return registration
+
+
+def registered(settings: Any, db: Any) -> RecordingApp:
+    """What `handlers.register` registers on an app with these settings."""
+    app = RecordingApp()
+    with ThreadPoolExecutor(1) as work:
+        handlers.register(app, db, settings, work)  # type: ignore[arg-type]
+    assert app.listeners, "handlers.register registered no listener"
+    return app
+
+
+def listened_for(app: RecordingApp) -> dict[str, set[str]]:
     """What each registered listener matches, by kind: {"command": {"/story", ...}, ...}."""
     found: dict[str, set[str]] = defaultdict(set)
-    for listener in app._listeners:
-        func = getattr(listener.matchers[0], "func", None)
-        assert func is not None and func.__module__ == bolt_matchers.__name__, (
-            f"{listener.ack_function.__qualname__}: not registered with a Bolt built-in matcher"
+    for listener in app.listeners:
+        assert isinstance(listener.constraint, str), (
+            f"{listener.functions[0].__qualname__} listens for {listener.constraint!r}: only "
+            "exact ids can be checked against manifest.yml"
         )
-        factory = func.__qualname__.split(".<locals>")[0]
-        assert factory in MATCHER_KINDS, f"add Bolt's {factory!r} matcher to MATCHER_KINDS"
-        kind, name = MATCHER_KINDS[factory]
-        value = inspect.getclosurevars(func).nonlocals.get(name)
-        assert isinstance(value, str), (
-            f"{listener.ack_function.__qualname__} listens for {value!r}: only exact ids "
-            "can be checked against manifest.yml"
-        )
-        found[kind].add(value)
+        found[listener.kind].add(listener.constraint)
     return found
 
 
-@pytest.fixture(scope="module")
-def listening(slack_server) -> dict[str, set[str]]:
-    return listened_for(slack_server.bolt_app)
-
-
-@pytest.fixture(scope="module")
-def oauth_app(fake_slack, slack_db):
-    """The app as an OAuth install (many workspaces) builds it: Bolt adds listeners of its own."""
-    settings = slack_settings(
+def oauth_settings(fake_slack, slack_db) -> Any:
+    return slack_settings(
         fake_slack,
         slack_db,
         SLACK_BOT_TOKEN=None,
         SLACK_CLIENT_ID="1111.2222",
         SLACK_CLIENT_SECRET="oauth-client-secret",
     )
-    app = create_app(settings, slack_db)
+
+
+@pytest.fixture(scope="module")
+def token_registrations(fake_slack, slack_db) -> RecordingApp:
+    return registered(slack_settings(fake_slack, slack_db), slack_db)
+
+
+@pytest.fixture(scope="module")
+def oauth_registrations(fake_slack, slack_db) -> RecordingApp:
+    return registered(oauth_settings(fake_slack, slack_db), slack_db)
+
+
+@pytest.fixture(scope="module")
+def listening(token_registrations) -> dict[str, set[str]]:
+    return listened_for(token_registrations)
+
+
+def test_listeners_are_registered_only_by_handlers_register():
+    """What the recording stand-in sees is all the server listens for: bot/ and storage/ call
+    no registration method on an app themselves."""
+    names = {*REGISTRATION_KINDS, "use", "middleware"}
+    found = []
+    for folder in ("bot", "storage"):
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+                if (
+                    isinstance(node, ast.Call)
+                    and isinstance(node.func, ast.Attribute)
+                    and node.func.attr in names
+                    and isinstance(node.func.value, ast.Name)
+                    and node.func.value.id == "app"
+                ):
+                    found.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert not found, f"register these in handlers/ instead: {found}"
+
+
+@pytest.fixture(scope="module")
+def oauth_app(fake_slack, slack_db):
+    """The app as an OAuth install (many workspaces) builds it."""
+    app = create_app(oauth_settings(fake_slack, slack_db), slack_db)
     yield app
     app.listener_pool.shutdown()
 
@@ -233,13 +314,16 @@ def source_calls() -> dict[str, list[str]]:
     return calls
 
 
-def bolt_argument_calls(app: Any) -> dict[str, list[str]]:
-    """Web API method -> the listeners and middleware whose Bolt arguments make Bolt call it."""
-    takers = [(listener.ack_function, listener.arg_names) for listener in app._listeners]
-    takers += [(m.func, m.arg_names) for m in app._middleware_list if hasattr(m, "arg_names")]
+def bolt_argument_calls(app: RecordingApp) -> dict[str, list[str]]:
+    """Web API method -> the listeners and middleware whose Bolt arguments make Bolt call it.
+
+    Bolt gives a function the arguments its parameters name (slack_bolt.kwargs_injection)."""
+    functions = [*app.global_middleware]
+    for listener in app.listeners:
+        functions += [*listener.functions, *listener.middleware]
     calls: dict[str, list[str]] = defaultdict(list)
-    for func, arg_names in takers:
-        for arg in arg_names:
+    for func in functions:
+        for arg in inspect.signature(func).parameters:
             assert arg in BOLT_ARGUMENTS, (
                 f"{func.__qualname__} takes {arg!r}: add it to BOLT_ARGUMENTS"
             )
@@ -249,12 +333,12 @@ def bolt_argument_calls(app: Any) -> dict[str, list[str]]:
 
 
 @pytest.fixture(scope="module")
-def used_methods(slack_server, oauth_app) -> dict[str, list[str]]:
+def used_methods(token_registrations, oauth_registrations) -> dict[str, list[str]]:
     used: dict[str, list[str]] = defaultdict(list)
     for calls in (
         source_calls(),
-        bolt_argument_calls(slack_server.bolt_app),
-        bolt_argument_calls(oauth_app),
+        bolt_argument_calls(token_registrations),
+        bolt_argument_calls(oauth_registrations),
     ):
         for method, where in calls.items():
             used[method] += where
@@ -284,10 +368,10 @@ def test_every_registered_shortcut_is_declared_with_a_kind_its_listener_takes(li
 
 
 def test_every_registered_event_is_subscribed_and_every_subscribed_one_registered(
-    listening, oauth_app
+    listening, oauth_registrations
 ):
     assert len(DECLARED_EVENTS) == len(set(DECLARED_EVENTS))
-    for events in (listening["event"], listened_for(oauth_app)["event"]):
+    for events in (listening["event"], listened_for(oauth_registrations)["event"]):
         assert set(DECLARED_EVENTS) == events, (
             f"listened for but not subscribed: {events - set(DECLARED_EVENTS)}; "
             f"subscribed but no listener: {set(DECLARED_EVENTS) - events}"

@@ -88,6 +88,36 @@ def test_a_workspace_that_never_installed_is_not_served(oauth_server, fake_slack
         assert users.scalar() == 0
 
 
-def test_oauth_state_is_checked(oauth_server):
-    reply = http_request("GET", oauth_server.url + "/slack/oauth_redirect?code=x&state=forged")
-    assert reply.status >= 400
+def test_oauth_state_is_checked(oauth_server, fake_slack, slack_db):
+    """A redirect with a state the app never issued installs nothing, even though Slack
+    would exchange its code for a token."""
+    fake_slack.reset()
+    fake_slack.answer(
+        "oauth.v2.access",
+        {
+            "ok": True,
+            "access_token": "xoxb-forged",
+            "token_type": "bot",
+            "scope": "commands,chat:write",
+            "bot_user_id": "UBOT",
+            "app_id": "A0001",
+            "team": {"id": "TFORGED", "name": "TFORGED"},
+            "enterprise": None,
+            "authed_user": {"id": "U0001"},
+            "is_enterprise_install": False,
+        },
+    )
+    fake_slack.team_for_token["xoxb-forged"] = "TFORGED"
+    try:
+        reply = http_request(
+            "GET",
+            oauth_server.url + "/slack/oauth_redirect?code=code-forged&state=forged",
+            headers={"Cookie": "slack-app-oauth-state=forged"},
+        )
+        assert reply.status >= 400
+        assert fake_slack.calls_to("oauth.v2.access") == []  # the code was never exchanged
+        with slack_db.read() as s:
+            bots = s.execute(text("SELECT count(*) FROM slack_bots WHERE team_id = 'TFORGED'"))
+            assert bots.scalar() == 0
+    finally:
+        fake_slack.reset()  # the scripted answer must not serve a later install

@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from bot.ui import ids
 from storage.models import Base
 from tests.fakes.slack_api import Reply, SignedSlack, answer_of, sign_request
-from tests.slack.flows import answer_to
+from tests.slack.flows import answer_to, create_project, create_story
 
 SERVER_LOG = "autodevhub.server"
 
@@ -141,9 +141,14 @@ def test_a_command_from_a_channel_named_payload_team_is_answered(slack):
 
 
 def test_a_command_whose_text_holds_payload_equals_still_works(slack):
+    create_project(slack, "Web shop", "WEB")
+    create_story(slack, "WEB", "Parse the payload type of block_actions")
+    create_story(slack, "WEB", "Something else")
     form = command_form(slack, "/story", 'search payload={"type":"block_actions"}')
     _, text = answered(slack, form)
-    assert "block_actions" in text or "payload" in text
+    # searched for the command's words, so it finds the story that has them
+    assert "WEB-1" in text and "Parse the payload type of block_actions" in text
+    assert "WEB-2" not in text
 
 
 def test_the_signature_is_checked_once_by_our_adapter(slack, slack_server):

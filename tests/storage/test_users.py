@@ -39,6 +39,18 @@ def test_duplicate_email_in_a_workspace_is_dropped_not_an_error(world) -> None:
         ensure_user(s, "T1", "UALICE", email="x@example.com")
         ensure_user(s, "T1", "UBOB", email="x@example.com")
         ensure_user(s, "T1", "UNEW", email="x@example.com")
+        ensure_user(s, "T2", "UEVE", email="x@example.com")  # another workspace may have it
+    with world.db.read() as s:
+        rows = s.execute(select(User.slack_team_id, User.slack_user_id, User.email)).all()
+    emails = {f"{team}:{user}": email for team, user, email in rows}
+    # the first to give it keeps it; the others are stored without it
+    assert emails == {
+        "T1:UALICE": "x@example.com",
+        "T1:UBOB": None,
+        "T1:UCAROL": None,
+        "T1:UNEW": None,
+        "T2:UEVE": "x@example.com",
+    }
 
 
 def test_admin_grants_admin_with_audit(world) -> None:
