@@ -43,6 +43,7 @@ from slack_sdk.web.base_client import BaseClient
 import handlers
 from bot.app import BOT_SCOPES, create_app
 from bot.commands import USAGE
+from bot.homes import HomeRefresher
 from bot.ui import ids
 from tests.fakes.slack_api import slack_settings
 
@@ -190,7 +191,7 @@ def registered(settings: Any, db: Any) -> RecordingApp:
     """What `handlers.register` registers on an app with these settings."""
     app = RecordingApp()
     with ThreadPoolExecutor(1) as work:
-        handlers.register(app, db, settings, work)  # type: ignore[arg-type]
+        handlers.register(app, db, settings, work, HomeRefresher())  # type: ignore[arg-type]
     assert app.listeners, "handlers.register registered no listener"
     return app
 
