@@ -28,7 +28,7 @@ from tests.fakes.slack_api import (
     fake_slack,  # noqa: F401
     http_request,
 )
-from tests.slack.flows import create_project
+from tests.handlers.flows import create_project
 
 
 def _free_port() -> int:

@@ -28,7 +28,7 @@ from tests.fakes.slack_api import (
     slack_server_for,
     slack_settings,
 )
-from tests.slack.flows import create_project, create_story, state_for
+from tests.handlers.flows import create_project, create_story, state_for
 
 AI = {
     "ANTHROPIC_API_KEY": TEST_KEY,

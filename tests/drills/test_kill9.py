@@ -16,7 +16,7 @@ from storage.db import Database
 from storage.models import AuditLog, GenerationRequest, UserStory
 from tests.drills.conftest import run_cli, signed_slack
 from tests.fakes.anthropic_api import FakeAnthropic
-from tests.slack.flows import create_project, open_form, state_for, submit
+from tests.handlers.flows import create_project, open_form, state_for, submit
 
 
 def _stories(db_url: str, team_id: str) -> dict[str, int]:

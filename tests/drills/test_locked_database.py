@@ -13,7 +13,7 @@ from storage.db import Database
 from storage.models import Session, UserStory
 from tests.drills.conftest import signed_slack
 from tests.fakes.slack_api import answer_of
-from tests.slack.flows import create_project, create_story, open_form, submit
+from tests.handlers.flows import create_project, create_story, open_form, submit
 
 HOLD_SECONDS = 2.0
 

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from storage.db import Database
 from storage.models import Session, UserStory
 from tests.drills.conftest import signed_slack
-from tests.slack.flows import create_project, open_form, submit
+from tests.handlers.flows import create_project, open_form, submit
 
 FAILURE = "something went wrong"
 

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import text
 
 from tests.fakes.slack_api import SignedSlack, http_request, slack_server_for
-from tests.slack.flows import answer_to, open_form
+from tests.handlers.flows import answer_to, open_form
 
 CLIENT_ID = "1111.2222"
 

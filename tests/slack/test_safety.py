@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from bot.ui import ids
 from storage.models import UserStory
-from tests.slack.flows import answer_to, create_project, create_story, open_form, submit
+from tests.handlers.flows import answer_to, create_project, create_story, open_form, submit
 
 NASTY = "<!channel> & <https://evil.example|click> <@U0BOSS>"
 

@@ -1,6 +1,6 @@
 """End to end: project and story created through modals, shown by command."""
 
-from tests.slack.flows import answer_to, create_project, create_story
+from tests.handlers.flows import answer_to, create_project, create_story
 
 
 def test_project_and_story_round_trip(slack):

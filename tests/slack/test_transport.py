@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from bot.ui import ids
 from storage.models import Base
 from tests.fakes.slack_api import Reply, SignedSlack, answer_of, sign_request
-from tests.slack.flows import answer_to, create_project, create_story
+from tests.handlers.flows import answer_to, create_project, create_story
 
 SERVER_LOG = "autodevhub.server"
 

@@ -1,11 +1,11 @@
-"""/autodev: help, me, audit, admin (admins only), and the words other features own."""
+"""/autodev through signed HTTP: help, me, audit, admin, and the words of other features."""
 
 from __future__ import annotations
 
 from sqlalchemy import select
 
 from storage.models import User
-from tests.slack.flows import answer_to, create_project, create_story
+from tests.handlers.flows import answer_to, create_project, create_story
 
 
 def test_help_lists_every_word(slack):

@@ -1,4 +1,4 @@
-"""The story card acts in place: status select, Assign, Edit, Delete; list rows too."""
+"""The story card's controls: status select, Assign, Edit, Delete — acting in place."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from sqlalchemy import select
 from bot.ui import ids
 from storage.models import UserStory
 from tests.fakes.slack_api import Call
-from tests.slack.flows import answer_to, create_project, create_story, submit
+from tests.handlers.flows import answer_to, create_project, create_story, submit
 
 
 def _story(db, team):
@@ -128,13 +128,3 @@ def test_editing_a_story_longer_than_a_form_holds_keeps_what_it_cannot_show(slac
     slack.fake.wait_response(url)
     story = _story(slack_db, slack.team_id)
     assert (story.title, story.description) == ("Reset by SMS", long.strip())
-
-
-def test_a_message_longer_than_a_description_fills_in_what_fits_and_says_so(slack):
-    create_project(slack, "Web shop", "WEB")
-    text = "Customers cannot export invoices\n" + "details " * 800  # 6,433 characters
-    slack.message_action(ids.CREATE_STORY_FROM_MESSAGE, text)
-    view = slack.fake.wait_for("views.open", count=2).params["view"]
-    description = next(b for b in view["blocks"] if b.get("block_id") == "description")
-    assert len(description["element"]["initial_value"]) <= description["element"]["max_length"]
-    assert "only its start is filled in" in Call("view", view).text_of()

@@ -1,9 +1,10 @@
-"""Shortcuts, App Home and events: prefilled forms, my work at a glance, retries deduplicated."""
+"""The shortcuts: story from a message, new story anywhere, generate from a message."""
 
 from __future__ import annotations
 
 from bot.ui import ids
-from tests.slack.flows import create_project, create_story, state_for
+from tests.fakes.slack_api import Call
+from tests.handlers.flows import create_project, state_for
 
 
 def test_message_shortcut_prefills_text_and_permalink(slack):
@@ -82,80 +83,6 @@ def test_generate_shortcut_opens_the_generate_form_with_the_message(slack, slack
     assert slack.fake.responses(url) == []  # no error reply
 
 
-def test_app_home_shows_my_stories_by_status_and_my_projects(slack):
-    create_project(slack, "Web shop", "WEB")
-    create_story(slack, "WEB", "Mine to do", assignee=slack.user_id, status="READY")
-    create_story(slack, "WEB", "Created only", status="DONE")
-    slack.fake.reset()
-    assert slack.app_home_opened().status == 200
-    call = slack.fake.wait_for("views.publish")
-    assert call.params["user_id"] == slack.user_id
-    view = call.params["view"]
-    assert view["type"] == "home" and len(view["blocks"]) <= 100
-    text = call.text_of()
-    assigned = text.index("Assigned to me")
-    created = text.index("Created by me")
-    assert assigned < text.index("Mine to do") < created
-    assert text.index("Created only") > created
-    assert "Ready" in text and "Done" in text and "Web shop" in text
-    buttons = [
-        e["action_id"] for b in view["blocks"] if b["type"] == "actions" for e in b["elements"]
-    ]
-    assert buttons == [ids.HOME_NEW_STORY, ids.HOME_NEW_PROJECT]
-
-
-def test_home_buttons_open_forms_and_home_status_changes_republish(slack):
-    create_project(slack, "Web shop", "WEB")
-    create_story(slack, "WEB", "Mine to do", assignee=slack.user_id)
-    slack.fake.wait_for("views.publish")  # the create refreshed my home; let it land
-    slack.fake.reset()
-    slack.block_action(ids.HOME_NEW_PROJECT, value="new", view={"id": "VHOME", "type": "home"})
-    assert slack.fake.wait_for("views.open").params["view"]["callback_id"] == ids.PROJECT_MODAL
-    slack.block_action(ids.HOME_NEW_STORY, value="new", view={"id": "VHOME", "type": "home"})
-    assert slack.fake.wait_for("views.open", count=2).params["view"]["callback_id"] == (
-        ids.STORY_MODAL
-    )
-    slack.app_home_opened()
-    home = slack.fake.wait_for("views.publish").params["view"]
-    row = next(b for b in home["blocks"] if b.get("block_id", "").startswith("story:"))
-    slack.block_action(
-        ids.STORY_STATUS,
-        selected_option="IN_PROGRESS",
-        block_id=row["block_id"],
-        view={"id": "VHOME", "type": "home"},
-    )
-    slack.fake.wait_for("views.publish", lambda c: "*In Progress* (1)" in c.text_of())
-    assert slack.fake.calls_to("response_url") == []
-
-
-def test_event_retries_are_handled_once(slack, slack_server):
-    """Slack retries an event it got no timely 2xx for: the retry is acked and does nothing
-    the user would see (each handled event publishes the Home once)."""
-
-    def publishes() -> int:
-        assert slack_server.wait_idle()  # every Home the app was going to publish is out
-        return len(slack.fake.calls_to("views.publish"))
-
-    assert slack.app_home_opened(event_id="EvRETRY1").status == 200
-    assert publishes() == 1
-    for retry in (1, 2):
-        assert slack.app_home_opened(event_id="EvRETRY1", retry_num=retry).status == 200
-        assert publishes() == 1, f"retry {retry} of a handled event published the Home again"
-    assert slack.app_home_opened(event_id="EvOTHER").status == 200
-    assert publishes() == 2  # another event is handled
-    assert slack.fake.calls_to("views.publish")[-1].params["user_id"] == slack.user_id
-
-
-def test_url_verification_challenge(slack):
-    import json
-
-    reply = slack.post(
-        json.dumps({"type": "url_verification", "challenge": "abc123", "token": "t"}),
-        content_type="application/json",
-    )
-    assert reply.status == 200 and "abc123" in reply.text
-
-
 def test_a_very_long_message_still_fits_the_form(slack):
     create_project(slack, "Web shop", "WEB")
     slack.message_action(ids.CREATE_STORY_FROM_MESSAGE, "word " * 2000)
@@ -164,3 +91,13 @@ def test_a_very_long_message_still_fits_the_form(slack):
     assert len(inputs["description"]["initial_value"]) <= inputs["description"]["max_length"]
     assert len(inputs["title"]["initial_value"]) <= inputs["title"]["max_length"]
     assert "From Slack: https://" in inputs["description"]["initial_value"]
+
+
+def test_a_message_longer_than_a_description_fills_in_what_fits_and_says_so(slack):
+    create_project(slack, "Web shop", "WEB")
+    text = "Customers cannot export invoices\n" + "details " * 800  # 6,433 characters
+    slack.message_action(ids.CREATE_STORY_FROM_MESSAGE, text)
+    view = slack.fake.wait_for("views.open", count=2).params["view"]
+    description = next(b for b in view["blocks"] if b.get("block_id") == "description")
+    assert len(description["element"]["initial_value"]) <= description["element"]["max_length"]
+    assert "only its start is filled in" in Call("view", view).text_of()
