@@ -334,11 +334,7 @@ def new_story_form(
 ) -> OpenForm:
     """The story form, project preselected: the one named, else the channel's linked one."""
 
-    project = None
-    if project_ref:
-        project = projects.get_project(s, actor, project_ref)
-    elif channel_id:
-        project = projects.project_for_channel(s, actor, channel_id)
+    project = projects.project_for_request(s, actor, project_ref, channel_id)
     choices = projects.list_projects(s, actor)
     if not choices:
         raise NotFound("There are no projects yet. Create one first with /project new.")
@@ -395,11 +391,7 @@ def list_stories(s: Session, actor: Actor, rest: list[str], channel_id: str | No
             filters["assignee_slack_id"] = actor.slack_user_id
         else:
             words.append(word)
-    project = None
-    if words:
-        project = projects.get_project(s, actor, " ".join(words))
-    elif channel_id:
-        project = projects.project_for_channel(s, actor, channel_id)
+    project = projects.project_for_request(s, actor, " ".join(words), channel_id)
     if project is not None:
         filters["project_ref"] = project.id
     return _first_page(s, actor, filters, project)

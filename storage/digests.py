@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, aliased
 from storage import audit
 from storage.errors import NotFound, ValidationFailed
 from storage.models import AuditLog, DigestSubscription, Project, User, UserStory, utcnow
-from storage.projects import find_project, project_for_channel
+from storage.projects import find_project, project_for_channel, project_for_request
 from storage.users import Actor
 
 FREQUENCIES = ("daily", "weekly")
@@ -260,19 +260,6 @@ def _schedule(
     return frequency, time_of_day, weekday, check_timezone(timezone)
 
 
-def _channel_project(s: Session, actor: Actor, channel_id: str, project_ref: str | None):
-    if project_ref:
-        return find_project(s, actor, project_ref)
-    linked = project_for_channel(s, actor, channel_id)
-    if linked is None:
-        raise ValidationFailed(
-            "This channel has no linked project. Name one, e.g. `/autodev digest on daily "
-            "09:00 WEB`, or link one first with `/project link WEB`.",
-            {"project": "required"},
-        )
-    return find_project(s, actor, linked.id)
-
-
 def subscribe_channel(
     s: Session,
     actor: Actor,
@@ -289,7 +276,9 @@ def subscribe_channel(
     if not channel_id:
         raise ValidationFailed("Digests are set up in a channel.", {"channel": "required"})
     frequency, time_of_day, weekday, timezone = _schedule(frequency, time_of_day, weekday, timezone)
-    project = _channel_project(s, actor, channel_id, project_ref)
+    project = project_for_request(
+        s, actor, project_ref, channel_id, required_usage="/autodev digest on daily 09:00 WEB"
+    )
     sub = s.scalar(
         select(DigestSubscription).where(
             DigestSubscription.team_id == actor.team_id,

@@ -837,24 +837,23 @@ def generate_form(
 ) -> GenerateForm:
     """Read `[PROJECT] [FEATURE TEXT]`: a first word naming a project picks it, else the
     channel's linked project; the rest is the feature. Refuses early when rate-limited."""
-    from storage.projects import list_projects, project_for_channel
+    from storage.projects import list_projects, project_for_request
 
     projects = list_projects(s, actor)
     if not projects:
         raise NotFound("There are no projects yet: create one with `/project new` first.")
     check_rate_limit(s, actor, rate_limit_per_minute)
     text = (text or "").strip()
-    project_id = None
+    named = None
     first, _, rest = text.partition(" ")
     if first:
         try:
-            project_id = find_project(s, actor, first).id
+            named = project_for_request(s, actor, first, channel_id)
             text = rest.strip()
-        except (NotFound, ValidationFailed):
-            project_id = None
-    if project_id is None and channel_id:
-        linked = project_for_channel(s, actor, channel_id)
-        project_id = linked.id if linked else None
+        except (NotFound, ValidationFailed):  # the first word is the feature's, not a project
+            named = None
+    project = named or project_for_request(s, actor, None, channel_id)
+    project_id = project.id if project else None
     if project_id is None and len(projects) == 1:
         project_id = projects[0].id
     chosen = next((p for p in projects if p.id == project_id), None)
