@@ -18,8 +18,8 @@ from apscheduler.triggers.interval import IntervalTrigger
 from prometheus_client import Counter, Gauge
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-from sqlalchemy import select
 
+from bot.clients import ClientFor, one_client_per_workspace, workspace_clients
 from bot.settings import Settings
 from bot.ui import backup as backup_ui
 from bot.ui import digest as digest_ui
@@ -35,9 +35,10 @@ from storage.backup import (
 from storage.db import Database
 from storage.errors import DomainError
 from storage.events import forget_events_before
-from storage.models import User, utcnow
+from storage.models import utcnow
 from storage.scheduler_runs import claim_slot, finish_slot, prune_runs
 from storage.sessions import cleanup_expired
+from storage.users import workspace_admins
 
 log = logging.getLogger("autodevhub.scheduler")
 
@@ -68,18 +69,7 @@ EVENT_IDS_KEPT = timedelta(days=1)
 DIGEST_CLAIM_STALE = timedelta(minutes=10)
 BACKUP_MAX_AGE = timedelta(days=1)
 
-SlackClientFactory = Callable[[str], WebClient | None]
 Clock = Callable[[], datetime]
-
-
-# ---------------------------------------------------------------- Slack clients
-
-
-def slack_clients(settings: Settings, db: Database) -> SlackClientFactory | None:
-    """workspace id -> a Web API client with its bot token (token mode or OAuth installs)."""
-    from bot.app import workspace_clients
-
-    return workspace_clients(settings, db)
 
 
 # ---------------------------------------------------------------- digest delivery
@@ -161,7 +151,7 @@ class Jobs:
         self,
         settings: Settings,
         db: Database,
-        slack_client_factory: SlackClientFactory | None = None,
+        slack_client_factory: ClientFor | None = None,
         *,
         clock: Clock = utcnow,
     ) -> None:
@@ -278,23 +268,21 @@ class Jobs:
         if self.slack is None:
             return 0
         with self.db.read() as s:
-            admins = s.execute(
-                select(User.slack_team_id, User.slack_user_id)
-                .where(User.role == "ADMIN")
-                .order_by(User.slack_team_id, User.created_at)
-            ).all()
+            admins = workspace_admins(s)
+        client_for = one_client_per_workspace(self.slack)
         told: dict[str, int] = {}
-        for team_id, slack_user_id in admins:
-            if told.get(team_id, 0) >= 10:
-                continue
-            try:
-                client = self.slack(team_id)
-                if client is None:
-                    continue
-                client.chat_postMessage(channel=slack_user_id, **message)
-                told[team_id] = told.get(team_id, 0) + 1
-            except Exception as exc:  # never let a notice hide the failure it reports
-                log.warning("could not tell admin %s: %s", slack_user_id, type(exc).__name__)
+        for team_id, slack_user_ids in admins.items():
+            for slack_user_id in slack_user_ids:
+                if told.get(team_id, 0) >= 10:
+                    break
+                try:
+                    client = client_for(team_id)
+                    if client is None:
+                        break
+                    client.chat_postMessage(channel=slack_user_id, **message)
+                    told[team_id] = told.get(team_id, 0) + 1
+                except Exception as exc:  # never let a notice hide the failure it reports
+                    log.warning("could not tell admin %s: %s", slack_user_id, type(exc).__name__)
         return sum(told.values())
 
     # digests ----------------------------------------------------------------------------
@@ -305,12 +293,13 @@ class Jobs:
             return []
         with self.db.read() as s:
             due = digests.due_digests(s, now)
+        client_for = one_client_per_workspace(self.slack)
         done = []
         for item in due:
             outcome: list[Delivery] = []
 
             def post(item: digests.DueDigest = item, outcome: list[Delivery] = outcome) -> str:
-                client = self.slack(item.team_id) if self.slack else None
+                client = client_for(item.team_id)
                 if client is None:
                     outcome.append(Delivery(item.subscription_id, "failed", "no Slack client"))
                     return "no Slack client for the workspace"
@@ -389,14 +378,14 @@ class Scheduler:
 def start_scheduler(
     settings: Settings,
     db: Database,
-    slack_client_factory: SlackClientFactory | None = None,
+    slack_client_factory: ClientFor | None = None,
 ) -> Scheduler | None:
     """What `serve` calls after migrating: the scheduler in background threads (or None when
     AUTODEVHUB_SCHEDULER=false). Call `.shutdown()` on the result when serving stops."""
     if not settings.scheduler_enabled:
         log.info("scheduler disabled (AUTODEVHUB_SCHEDULER=false)")
         return None
-    factory = slack_client_factory or slack_clients(settings, db)
+    factory = slack_client_factory or workspace_clients(settings, db)
     return Scheduler(Jobs(settings, db, factory)).start()
 
 
@@ -437,7 +426,7 @@ def main(settings: Settings) -> int:
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    scheduler = Scheduler(Jobs(settings, db, slack_clients(settings, db))).start()
+    scheduler = Scheduler(Jobs(settings, db, workspace_clients(settings, db))).start()
     try:
         stop.wait()
     finally:

@@ -13,6 +13,7 @@ from slack_sdk.http_retry.builtin_handlers import (
 )
 from slack_sdk.webhook import WebhookClient
 
+from bot.clients import workspace_clients
 from bot.settings import Settings
 from bot.ui import messages
 from bot.ui.generation import drafts_message, failed_message, generating_message
@@ -157,8 +158,6 @@ def show_generating_after_ack(
 
 def client_factory(settings: Settings, db: Database) -> ClientFor:
     """A Web API client per workspace: the bot token, or the installation's token (OAuth)."""
-    from bot.app import workspace_clients
-
     return workspace_clients(settings, db) or (lambda _team_id: None)
 
 

@@ -10,14 +10,15 @@ import pytest
 import time_machine
 from sqlalchemy import select
 
-from bot.scheduler import Jobs, Scheduler, slack_clients
+from bot.clients import workspace_clients
+from bot.scheduler import Jobs, Scheduler
 from storage import digests
 from storage.backup import list_backups
 from storage.db import Database
 from storage.models import SchedulerRun
 from storage.projects import create_project, link_channel
 from storage.stories import create_story
-from storage.users import ensure_user
+from storage.users import ensure_user, grant_admin
 from tests.fakes.slack_api import FakeSlackAPI
 from tests.scheduler.conftest import scheduler_settings
 
@@ -41,7 +42,7 @@ def _channels(db: Database, n: int, *, at: datetime, tz: str = BERLIN) -> list[s
 
 def _jobs(db: Database, tmp_path: Path, fake: FakeSlackAPI, **overrides: str) -> Jobs:
     settings = scheduler_settings(db, tmp_path, fake, **overrides)
-    return Jobs(settings, db, slack_clients(settings, db))
+    return Jobs(settings, db, workspace_clients(settings, db))
 
 
 def _digest_posts(fake: FakeSlackAPI) -> list[str]:
@@ -185,3 +186,32 @@ def test_a_failed_backup_tells_the_admins_and_leaves_nothing(
         run = s.scalars(select(SchedulerRun).where(SchedulerRun.job_id == "backup.nightly")).one()
     assert run.status == "FAILED" and run.scheduled_for == datetime(2026, 4, 1, 2, 0, tzinfo=UTC)
     assert blocked.read_text().startswith("a file")
+
+
+def test_a_run_makes_one_web_api_client_per_workspace(
+    sqlite_db: Database, tmp_path: Path, fake_slack: FakeSlackAPI
+) -> None:
+    fake_slack.reset()
+    channels = _channels(sqlite_db, 3, at=datetime(2026, 3, 27, 10, 0, tzinfo=UTC), tz="UTC")
+    with sqlite_db.write() as s:
+        alice = ensure_user(s, "T1", "UALICE")
+        grant_admin(s, alice, "UBOB")
+        ensure_user(s, "T2", "UEVE")  # first member of T2: its admin
+    settings = scheduler_settings(sqlite_db, tmp_path, fake_slack)
+    clients = workspace_clients(settings, sqlite_db)
+    made: list[str] = []
+
+    def counted(team_id: str):
+        made.append(team_id)
+        return clients(team_id)  # type: ignore[misc]
+
+    jobs = Jobs(settings, sqlite_db, counted)
+    posted = jobs.send_due_digests(datetime(2026, 3, 28, 9, 0, 5, tzinfo=UTC))
+    assert [d.outcome for d in posted] == ["posted"] * 3
+    assert sorted(_digest_posts(fake_slack)) == channels
+    assert made == ["T1"]  # three digests, one client
+    made.clear()
+    assert jobs.tell_admins({"text": "backup failed"}) == 3
+    told = sorted(c.params["channel"] for c in fake_slack.calls_to("chat.postMessage"))
+    assert [u for u in told if u.startswith("U")] == ["UALICE", "UBOB", "UEVE"]
+    assert made == ["T1", "T2"]  # two admins of T1 share a client
