@@ -17,7 +17,14 @@ from handlers.listening import (
     settings_of,
     shows_errors,
 )
-from storage import generation
+from storage.generation.drafts import (
+    discard_draft,
+    draft_for_edit,
+    load_drafts,
+    save_drafts,
+    split_draft,
+)
+from storage.generation.queue import retry_request
 
 
 def _value(body: dict) -> str:
@@ -37,7 +44,7 @@ def on_save(ack: Any, body: dict, context: BoltContext, respond: Respond) -> Non
 def save(body: dict, context: BoltContext, respond: Respond) -> None:
     token, index = parse_draft_value(_value(body))
     with database(context).write() as s:
-        review = generation.save_drafts(s, acting_member(s, context), token, [index])
+        review = save_drafts(s, acting_member(s, context), token, [index])
     _replace(respond, review)
 
 
@@ -49,7 +56,7 @@ def on_save_all(ack: Any, body: dict, context: BoltContext, respond: Respond) ->
 @shows_errors
 def save_all(body: dict, context: BoltContext, respond: Respond) -> None:
     with database(context).write() as s:
-        review = generation.save_drafts(s, acting_member(s, context), _value(body), None)
+        review = save_drafts(s, acting_member(s, context), _value(body), None)
     _replace(respond, review)
 
 
@@ -62,7 +69,7 @@ def on_discard(ack: Any, body: dict, context: BoltContext, respond: Respond) -> 
 def discard(body: dict, context: BoltContext, respond: Respond) -> None:
     token, index = parse_draft_value(_value(body))
     with database(context).write() as s:
-        review = generation.discard_draft(s, acting_member(s, context), token, index)
+        review = discard_draft(s, acting_member(s, context), token, index)
     _replace(respond, review)
 
 
@@ -76,7 +83,7 @@ def edit(body: dict, context: BoltContext, client: WebClient, respond: Respond) 
     token, index = parse_draft_value(_value(body))
     with database(context).write() as s:
         actor = acting_member(s, context)
-        draft = generation.draft_for_edit(s, actor, token, index)
+        draft = draft_for_edit(s, actor, token, index)
         meta = {"drafts": token, "index": index, "reply": reply_target(body)}
         modal_token = remember_modal(s, actor, meta)
     client.views_open(
@@ -94,7 +101,7 @@ def regenerate(body: dict, context: BoltContext, client: WebClient, respond: Res
     token = _value(body)
     with database(context).write() as s:
         actor = acting_member(s, context)
-        generation.load_drafts(s, actor, token)  # still there, and this member's
+        load_drafts(s, actor, token)  # still there, and this member's
         modal_token = remember_modal(s, actor, {"drafts": token, "reply": reply_target(body)})
     client.views_open(trigger_id=body["trigger_id"], view=feedback_modal(metadata=modal_token))
 
@@ -108,7 +115,7 @@ def on_split(ack: Any, body: dict, context: BoltContext, client: WebClient, resp
 def split(body: dict, context: BoltContext, client: WebClient, respond: Respond) -> None:
     token, index = parse_draft_value(_value(body))
     with database(context).write() as s:
-        request = generation.split_draft(
+        request = split_draft(
             s,
             acting_member(s, context),
             token,
@@ -126,7 +133,7 @@ def on_retry(ack: Any, body: dict, context: BoltContext, client: WebClient, resp
 @shows_errors
 def retry(body: dict, context: BoltContext, client: WebClient, respond: Respond) -> None:
     with database(context).write() as s:
-        request = generation.retry_request(
+        request = retry_request(
             s,
             acting_member(s, context),
             _value(body),

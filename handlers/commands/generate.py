@@ -16,7 +16,7 @@ from slack_sdk import WebClient
 
 from bot.ui.generation import generate_help, generate_modal
 from handlers.listening import acting_member, database, origin_of, remember_modal, settings_of
-from storage.generation import generate_form
+from storage.generation.form import generate_form
 
 
 def handle_generate(

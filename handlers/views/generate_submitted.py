@@ -23,8 +23,9 @@ from handlers.listening import (
     settings_of,
     shows_errors,
 )
-from storage import generation
 from storage.errors import DomainError, ValidationFailed
+from storage.generation.drafts import regenerate, save_drafts
+from storage.generation.queue import enqueue_generation
 
 log = logging.getLogger(__name__)
 SORRY = "Sorry, something went wrong on our side; nothing was saved."
@@ -67,7 +68,7 @@ def on_generate(ack: Any, body: dict, context: BoltContext, view: dict, client: 
         with db.write() as s:
             actor = acting_member(s, context)
             origin = recall_modal(s, actor, view.get("private_metadata") or "")
-            request = generation.enqueue_generation(
+            request = enqueue_generation(
                 s,
                 actor,
                 ask.project_ref,
@@ -103,7 +104,7 @@ def on_feedback(ack: Any, body: dict, context: BoltContext, view: dict, client: 
         with db.write() as s:
             actor = acting_member(s, context)
             meta = recall_modal(s, actor, view.get("private_metadata") or "")
-            request = generation.regenerate(
+            request = regenerate(
                 s,
                 actor,
                 meta.get("drafts") or "",
@@ -135,7 +136,7 @@ def on_edit(ack: Any, body: dict, context: BoltContext, view: dict, client: WebC
         with db.write() as s:
             actor = acting_member(s, context)
             meta = recall_modal(s, actor, view.get("private_metadata") or "")
-            review = generation.save_drafts(
+            review = save_drafts(
                 s,
                 actor,
                 meta.get("drafts") or "",

@@ -5,9 +5,18 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from storage import generation as queue
 from storage.db import Database
 from storage.errors import NotFound, ValidationFailed
+from storage.generation import queue
+from storage.generation.drafts import (
+    discard_draft,
+    load_drafts,
+    open_drafts,
+    regenerate,
+    save_drafts,
+    split_draft,
+)
+from storage.generation.form import generate_form
 from storage.models import GenerationRequest, UserStory
 from storage.stories import create_story
 from storage.users import ensure_user
@@ -45,25 +54,25 @@ def test_review_save_edit_discard(db: Database) -> None:
     ]
     rid = completed(db, actor, three)
     with db.write() as s:
-        review = queue.open_drafts(s, actor, rid)
+        review = open_drafts(s, actor, rid)
     assert [d.state for d in review.drafts] == ["open", "open", "open"]
     assert review.drafts[0].similar == [{"key": "WEB-1", "title": "Reset password by email"}]
     assert review.drafts[1].similar == []
 
     with db.write() as s:
-        review = queue.save_drafts(
+        review = save_drafts(
             s, actor, review.token, [1], changes={"title": "Lock the account after 5 failures"}
         )
-        review = queue.discard_draft(s, actor, review.token, 2)
+        review = discard_draft(s, actor, review.token, 2)
     assert [(d.state, d.key) for d in review.drafts] == [
         ("open", None),
         ("saved", "WEB-2"),
         ("discarded", None),
     ]
     with pytest.raises(ValidationFailed), db.write() as s:
-        queue.save_drafts(s, actor, review.token, [2])  # discarded: nothing saved
+        save_drafts(s, actor, review.token, [2])  # discarded: nothing saved
     with db.write() as s:
-        review = queue.save_drafts(s, actor, review.token)  # "Save all": the open one
+        review = save_drafts(s, actor, review.token)  # "Save all": the open one
     with db.read() as s:
         saved = {u.number: u for u in s.scalars(select(UserStory))}
     assert saved[2].title == "Lock the account after 5 failures"
@@ -79,26 +88,26 @@ def test_saving_is_all_or_nothing(db: Database) -> None:
     bad = sample_story(1, "y") | {"title": "   "}  # the story rules refuse an empty title
     rid = completed(db, actor, [sample_story(0, "x"), bad])
     with db.write() as s:
-        token = queue.open_drafts(s, actor, rid).token
+        token = open_drafts(s, actor, rid).token
     with pytest.raises(ValidationFailed), db.write() as s:
-        queue.save_drafts(s, actor, token)
+        save_drafts(s, actor, token)
     with db.read() as s:
         assert s.scalars(select(UserStory)).all() == []
-        assert [d.state for d in queue.load_drafts(s, actor, token).drafts] == ["open", "open"]
+        assert [d.state for d in load_drafts(s, actor, token).drafts] == ["open", "open"]
 
 
 def test_drafts_are_the_askers_alone(db: Database) -> None:
     actor = seed_project(db)
     rid = completed(db, actor, [sample_story(0, "x")])
     with db.write() as s:
-        token = queue.open_drafts(s, actor, rid).token
+        token = open_drafts(s, actor, rid).token
         colleague = ensure_user(s, "T1", "U2")
         stranger = ensure_user(s, "T2", "U3")
     for other in (colleague, stranger):
         with pytest.raises(NotFound), db.write() as s:
-            queue.save_drafts(s, other, token)
+            save_drafts(s, other, token)
     with pytest.raises(NotFound), db.write() as s:
-        queue.open_drafts(s, stranger, rid)
+        open_drafts(s, stranger, rid)
 
 
 def test_split_and_regenerate_queue_new_requests_carrying_drafts(db: Database) -> None:
@@ -106,20 +115,20 @@ def test_split_and_regenerate_queue_new_requests_carrying_drafts(db: Database) -
     big = sample_story(1, "y") | {"story_points": 21}
     rid = completed(db, actor, [sample_story(0, "x"), big])
     with db.write() as s:
-        token = queue.open_drafts(s, actor, rid).token
-        queue.save_drafts(s, actor, token, [0])
-        split = queue.split_draft(s, actor, token, 1, rate_limit_per_minute=100)
-        again = queue.regenerate(s, actor, token, "fewer points", rate_limit_per_minute=100)
+        token = open_drafts(s, actor, rid).token
+        save_drafts(s, actor, token, [0])
+        split = split_draft(s, actor, token, 1, rate_limit_per_minute=100)
+        again = regenerate(s, actor, token, "fewer points", rate_limit_per_minute=100)
     assert split.request_data["split_story"]["story_points"] == 21
     assert split.request_data["count"] == 3
     assert [d["state"] for d in split.request_data["carry"]] == ["saved"]
     assert again.request_data["feedback"] == "fewer points"
     assert [d["key"] for d in again.request_data["carry"]] == ["WEB-1"]
     with db.read() as s:
-        states = [d.state for d in queue.load_drafts(s, actor, token).drafts]
+        states = [d.state for d in load_drafts(s, actor, token).drafts]
     assert states == ["saved", "splitting"]
     with pytest.raises(ValidationFailed), db.write() as s:
-        queue.regenerate(s, actor, token, "  ", rate_limit_per_minute=100)
+        regenerate(s, actor, token, "  ", rate_limit_per_minute=100)
 
 
 def test_retry_only_a_failed_request(db: Database) -> None:
@@ -140,10 +149,10 @@ def test_retry_only_a_failed_request(db: Database) -> None:
 def test_generate_form_reads_project_and_feature(db: Database) -> None:
     actor = seed_project(db)
     with db.read() as s:
-        form = queue.generate_form(
+        form = generate_form(
             s, actor, "web Users export CSV", channel_id=None, rate_limit_per_minute=10
         )
-        only = queue.generate_form(
+        only = generate_form(
             s, actor, "Users export CSV", channel_id=None, rate_limit_per_minute=10
         )
     assert form.initial["feature"] == "Users export CSV"

@@ -28,7 +28,7 @@ from bot.ui.story_card import story_message
 from storage import fields
 from storage.digests import Change, Digest, StatusTotal, StoryLine
 from storage.errors import ValidationFailed
-from storage.generation import Draft, DraftReview
+from storage.generation.drafts import Draft, DraftReview
 from storage.projects import ProjectInput, ProjectView
 from storage.stories import StoryInput, StoryView
 from storage.validation import parse
