@@ -9,7 +9,6 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from storage.errors import NotFound, ValidationFailed
-from storage.generation.lookalikes import similar_stories
 from storage.generation.queue import RequestView, enqueue_generation, get_request
 from storage.models import Project
 from storage.sessions import create_session, load_session, update_session
@@ -76,10 +75,10 @@ def open_drafts(
     actor: Actor,
     request_id: str,
     *,
-    lookalikes: list[list[dict[str, str]]] | None = None,
+    lookalikes: list[list[dict[str, str]]],
 ) -> DraftReview:
     """Put a completed request's drafts up for review (a session), each with the existing
-    stories it looks like (`lookalikes` from draft_lookalikes, else looked up here).
+    stories it looks like (`lookalikes`: draft_lookalikes, read before this write).
 
     Drafts carried over from an earlier review (regenerate keeps the saved ones, split
     keeps the others) come first, as they were.
@@ -94,8 +93,6 @@ def open_drafts(
         raise NotFound("The project of these drafts was deleted.")
     carried = [dict(d) for d in request.request_data.get("carry", [])]
     stories = request.response_data.get("stories", [])
-    if lookalikes is None or len(lookalikes) != len(stories):
-        lookalikes = [similar_stories(s, actor, project.id, d.get("title", "")) for d in stories]
     fresh = [
         {"story": story, "state": "open", "key": None, "similar": similar}
         for story, similar in zip(stories, lookalikes, strict=True)
