@@ -23,7 +23,6 @@ from bot.clients import ClientFor, one_client_per_workspace, workspace_clients
 from bot.settings import Settings
 from bot.ui import backup as backup_ui
 from bot.ui import digest as digest_ui
-from storage import digests
 from storage.backup import (
     BackupFailed,
     BackupReport,
@@ -33,6 +32,10 @@ from storage.backup import (
     take_backup,
 )
 from storage.db import Database
+from storage.digests.compose import compose_digest
+from storage.digests.due import REFUSALS, DueDigest, due_digests, mark_sent, pause_subscription
+from storage.digests.schedule import latest_slot
+from storage.digests.subscriptions import DigestView, subscription
 from storage.errors import DomainError
 from storage.events import forget_events_before
 from storage.models import utcnow
@@ -94,10 +97,10 @@ def deliver_digest(
     """
     now = now or utcnow()
     with db.read() as s:
-        view = digests.subscription(s, subscription_id)
+        view = subscription(s, subscription_id)
         if view is None or not view.active:
             return Delivery(subscription_id, "skipped", "gone or paused")
-        digest = digests.compose_digest(s, subscription_id, until=now)
+        digest = compose_digest(s, subscription_id, until=now)
     message = digest_ui.digest_message(digest)
     try:
         client.chat_postMessage(
@@ -109,9 +112,9 @@ def deliver_digest(
         )
     except SlackApiError as exc:
         error = str(exc.response.get("error") or "unknown_error")
-        if error in digests.REFUSALS:
+        if error in REFUSALS:
             with db.write() as s:
-                reason = digests.pause_subscription(s, subscription_id, error, now)
+                reason = pause_subscription(s, subscription_id, error, now)
             log.warning("digest %s paused: Slack answered %s", subscription_id, error)
             _tell_creator(client, view, reason)
             DIGESTS.labels("paused").inc()
@@ -120,12 +123,12 @@ def deliver_digest(
         DIGESTS.labels("failed").inc()
         return Delivery(subscription_id, "failed", error)
     with db.write() as s:
-        digests.mark_sent(s, subscription_id, now)
+        mark_sent(s, subscription_id, now)
     DIGESTS.labels("posted").inc()
     return Delivery(subscription_id, "posted", "quiet" if digest.quiet else "")
 
 
-def _tell_creator(client: WebClient, view: digests.DigestView, reason: str) -> None:
+def _tell_creator(client: WebClient, view: DigestView, reason: str) -> None:
     if not view.created_by_slack_id or (
         view.kind == "personal" and view.channel_id == view.created_by_slack_id
     ):
@@ -166,9 +169,7 @@ class Jobs:
         return SLOT_ANCHOR + ((now - SLOT_ANCHOR) // step) * step
 
     def backup_slot(self, now: datetime) -> datetime:
-        return digests.latest_slot(
-            "daily", self.settings.backup_time, 0, self.settings.timezone, now
-        )
+        return latest_slot("daily", self.settings.backup_time, 0, self.settings.timezone, now)
 
     @staticmethod
     def minute_slot(now: datetime) -> datetime:
@@ -292,13 +293,13 @@ class Jobs:
         if self.slack is None:
             return []
         with self.db.read() as s:
-            due = digests.due_digests(s, now)
+            due = due_digests(s, now)
         client_for = one_client_per_workspace(self.slack)
         done = []
         for item in due:
             outcome: list[Delivery] = []
 
-            def post(item: digests.DueDigest = item, outcome: list[Delivery] = outcome) -> str:
+            def post(item: DueDigest = item, outcome: list[Delivery] = outcome) -> str:
                 client = client_for(item.team_id)
                 if client is None:
                     outcome.append(Delivery(item.subscription_id, "failed", "no Slack client"))

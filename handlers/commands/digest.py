@@ -20,7 +20,16 @@ from slack_sdk import WebClient
 from bot.scheduler import deliver_digest
 from bot.ui import digest as ui
 from handlers.listening import acting_member, database, settings_of
-from storage import digests
+from storage.digests.schedule import FREQUENCIES, check_timezone, parse_time_of_day, parse_weekday
+from storage.digests.subscriptions import (
+    channel_subscriptions,
+    find_channel_subscription,
+    find_personal_subscription,
+    personal_subscription,
+    set_personal_digest,
+    subscribe_channel,
+    unsubscribe_channel,
+)
 from storage.errors import ValidationFailed
 
 USAGE = (
@@ -59,14 +68,14 @@ def parse(text: str) -> DigestRequest:
         lower = word.lower()
         if request.verb != "on":
             request.project.append(word)
-        elif lower in digests.FREQUENCIES:
+        elif lower in FREQUENCIES:
             request.frequency = lower
         elif re.fullmatch(r"\d{1,2}(:\d\d)?", word):
-            request.time_of_day = digests.parse_time_of_day(word)
+            request.time_of_day = parse_time_of_day(word)
         elif "/" in word or word.upper() == "UTC":
-            request.timezone = digests.check_timezone("UTC" if word.upper() == "UTC" else word)
-        elif digests.parse_weekday(word) is not None and not request.project:
-            request.weekday = digests.parse_weekday(word)
+            request.timezone = check_timezone("UTC" if word.upper() == "UTC" else word)
+        elif parse_weekday(word) is not None and not request.project:
+            request.weekday = parse_weekday(word)
             request.frequency = request.frequency or "weekly"
         else:
             request.project.append(word)
@@ -95,25 +104,25 @@ def handle_digest(
         actor = acting_member(s, context)
         if request.verb == "now":
             view = (
-                digests.find_personal_subscription(s, actor)
+                find_personal_subscription(s, actor)
                 if request.personal
-                else digests.find_channel_subscription(s, actor, channel_id, project)
+                else find_channel_subscription(s, actor, channel_id, project)
             )
         elif request.personal and request.verb in ("on", "off"):
-            view = digests.set_personal_digest(s, actor, request.verb == "on", **schedule)
+            view = set_personal_digest(s, actor, request.verb == "on", **schedule)
             message = ui.subscribed(view) if view else ui.unsubscribed([], personal=True)
         elif request.verb == "on":
             message = ui.subscribed(
-                digests.subscribe_channel(s, actor, channel_id, project_ref=project, **schedule)
+                subscribe_channel(s, actor, channel_id, project_ref=project, **schedule)
             )
         elif request.verb == "off":
             message = ui.unsubscribed(
-                digests.unsubscribe_channel(s, actor, channel_id, project_ref=project)
+                unsubscribe_channel(s, actor, channel_id, project_ref=project)
             )
         else:
             message = ui.subscriptions_shown(
-                [] if request.personal else digests.channel_subscriptions(s, actor, channel_id),
-                digests.personal_subscription(s, actor),
+                [] if request.personal else channel_subscriptions(s, actor, channel_id),
+                personal_subscription(s, actor),
             )
     if request.verb == "now":
         delivery = deliver_digest(db, client, view.id)

@@ -12,9 +12,9 @@ from sqlalchemy import select
 
 from bot.clients import workspace_clients
 from bot.scheduler import Jobs, Scheduler
-from storage import digests
 from storage.backup import list_backups
 from storage.db import Database
+from storage.digests.subscriptions import channel_subscriptions, subscribe_channel
 from storage.models import SchedulerRun
 from storage.projects import create_project, link_channel
 from storage.stories import create_story
@@ -35,7 +35,7 @@ def _channels(db: Database, n: int, *, at: datetime, tz: str = BERLIN) -> list[s
             create_project(s, alice, {"name": f"Project {i}", "key": key})
             link_channel(s, alice, key, channel)
             create_story(s, alice, key, {"title": f"Story of {key}", "description": "d"})
-            digests.subscribe_channel(s, alice, channel, timezone=tz)
+            subscribe_channel(s, alice, channel, timezone=tz)
             channels.append(channel)
     return channels
 
@@ -110,7 +110,7 @@ def test_slack_refusals_pause_the_subscription_and_tell_its_creator(
     assert f"({error})" in note.text_of() and "/invite" in note.text_of()
     with db.read() as s:
         alice = ensure_user(s, "T1", "UALICE")
-        [view] = digests.channel_subscriptions(s, alice, channel)
+        [view] = channel_subscriptions(s, alice, channel)
     assert not view.active and error in (view.paused_reason or "")
     # not retried: the next days post nothing
     fake_slack.reset()
@@ -119,7 +119,7 @@ def test_slack_refusals_pause_the_subscription_and_tell_its_creator(
     assert fake_slack.calls_to("chat.postMessage") == []
     # resuming with `digest on` makes it due again from the next slot
     with time_machine.travel(day + timedelta(days=29), tick=False), db.write() as s:
-        digests.subscribe_channel(s, alice, channel)
+        subscribe_channel(s, alice, channel)
     assert jobs.send_due_digests(day + timedelta(days=29, minutes=5)) == []
     assert [d.outcome for d in jobs.send_due_digests(day + timedelta(days=30))] == ["posted"]
 
