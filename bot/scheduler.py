@@ -33,7 +33,7 @@ from storage.backup import (
 )
 from storage.db import Database
 from storage.digests.compose import compose_digest
-from storage.digests.due import REFUSALS, DueDigest, due_digests, mark_sent, pause_subscription
+from storage.digests.due import DueDigest, due_digests, mark_sent, pause_subscription
 from storage.digests.schedule import latest_slot
 from storage.digests.subscriptions import DigestView, subscription
 from storage.errors import DomainError
@@ -112,9 +112,10 @@ def deliver_digest(
         )
     except SlackApiError as exc:
         error = str(exc.response.get("error") or "unknown_error")
-        if error in REFUSALS:
+        if error in digest_ui.REFUSALS:
+            reason = digest_ui.pause_reason(error, now)
             with db.write() as s:
-                reason = pause_subscription(s, subscription_id, error, now)
+                pause_subscription(s, subscription_id, reason, now, error=error)
             log.warning("digest %s paused: Slack answered %s", subscription_id, error)
             _tell_creator(client, view, reason)
             DIGESTS.labels("paused").inc()

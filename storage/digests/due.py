@@ -11,20 +11,6 @@ from sqlalchemy.orm import Session
 from storage.digests.schedule import latest_slot
 from storage.models import AuditLog, DigestSubscription, utcnow
 
-# Slack errors that will not go away by retrying: the subscription is paused instead.
-REFUSALS = {
-    "channel_not_found": "the channel no longer exists or I cannot see it",
-    "not_in_channel": "I am not a member of the channel",
-    "is_archived": "the channel is archived",
-    "channel_is_archived": "the channel is archived",
-    "user_not_found": "the user no longer exists",
-    "user_disabled": "the user's account is deactivated",
-    "cannot_dm_bot": "the recipient is a bot",
-    "restricted_action": "the workspace does not allow me to post there",
-    "account_inactive": "the app was removed from the workspace",
-    "token_revoked": "the app was removed from the workspace",
-}
-
 
 @dataclass(frozen=True)
 class DueDigest:
@@ -53,10 +39,11 @@ def mark_sent(s: Session, subscription_id: str, until: datetime) -> None:
         sub.last_sent_at = until
 
 
-def pause_subscription(s: Session, subscription_id: str, error: str, now: datetime) -> str:
-    """Stop a subscription Slack refuses to deliver; returns the reason as people read it."""
-    why = REFUSALS.get(error, f"Slack answered {error}")
-    reason = f"Paused {now:%Y-%m-%d %H:%M} UTC: {why} ({error})."
+def pause_subscription(
+    s: Session, subscription_id: str, reason: str, now: datetime, *, error: str | None = None
+) -> None:
+    """Stop a subscription that cannot be delivered; `reason` is kept for people to read,
+    `error` (the delivery's error code) in the audit trail."""
     sub = s.get(DigestSubscription, subscription_id)
     if sub is not None:
         sub.active, sub.paused_reason = False, reason
@@ -73,4 +60,3 @@ def pause_subscription(s: Session, subscription_id: str, error: str, now: dateti
             )
         )
         s.flush()
-    return reason

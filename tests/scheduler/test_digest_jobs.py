@@ -111,7 +111,13 @@ def test_slack_refusals_pause_the_subscription_and_tell_its_creator(
     with db.read() as s:
         alice = ensure_user(s, "T1", "UALICE")
         [view] = channel_subscriptions(s, alice, channel)
-    assert not view.active and error in (view.paused_reason or "")
+    why = {
+        "channel_not_found": "the channel no longer exists or I cannot see it",
+        "not_in_channel": "I am not a member of the channel",
+        "is_archived": "the channel is archived",
+    }[error]
+    assert view.paused_reason == f"Paused 2026-03-28 09:00 UTC: {why} ({error})."
+    assert not view.active and why in note.text_of()
     # not retried: the next days post nothing
     fake_slack.reset()
     assert jobs.send_due_digests(day + timedelta(days=1)) == []

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
+from sqlalchemy import select
 
 from bot.ui.digest import digest_message
 from storage.db import Database
@@ -20,6 +21,7 @@ from storage.digests.subscriptions import (
     unsubscribe_channel,
 )
 from storage.errors import NotFound, ValidationFailed
+from storage.models import AuditLog
 from storage.projects import create_project, link_channel
 from storage.stories import assign_story, create_story, move_story
 from storage.users import Actor, ensure_user
@@ -151,11 +153,13 @@ def test_due_digests_once_per_slot_and_not_before_creation(db: Database) -> None
         assert due_digests(s, at + timedelta(hours=5)) == []
         assert len(due_digests(s, datetime(2026, 3, 29, 7, 0, tzinfo=UTC))) == 1
     with db.write() as s:
-        pause_subscription(s, sub.id, "not_in_channel", at)
+        pause_subscription(s, sub.id, "Paused: the channel is gone.", at, error="gone")
     with db.read() as s:
         assert due_digests(s, datetime(2026, 3, 30, 7, 0, tzinfo=UTC)) == []
         paused = channel_subscriptions(s, bob, "CWEB")[0]
-    assert not paused.active and "not a member" in paused.paused_reason
+        [record] = s.scalars(select(AuditLog).where(AuditLog.action == "digest.pause"))
+    assert not paused.active and paused.paused_reason == "Paused: the channel is gone."
+    assert record.details == {"error": "gone", "channel": "CWEB"} and record.user_id is None
 
 
 def test_digest_lists_created_moved_finished_totals_and_urgent(db: Database) -> None:
