@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, func, not_, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from storage.digests.schedule import period
@@ -185,11 +185,11 @@ def _stories(s: Session, where) -> tuple[list[StoryLine], int]:
         .order_by(UserStory.priority_rank, UserStory.created_at.desc(), UserStory.id)
         .limit(SECTION_ITEMS)
     ).all()
-    total = s.scalar(select(func.count()).select_from(UserStory).where(where)) or 0
+    total = _total(s, select(func.count()).select_from(UserStory).where(where), len(rows))
     return [
         StoryLine(_key(k, st.number), st.title, st.priority, st.status, st.story_points, a)
         for st, k, a in rows
-    ], int(total)
+    ], total
 
 
 def _created(s: Session, where, since: datetime, until: datetime):
@@ -204,11 +204,11 @@ def _created(s: Session, where, since: datetime, until: datetime):
         .order_by(UserStory.created_at, UserStory.number)
         .limit(SECTION_ITEMS)
     ).all()
-    total = s.scalar(select(func.count()).select_from(UserStory).where(window)) or 0
+    total = _total(s, select(func.count()).select_from(UserStory).where(window), len(rows))
     return [
         StoryLine(_key(k, st.number), st.title, st.priority, st.status, st.story_points, a, c)
         for st, k, a, c in rows
-    ], int(total)
+    ], total
 
 
 def _changes(
@@ -236,31 +236,45 @@ def _changes(
         conditions.append(AuditLog.action.in_(("story.move", "story.update", "story.assign")))
     if not_by is not None:
         conditions.append(or_(AuditLog.user_id.is_(None), AuditLog.user_id != not_by))
-    stmt = (
+    if done is not None:
+        to = func.coalesce(AuditLog.details["to"].as_string(), "")
+        to_done = and_(AuditLog.action == "story.move", to == "DONE")
+        conditions.append(to_done if done else not_(to_done))
+    rows = s.execute(
         select(AuditLog, UserStory.number, UserStory.title, Project.key, actor.slack_user_id)
         .join(UserStory, UserStory.id == AuditLog.resource_id)
         .join(Project, Project.id == UserStory.project_id)
         .outerjoin(actor, actor.id == AuditLog.user_id)
         .where(*conditions)
         .order_by(AuditLog.created_at, AuditLog.id)
-    )
+        .limit(SECTION_ITEMS)
+    ).all()
     changes = []
-    for row, number, title, key, by in s.execute(stmt):
+    for row, number, title, key, by in rows:
         details = row.details or {}
-        to = details.get("to") if row.action == "story.move" else None
-        if done is True and to != "DONE":
-            continue
-        if done is False and to == "DONE":
-            continue
+        moved = row.action == "story.move"
         changes.append(
             Change(
                 key=_key(key, number),
                 title=title,
                 action=row.action,
-                from_status=details.get("from") if row.action == "story.move" else None,
-                to_status=to,
+                from_status=details.get("from") if moved else None,
+                to_status=details.get("to") if moved else None,
                 by_slack_id=by,
                 at=row.created_at,
             )
         )
-    return changes[:SECTION_ITEMS], len(changes)
+    counted = (
+        select(func.count())
+        .select_from(AuditLog)
+        .join(UserStory, UserStory.id == AuditLog.resource_id)
+        .where(*conditions)
+    )
+    return changes, _total(s, counted, len(changes))
+
+
+def _total(s: Session, counted, shown: int) -> int:
+    """How many a section has in all: the rows shown, or (when the list is full) a COUNT."""
+    if shown < SECTION_ITEMS:
+        return shown
+    return int(s.scalar(counted) or 0)

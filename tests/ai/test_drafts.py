@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
-
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from storage.db import Database
 from storage.errors import NotFound, ValidationFailed
@@ -27,6 +24,7 @@ from storage.stories import create_story
 from storage.users import ensure_user
 from tests.ai.conftest import seed_project
 from tests.fakes.anthropic_api import sample_story
+from tests.statements import statements
 
 ASK = {"feature": "Reset password by email", "count": 2, "include_tasks": True}
 
@@ -54,24 +52,6 @@ def open_review(db: Database, actor, rid: str) -> DraftReview:
         lookalikes = draft_lookalikes(s, actor, rid)
     with db.write() as s:
         return open_drafts(s, actor, rid, lookalikes=lookalikes)
-
-
-@contextlib.contextmanager
-def statements(db: Database) -> Iterator[list[str]]:
-    """The SQL statements the database is sent while the block runs."""
-    sent: list[str] = []
-
-    def record(_conn, _cursor, statement, *_args) -> None:
-        sent.append(statement)
-
-    engines = {db.read_engine, db.write_engine}
-    for engine in engines:
-        event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield sent
-    finally:
-        for engine in engines:
-            event.remove(engine, "before_cursor_execute", record)
 
 
 def test_review_save_edit_discard(db: Database) -> None:

@@ -25,6 +25,7 @@ from storage.models import AuditLog
 from storage.projects import create_project, link_channel
 from storage.stories import assign_story, create_story, move_story
 from storage.users import Actor, ensure_user
+from tests.statements import statements
 
 T0 = datetime(2026, 3, 27, 12, 0, tzinfo=UTC)
 
@@ -216,6 +217,35 @@ def test_digest_lists_created_moved_finished_totals_and_urgent(db: Database) -> 
     text = str(message["blocks"])
     assert "&lt;!channel&gt; Checkout" in text and "<!channel>" not in text
     assert "<@UBOB>" in text and "Finished (1)" in text and len(message["blocks"]) <= 50
+
+
+def test_a_long_period_lists_the_first_ten_of_each_section_and_counts_the_rest(
+    db: Database,
+) -> None:
+    alice, bob = _setup(db)
+    with time_machine.travel(T0 - timedelta(days=2), tick=False), db.write() as s:
+        keys = [
+            create_story(s, alice, "WEB", {"title": f"Story {i:02d}", "description": "d"}).key
+            for i in range(16)
+        ]
+        sub = subscribe_channel(s, bob, "CWEB")
+        mark_sent(s, sub.id, T0 - timedelta(days=1))
+    for i, key in enumerate(keys):  # one move a minute; every fourth story is finished
+        at = T0 - timedelta(hours=5) + timedelta(minutes=i)
+        with time_machine.travel(at, tick=False), db.write() as s:
+            move_story(s, bob, key, "DONE" if i % 4 == 3 else "IN_PROGRESS")
+    with statements(db) as sent, db.read() as s:
+        d = compose_digest(s, sub.id, until=T0)
+    moved = [k for i, k in enumerate(keys) if i % 4 != 3]
+    finished = [k for i, k in enumerate(keys) if i % 4 == 3]
+    assert [c.key for c in d.moved] == moved[:10] and d.moved_total == 12
+    assert [c.to_status for c in d.moved] == ["IN_PROGRESS"] * 10
+    assert [c.key for c in d.finished] == finished and d.finished_total == 4
+    assert d.created_total == 0
+    assert "…and 2 more" in str(digest_message(d)["blocks"])
+    # the audit rows are limited in SQL, and counted there: none is read to be dropped
+    audit_reads = [q for q in sent if "audit_logs" in q]
+    assert audit_reads and all("LIMIT" in q or "count(" in q for q in audit_reads), audit_reads
 
 
 def test_a_quiet_period_gets_one_short_line(db: Database) -> None:
