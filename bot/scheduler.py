@@ -23,14 +23,9 @@ from bot.clients import ClientFor, one_client_per_workspace, workspace_clients
 from bot.settings import Settings
 from bot.ui import backup as backup_ui
 from bot.ui import digest as digest_ui
-from storage.backup import (
-    BackupFailed,
-    BackupReport,
-    DatabaseHold,
-    hold_database,
-    list_backups,
-    take_backup,
-)
+from storage.backup.files import BackupFailed, list_backups
+from storage.backup.hold import DatabaseHold, hold_database
+from storage.backup.take import BackupReport, take_backup
 from storage.db import Database
 from storage.digests.compose import compose_digest
 from storage.digests.due import DueDigest, due_digests, mark_sent, pause_subscription

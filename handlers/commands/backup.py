@@ -16,7 +16,8 @@ from slack_sdk import WebClient
 from bot.backup_cli import human_size
 from bot.ui import backup as ui
 from handlers.listening import acting_member, database, settings_of
-from storage.backup import BackupFailed, list_backups, take_backup
+from storage.backup.files import BackupFailed, list_backups
+from storage.backup.take import take_backup
 from storage.errors import ValidationFailed
 from storage.permissions import require_admin
 

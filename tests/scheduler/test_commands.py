@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from storage.backup import list_backups
+from storage.backup.files import list_backups
 from storage.db import Database
 from storage.digests.subscriptions import channel_subscriptions
 from storage.projects import create_project, link_channel

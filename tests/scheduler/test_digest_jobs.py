@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from bot.clients import workspace_clients
 from bot.scheduler import Jobs, Scheduler
-from storage.backup import list_backups
+from storage.backup.files import list_backups
 from storage.db import Database
 from storage.digests.subscriptions import channel_subscriptions, subscribe_channel
 from storage.models import SchedulerRun

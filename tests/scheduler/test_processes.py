@@ -16,7 +16,9 @@ from pathlib import Path
 import pytest
 import time_machine
 
-from storage.backup import RestoreRefused, database_in_use, list_backups, restore_backup
+from storage.backup.files import list_backups
+from storage.backup.hold import database_in_use
+from storage.backup.restore import RestoreRefused, restore_backup
 from storage.db import Database
 from storage.digests.subscriptions import subscribe_channel
 from storage.projects import create_project, link_channel
