@@ -92,7 +92,8 @@ def one_run(
     url: str, project: str, writers: int, quiet: float, after: float, *, threads: bool = False
 ) -> dict:
     """Writers start; `quiet` seconds of baseline; `autodevhub backup`; `after` seconds more."""
-    from storage.backup import list_backups, verify_backup_file
+    from storage.backup.files import list_backups
+    from storage.backup.restore import verify_backup_file
 
     db_path = Path(url.split("sqlite:///", 1)[1])
     backup_dir = Path(tempfile.mkdtemp(prefix="backup-load-", dir=CACHE_DIR))

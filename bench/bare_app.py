@@ -15,7 +15,7 @@ import sys
 
 from slack_bolt import Ack, App
 
-from bot.app import web_client
+from bot.clients import web_client
 from bot.server import make_wsgi_app, waitress_settings
 from bot.settings import Settings
 from storage.db import Database

@@ -38,7 +38,7 @@ from storage.db import Database
 from storage.models import GenerationRequest
 from tests.fakes.anthropic_api import Behaviour, FakeAnthropic
 from tests.fakes.slack_api import FakeSlackAPI, SignedSlack
-from tests.slack.flows import state_for
+from tests.handlers.flows import state_for
 
 ACK_P99_TARGET_MS = 300.0
 SPREAD_TARGET = 2.5

@@ -6,13 +6,9 @@ import sys
 from pathlib import Path
 
 from bot.settings import Settings
-from storage.backup import (
-    BackupFailed,
-    RestoreRefused,
-    list_backups,
-    restore_backup,
-    take_backup,
-)
+from storage.backup.files import BackupFailed, list_backups
+from storage.backup.restore import RestoreRefused, restore_backup
+from storage.backup.take import take_backup
 
 
 def human_size(n: int) -> str:

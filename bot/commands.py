@@ -14,9 +14,10 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from bot.forms import project_initial, story_initial
-from storage import digests, projects, sessions, stories
+from storage import projects, sessions, stories
 from storage.activity import user_activity
 from storage.audit import list_audit
+from storage.digests import schedule, subscriptions
 from storage.errors import DomainError, NotFound, ValidationFailed
 from storage.fields import PRIORITIES, STATUSES, STORY_KEY, not_one_of, vocabulary_word
 from storage.permissions import require_admin
@@ -384,11 +385,7 @@ def new_story_form(
 ) -> OpenForm:
     """The story form, project preselected: the one named, else the channel's linked one."""
 
-    project = None
-    if project_ref:
-        project = projects.get_project(s, actor, project_ref)
-    elif channel_id:
-        project = projects.project_for_channel(s, actor, channel_id)
+    project = projects.project_for_request(s, actor, project_ref, channel_id)
     choices = projects.list_projects(s, actor)
     if not choices:
         raise NotFound("There are no projects yet. Create one first with /project new.")
@@ -447,11 +444,7 @@ def list_stories(s: Session, actor: Actor, rest: list[str], channel_id: str | No
             filters["assignee_slack_id"] = actor.slack_user_id
         else:
             words.append(word)
-    project = None
-    if words:
-        project = projects.get_project(s, actor, " ".join(words))
-    elif channel_id:
-        project = projects.project_for_channel(s, actor, channel_id)
+    project = projects.project_for_request(s, actor, " ".join(words), channel_id)
     if project is not None:
         filters["project_ref"] = project.id
     return _first_page(s, actor, filters, project)
@@ -650,14 +643,14 @@ def parse_digest(text: str) -> DigestRequest:
         lower = word.lower()
         if request.verb != "on":
             request.project.append(word)
-        elif lower in digests.FREQUENCIES:
+        elif lower in schedule.FREQUENCIES:
             request.frequency = lower
         elif re.fullmatch(r"\d{1,2}(:\d\d)?", word):
-            request.time_of_day = digests.parse_time_of_day(word)
+            request.time_of_day = schedule.parse_time_of_day(word)
         elif "/" in word or word.upper() == "UTC":
-            request.timezone = digests.check_timezone("UTC" if word.upper() == "UTC" else word)
-        elif digests.parse_weekday(word) is not None and not request.project:
-            request.weekday = digests.parse_weekday(word)
+            request.timezone = schedule.check_timezone("UTC" if word.upper() == "UTC" else word)
+        elif schedule.parse_weekday(word) is not None and not request.project:
+            request.weekday = schedule.parse_weekday(word)
             request.frequency = request.frequency or "weekly"
         else:
             request.project.append(word)
@@ -673,7 +666,7 @@ def _digest(
         return Note(DIGEST_USAGE)
     channel_id = channel_id or ""
     project = " ".join(request.project) or None
-    schedule = {
+    when = {
         "frequency": request.frequency,
         "time_of_day": request.time_of_day,
         "weekday": request.weekday,
@@ -681,22 +674,22 @@ def _digest(
     }
     if request.verb == "now":
         if request.personal:
-            return DigestNow(digests.find_personal_subscription(s, actor))
-        return DigestNow(digests.find_channel_subscription(s, actor, channel_id, project))
+            return DigestNow(subscriptions.find_personal_subscription(s, actor))
+        return DigestNow(subscriptions.find_channel_subscription(s, actor, channel_id, project))
     if request.personal and request.verb in ("on", "off"):
-        view = digests.set_personal_digest(s, actor, request.verb == "on", **schedule)
+        view = subscriptions.set_personal_digest(s, actor, request.verb == "on", **when)
         return DigestSet(view) if view else DigestsStopped([], personal=True)
     if request.verb == "on":
         return DigestSet(
-            digests.subscribe_channel(s, actor, channel_id, project_ref=project, **schedule)
+            subscriptions.subscribe_channel(s, actor, channel_id, project_ref=project, **when)
         )
     if request.verb == "off":
         return DigestsStopped(
-            digests.unsubscribe_channel(s, actor, channel_id, project_ref=project)
+            subscriptions.unsubscribe_channel(s, actor, channel_id, project_ref=project)
         )
     return DigestsShown(
-        [] if request.personal else digests.channel_subscriptions(s, actor, channel_id),
-        digests.personal_subscription(s, actor),
+        [] if request.personal else subscriptions.channel_subscriptions(s, actor, channel_id),
+        subscriptions.personal_subscription(s, actor),
     )
 
 

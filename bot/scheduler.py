@@ -18,26 +18,25 @@ from apscheduler.triggers.interval import IntervalTrigger
 from prometheus_client import Counter, Gauge
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-from sqlalchemy import select
 
+from bot.clients import ClientFor, one_client_per_workspace, workspace_clients
 from bot.settings import Settings
 from bot.ui import backup as backup_ui
 from bot.ui import digest as digest_ui
-from storage import digests
-from storage.backup import (
-    BackupFailed,
-    BackupReport,
-    DatabaseHold,
-    hold_database,
-    list_backups,
-    take_backup,
-)
+from storage.backup.files import BackupFailed, list_backups
+from storage.backup.hold import DatabaseHold, hold_database
+from storage.backup.take import BackupReport, take_backup
 from storage.db import Database
+from storage.digests.compose import compose_digest
+from storage.digests.due import DueDigest, due_digests, mark_sent, pause_subscription
+from storage.digests.schedule import latest_slot
+from storage.digests.subscriptions import DigestView, subscription
 from storage.errors import DomainError
 from storage.events import forget_events_before
-from storage.models import User, utcnow
+from storage.models import utcnow
 from storage.scheduler_runs import claim_slot, finish_slot, prune_runs
 from storage.sessions import cleanup_expired
+from storage.users import workspace_admins
 
 log = logging.getLogger("autodevhub.scheduler")
 
@@ -68,18 +67,7 @@ EVENT_IDS_KEPT = timedelta(days=1)
 DIGEST_CLAIM_STALE = timedelta(minutes=10)
 BACKUP_MAX_AGE = timedelta(days=1)
 
-SlackClientFactory = Callable[[str], WebClient | None]
 Clock = Callable[[], datetime]
-
-
-# ---------------------------------------------------------------- Slack clients
-
-
-def slack_clients(settings: Settings, db: Database) -> SlackClientFactory | None:
-    """workspace id -> a Web API client with its bot token (token mode or OAuth installs)."""
-    from bot.app import workspace_clients
-
-    return workspace_clients(settings, db)
 
 
 # ---------------------------------------------------------------- digest delivery
@@ -104,10 +92,10 @@ def deliver_digest(
     """
     now = now or utcnow()
     with db.read() as s:
-        view = digests.subscription(s, subscription_id)
+        view = subscription(s, subscription_id)
         if view is None or not view.active:
             return Delivery(subscription_id, "skipped", "gone or paused")
-        digest = digests.compose_digest(s, subscription_id, until=now)
+        digest = compose_digest(s, subscription_id, until=now)
     message = digest_ui.digest_message(digest)
     try:
         client.chat_postMessage(
@@ -119,9 +107,10 @@ def deliver_digest(
         )
     except SlackApiError as exc:
         error = str(exc.response.get("error") or "unknown_error")
-        if error in digests.REFUSALS:
+        if error in digest_ui.REFUSALS:
+            reason = digest_ui.pause_reason(error, now)
             with db.write() as s:
-                reason = digests.pause_subscription(s, subscription_id, error, now)
+                pause_subscription(s, subscription_id, reason, now, error=error)
             log.warning("digest %s paused: Slack answered %s", subscription_id, error)
             _tell_creator(client, view, reason)
             DIGESTS.labels("paused").inc()
@@ -130,12 +119,12 @@ def deliver_digest(
         DIGESTS.labels("failed").inc()
         return Delivery(subscription_id, "failed", error)
     with db.write() as s:
-        digests.mark_sent(s, subscription_id, now)
+        mark_sent(s, subscription_id, now)
     DIGESTS.labels("posted").inc()
     return Delivery(subscription_id, "posted", "quiet" if digest.quiet else "")
 
 
-def _tell_creator(client: WebClient, view: digests.DigestView, reason: str) -> None:
+def _tell_creator(client: WebClient, view: DigestView, reason: str) -> None:
     if not view.created_by_slack_id or (
         view.kind == "personal" and view.channel_id == view.created_by_slack_id
     ):
@@ -161,7 +150,7 @@ class Jobs:
         self,
         settings: Settings,
         db: Database,
-        slack_client_factory: SlackClientFactory | None = None,
+        slack_client_factory: ClientFor | None = None,
         *,
         clock: Clock = utcnow,
     ) -> None:
@@ -176,9 +165,7 @@ class Jobs:
         return SLOT_ANCHOR + ((now - SLOT_ANCHOR) // step) * step
 
     def backup_slot(self, now: datetime) -> datetime:
-        return digests.latest_slot(
-            "daily", self.settings.backup_time, 0, self.settings.timezone, now
-        )
+        return latest_slot("daily", self.settings.backup_time, 0, self.settings.timezone, now)
 
     @staticmethod
     def minute_slot(now: datetime) -> datetime:
@@ -278,23 +265,21 @@ class Jobs:
         if self.slack is None:
             return 0
         with self.db.read() as s:
-            admins = s.execute(
-                select(User.slack_team_id, User.slack_user_id)
-                .where(User.role == "ADMIN")
-                .order_by(User.slack_team_id, User.created_at)
-            ).all()
+            admins = workspace_admins(s)
+        client_for = one_client_per_workspace(self.slack)
         told: dict[str, int] = {}
-        for team_id, slack_user_id in admins:
-            if told.get(team_id, 0) >= 10:
-                continue
-            try:
-                client = self.slack(team_id)
-                if client is None:
-                    continue
-                client.chat_postMessage(channel=slack_user_id, **message)
-                told[team_id] = told.get(team_id, 0) + 1
-            except Exception as exc:  # never let a notice hide the failure it reports
-                log.warning("could not tell admin %s: %s", slack_user_id, type(exc).__name__)
+        for team_id, slack_user_ids in admins.items():
+            for slack_user_id in slack_user_ids:
+                if told.get(team_id, 0) >= 10:
+                    break
+                try:
+                    client = client_for(team_id)
+                    if client is None:
+                        break
+                    client.chat_postMessage(channel=slack_user_id, **message)
+                    told[team_id] = told.get(team_id, 0) + 1
+                except Exception as exc:  # never let a notice hide the failure it reports
+                    log.warning("could not tell admin %s: %s", slack_user_id, type(exc).__name__)
         return sum(told.values())
 
     # digests ----------------------------------------------------------------------------
@@ -304,13 +289,14 @@ class Jobs:
         if self.slack is None:
             return []
         with self.db.read() as s:
-            due = digests.due_digests(s, now)
+            due = due_digests(s, now)
+        client_for = one_client_per_workspace(self.slack)
         done = []
         for item in due:
             outcome: list[Delivery] = []
 
-            def post(item: digests.DueDigest = item, outcome: list[Delivery] = outcome) -> str:
-                client = self.slack(item.team_id) if self.slack else None
+            def post(item: DueDigest = item, outcome: list[Delivery] = outcome) -> str:
+                client = client_for(item.team_id)
                 if client is None:
                     outcome.append(Delivery(item.subscription_id, "failed", "no Slack client"))
                     return "no Slack client for the workspace"
@@ -389,14 +375,14 @@ class Scheduler:
 def start_scheduler(
     settings: Settings,
     db: Database,
-    slack_client_factory: SlackClientFactory | None = None,
+    slack_client_factory: ClientFor | None = None,
 ) -> Scheduler | None:
     """What `serve` calls after migrating: the scheduler in background threads (or None when
     AUTODEVHUB_SCHEDULER=false). Call `.shutdown()` on the result when serving stops."""
     if not settings.scheduler_enabled:
         log.info("scheduler disabled (AUTODEVHUB_SCHEDULER=false)")
         return None
-    factory = slack_client_factory or slack_clients(settings, db)
+    factory = slack_client_factory or workspace_clients(settings, db)
     return Scheduler(Jobs(settings, db, factory)).start()
 
 
@@ -437,7 +423,7 @@ def main(settings: Settings) -> int:
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    scheduler = Scheduler(Jobs(settings, db, slack_clients(settings, db))).start()
+    scheduler = Scheduler(Jobs(settings, db, workspace_clients(settings, db))).start()
     try:
         stop.wait()
     finally:

@@ -298,6 +298,32 @@ def project_for_channel(s: Session, actor: Actor, channel_id: str) -> ProjectVie
     return view_of(s, project) if project else None
 
 
+def project_for_request(
+    s: Session,
+    actor: Actor,
+    ref: str | None,
+    channel_id: str | None,
+    *,
+    required_usage: str | None = None,
+) -> ProjectView | None:
+    """The project a request is about: the one `ref` names, else the channel's linked one.
+
+    A `ref` that names no project is refused (find_project's NotFound). With neither, the
+    answer is None, unless `required_usage` (the command naming a project, e.g.
+    `/autodev digest on daily 09:00 WEB`) says one is needed: then the refusal shows it.
+    """
+    if ref:
+        return view_of(s, find_project(s, actor, ref))
+    linked = project_for_channel(s, actor, channel_id) if channel_id else None
+    if linked is None and required_usage is not None:
+        raise ValidationFailed(
+            f"This channel has no linked project. Name one, e.g. `{required_usage}`, or link "
+            "one first with `/project link WEB`.",
+            {"project": "required"},
+        )
+    return linked
+
+
 # ---- changes --------------------------------------------------------------------------
 
 

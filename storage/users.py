@@ -173,3 +173,17 @@ def grant_admin(s: Session, actor: Actor, slack_user_id: str) -> Actor:
             {"slack_user_id": slack_user_id, "role": {"from": "USER", "to": "ADMIN"}},
         )
     return actor_of(user)
+
+
+def workspace_admins(s: Session, team_id: str | None = None) -> dict[str, list[str]]:
+    """The admins of a workspace (of every workspace when `team_id` is None): workspace id ->
+    their Slack user ids, the longest-standing first. For notices no one asked for."""
+    stmt = select(User.slack_team_id, User.slack_user_id).where(User.role == "ADMIN")
+    if team_id is not None:
+        stmt = stmt.where(User.slack_team_id == team_id)
+    admins: dict[str, list[str]] = {}
+    for team, slack_user_id in s.execute(
+        stmt.order_by(User.slack_team_id, User.created_at, User.id)
+    ):
+        admins.setdefault(team, []).append(slack_user_id)
+    return admins

@@ -11,10 +11,12 @@ from bot.ai.generator import StoryGenerator
 from bot.ai.schemas import GenerationAsk
 from bot.ai.worker import GenerationWorkerPool
 from bot.settings import Settings
-from storage import generation as queue
 from storage.db import Database
 from storage.errors import ValidationFailed
-from storage.generation import DraftReview
+from storage.generation import queue
+from storage.generation.drafts import DraftReview, open_drafts, save_drafts
+from storage.generation.form import generate_form
+from storage.generation.lookalikes import draft_lookalikes
 from storage.users import Actor
 
 WAIT_FOR_OTHER_WORKER = 300.0  # seconds: a running server may have taken the request
@@ -76,7 +78,7 @@ def generate_in_console(
     """The console's `/autodev generate [PROJECT] [FEATURE TEXT]`, start to finish."""
     limit = settings.ai_rate_limit_per_minute
     with db.read() as s:
-        form = queue.generate_form(s, actor, text, channel_id=None, rate_limit_per_minute=limit)
+        form = generate_form(s, actor, text, channel_id=None, rate_limit_per_minute=limit)
     if form.note:
         say(form.note)
     project = form.initial["project"] or ask("Project (key or name): ").strip()
@@ -117,9 +119,9 @@ def generate_in_console(
         say(f"Generation failed: {reason} Nothing was saved.")
         return
     with db.read() as s:
-        lookalikes = queue.draft_lookalikes(s, actor, request.id)
+        lookalikes = draft_lookalikes(s, actor, request.id)
     with db.write() as s:
-        review = queue.open_drafts(s, actor, request.id, lookalikes=lookalikes)
+        review = open_drafts(s, actor, request.id, lookalikes=lookalikes)
     for line in draft_lines(review):
         say(line)
     picked = _chosen(ask("Save which drafts? (all, none, or numbers like 1,3): "), review)
@@ -127,6 +129,6 @@ def generate_in_console(
         say("Nothing saved.")
         return
     with db.write() as s:
-        review = queue.save_drafts(s, actor, review.token, picked)
+        review = save_drafts(s, actor, review.token, picked)
     keys = [d.key for d in review.drafts if d.state == "saved"]
     say("Saved " + ", ".join(str(k) for k in keys) + ".")

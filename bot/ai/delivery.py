@@ -10,13 +10,16 @@ from typing import Any
 from slack_sdk import WebClient
 
 from bot.answering import Origin, answer
+from bot.clients import workspace_clients
 from bot.settings import Settings
 from bot.ui import messages
 from bot.ui.generation import drafts_message, failed_message, generating_message
-from storage import generation as queue
 from storage.db import Database
 from storage.errors import DomainError
-from storage.generation import RequestView
+from storage.generation import queue
+from storage.generation.drafts import open_drafts
+from storage.generation.lookalikes import draft_lookalikes
+from storage.generation.queue import RequestView
 
 log = logging.getLogger(__name__)
 
@@ -35,9 +38,9 @@ def result_message(db: Database, request: RequestView) -> dict[str, Any]:
     try:
         with db.read() as s:  # full-text lookups outside the write transaction
             actor = queue.load_actor(s, request)
-            lookalikes = queue.draft_lookalikes(s, actor, request.id)
+            lookalikes = draft_lookalikes(s, actor, request.id)
         with db.write() as s:
-            review = queue.open_drafts(s, actor, request.id, lookalikes=lookalikes)
+            review = open_drafts(s, actor, request.id, lookalikes=lookalikes)
     except DomainError as exc:
         return messages.refusal(exc.message)
     return drafts_message(review)
@@ -99,8 +102,6 @@ def show_generating_after_ack(
 
 def client_factory(settings: Settings, db: Database) -> ClientFor:
     """A Web API client per workspace: the bot token, or the installation's token (OAuth)."""
-    from bot.app import workspace_clients
-
     return workspace_clients(settings, db) or (lambda _team_id: None)
 
 

@@ -21,10 +21,10 @@ from pydantic import ValidationError
 from bot.ai.generator import GenerationFailed, StoryGenerator, story_generator
 from bot.ai.schemas import GenerationBrief, ProjectContext
 from bot.settings import Settings
-from storage import generation as queue
 from storage.db import Database
 from storage.errors import DomainError
-from storage.generation import RequestView
+from storage.generation import queue
+from storage.generation.queue import RequestView
 
 log = logging.getLogger(__name__)
 

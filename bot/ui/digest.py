@@ -13,6 +13,19 @@ from bot.ui.text import SECTION_LIMIT, clip, escape, mention
 TITLE_CHARS = 80
 STATUS_LABEL = {"DRAFT": "Draft", "READY": "Ready", "IN_PROGRESS": "In progress", "DONE": "Done"}
 PRIORITY_EMOJI = {"CRITICAL": ":red_circle:", "HIGH": ":large_orange_circle:"}
+# chat.postMessage errors that retrying will not fix: the subscription is paused, and why.
+REFUSALS = {
+    "channel_not_found": "the channel no longer exists or I cannot see it",
+    "not_in_channel": "I am not a member of the channel",
+    "is_archived": "the channel is archived",
+    "channel_is_archived": "the channel is archived",
+    "user_not_found": "the user no longer exists",
+    "user_disabled": "the user's account is deactivated",
+    "cannot_dm_bot": "the recipient is a bot",
+    "restricted_action": "the workspace does not allow me to post there",
+    "account_inactive": "the app was removed from the workspace",
+    "token_revoked": "the app was removed from the workspace",
+}
 
 
 def _section(text: str) -> dict[str, Any]:
@@ -229,6 +242,12 @@ def digest_sent(view: Any) -> dict[str, Any]:
         "text": "Digest sent.",
         "blocks": [_section(f":outbox_tray: Sent the digest to {where}.")],
     }
+
+
+def pause_reason(error: str, now: datetime) -> str:
+    """Why a digest was paused (kept with the subscription): when, and what Slack refused."""
+    why = REFUSALS.get(error, f"Slack answered {error}")
+    return f"Paused {now:%Y-%m-%d %H:%M} UTC: {why} ({error})."
 
 
 def paused_note(view: Any, reason: str) -> dict[str, Any]:

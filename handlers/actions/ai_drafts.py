@@ -7,7 +7,14 @@ from typing import Any
 from bot.ai.delivery import show_generating
 from bot.ui.generation import drafts_message, edit_draft_modal, feedback_modal, parse_draft_value
 from handlers.listening import Request
-from storage import generation
+from storage.generation.drafts import (
+    discard_draft,
+    draft_for_edit,
+    load_drafts,
+    save_drafts,
+    split_draft,
+)
+from storage.generation.queue import retry_request
 
 
 def _value(req: Request) -> str:
@@ -21,20 +28,20 @@ def _redraw(req: Request, review: Any) -> None:
 def save(req: Request) -> None:
     token, index = parse_draft_value(_value(req))
     with req.write() as s:
-        review = generation.save_drafts(s, req.actor(s), token, [index])
+        review = save_drafts(s, req.actor(s), token, [index])
     _redraw(req, review)
 
 
 def save_all(req: Request) -> None:
     with req.write() as s:
-        review = generation.save_drafts(s, req.actor(s), _value(req), None)
+        review = save_drafts(s, req.actor(s), _value(req), None)
     _redraw(req, review)
 
 
 def discard(req: Request) -> None:
     token, index = parse_draft_value(_value(req))
     with req.write() as s:
-        review = generation.discard_draft(s, req.actor(s), token, index)
+        review = discard_draft(s, req.actor(s), token, index)
     _redraw(req, review)
 
 
@@ -42,7 +49,7 @@ def edit(req: Request) -> None:
     token, index = parse_draft_value(_value(req))
     with req.write() as s:
         actor = req.actor(s)
-        draft = generation.draft_for_edit(s, actor, token, index)
+        draft = draft_for_edit(s, actor, token, index)
         modal_token = req.remember(s, actor, drafts=token, index=index)
     req.open_modal(edit_draft_modal(draft, metadata=modal_token))
 
@@ -51,7 +58,7 @@ def regenerate(req: Request) -> None:
     token = _value(req)
     with req.write() as s:
         actor = req.actor(s)
-        generation.load_drafts(s, actor, token)  # still there, and this member's
+        load_drafts(s, actor, token)  # still there, and this member's
         modal_token = req.remember(s, actor, drafts=token)
     req.open_modal(feedback_modal(metadata=modal_token))
 
@@ -59,7 +66,7 @@ def regenerate(req: Request) -> None:
 def split(req: Request) -> None:
     token, index = parse_draft_value(_value(req))
     with req.write() as s:
-        request = generation.split_draft(
+        request = split_draft(
             s,
             req.actor(s),
             token,
@@ -71,7 +78,7 @@ def split(req: Request) -> None:
 
 def retry(req: Request) -> None:
     with req.write() as s:
-        request = generation.retry_request(
+        request = retry_request(
             s,
             req.actor(s),
             _value(req),

@@ -6,7 +6,8 @@ from __future__ import annotations
 from bot.backup_cli import human_size
 from bot.ui import backup as ui
 from handlers.listening import Request
-from storage.backup import BackupFailed, list_backups, take_backup
+from storage.backup.files import BackupFailed, list_backups
+from storage.backup.take import take_backup
 
 
 def back_up(req: Request, *, list_only: bool) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.ui.generation import generate_modal
 from handlers.listening import Request
-from storage.generation import generate_form
+from storage.generation.form import generate_form
 
 
 def open_generate_form(req: Request, text: str) -> None:

@@ -13,7 +13,8 @@ from bot.forms import story_data
 from bot.ui.generation import drafts_message
 from bot.ui.modals import submitted_values
 from handlers.listening import Request
-from storage import generation
+from storage.generation.drafts import regenerate, save_drafts
+from storage.generation.queue import enqueue_generation
 
 ASK_FIELDS = ["project", "feature", "count", "audience", "include_tasks"]
 EDIT_FIELDS = ["title", "description", "acceptance_criteria", "priority", "story_points", "tags"]
@@ -38,7 +39,7 @@ def ask(req: Request, s: Session) -> Callable[[Request], None]:
     )
     actor = req.actor(s)
     req.recall(s, actor)
-    request = generation.enqueue_generation(
+    request = enqueue_generation(
         s,
         actor,
         asked.project_ref,
@@ -51,7 +52,7 @@ def ask(req: Request, s: Session) -> Callable[[Request], None]:
 def feedback(req: Request, s: Session) -> Callable[[Request], None]:
     actor = req.actor(s)
     kept = req.recall(s, actor)
-    request = generation.regenerate(
+    request = regenerate(
         s,
         actor,
         kept.get("drafts") or "",
@@ -64,7 +65,7 @@ def feedback(req: Request, s: Session) -> Callable[[Request], None]:
 def edited(req: Request, s: Session) -> Callable[[Request], None]:
     actor = req.actor(s)
     kept = req.recall(s, actor)
-    review = generation.save_drafts(
+    review = save_drafts(
         s,
         actor,
         kept.get("drafts") or "",

@@ -8,9 +8,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from storage import generation as queue
 from storage.db import Database
 from storage.errors import NotFound
+from storage.generation import queue
+from storage.generation.rate_limit import RateLimited
 from storage.models import AuditLog, GenerationRequest, utcnow
 from tests.ai.conftest import seed_project
 
@@ -58,7 +59,7 @@ def test_rate_limit_per_user_per_minute(db: Database) -> None:
             queue.enqueue_generation(
                 s, actor, "WEB", ASK, rate_limit_per_minute=3, now=start + timedelta(seconds=i)
             )
-    with pytest.raises(queue.RateLimited) as info, db.write() as s:
+    with pytest.raises(RateLimited) as info, db.write() as s:
         queue.enqueue_generation(
             s, actor, "WEB", ASK, rate_limit_per_minute=3, now=start + timedelta(seconds=10)
         )

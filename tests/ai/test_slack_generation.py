@@ -15,8 +15,8 @@ from sqlalchemy import select
 from bot.ai.delivery import slack_delivery
 from bot.ai.worker import GenerationWorkerPool
 from bot.ui import ids
-from storage import generation as queue
 from storage.db import Database
+from storage.generation import queue
 from storage.models import GenerationRequest, UserStory
 from tests.ai.conftest import TEST_KEY
 from tests.fakes.anthropic_api import FakeAnthropic, sample_story

@@ -6,7 +6,7 @@ import json
 
 from bot.ui import ids
 from bot.ui.generation import drafts_message, failed_message, generate_modal, parse_draft_value
-from storage.generation import Draft, DraftReview
+from storage.generation.drafts import Draft, DraftReview
 from tests.fakes.anthropic_api import sample_story
 
 

@@ -16,10 +16,11 @@ import pytest
 from sqlalchemy import select
 
 from bot.ai.worker import GenerationWorkerPool
-from storage import generation as queue
 from storage.db import ROOT, Database
-from storage.generation import RequestView
-from storage.models import GenerationRequest, UserStory
+from storage.generation import queue
+from storage.generation.queue import RequestView
+from storage.models import GenerationRequest, UserStory, utcnow
+from storage.projects import find_project
 from tests.ai.conftest import TEST_KEY, make_settings, seed_project
 from tests.fakes.anthropic_api import FakeAnthropic, refused_url
 
@@ -52,7 +53,7 @@ def test_pool_completes_a_request_with_usage(db: Database, fake_claude: FakeAnth
             UserStory.__table__.insert().values(
                 id="a" * 32,
                 team_id="T1",
-                project_id=queue.find_project(s, actor, "WEB").id,
+                project_id=find_project(s, actor, "WEB").id,
                 number=1,
                 title="Sign in with Google",
                 description="d",
@@ -314,7 +315,7 @@ def test_a_result_nobody_showed_is_sent_as_a_dm(sqlite_db: Database) -> None:
     assert [d.reply for d in delivered] == [None]  # nowhere to show it yet
     pool.keep()
     assert len(delivered) == 1  # too early: the listener may still be showing it
-    with time_machine.travel(queue.utcnow() + timedelta(minutes=3)):
+    with time_machine.travel(utcnow() + timedelta(minutes=3)):
         pool.keep()
         pool.keep()  # once only
     assert [d.reply for d in delivered[1:]] == [{"direct_message": True}]

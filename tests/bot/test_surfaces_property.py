@@ -26,9 +26,9 @@ from bot.ui.lists import project_card, project_list, story_list
 from bot.ui.modals import assign_modal, form_modal
 from bot.ui.story_card import story_message
 from storage import fields
-from storage.digests import Change, Digest, StatusTotal, StoryLine
+from storage.digests.compose import Change, Digest, StatusTotal, StoryLine
 from storage.errors import ValidationFailed
-from storage.generation import Draft, DraftReview
+from storage.generation.drafts import Draft, DraftReview
 from storage.projects import ProjectInput, ProjectView
 from storage.stories import StoryInput, StoryView
 from storage.validation import parse

@@ -11,7 +11,8 @@ import pytest
 from sqlalchemy import func, select
 
 from bench.common import load_backlog
-from storage.backup import BACKUP_NAME, list_backups, verify_backup_file
+from storage.backup.files import BACKUP_NAME, list_backups
+from storage.backup.restore import verify_backup_file
 from storage.db import Database
 from storage.models import AuditLog, GenerationRequest, UserStory
 from tests.drills.conftest import run_cli, signed_slack
@@ -127,8 +128,8 @@ def test_kill_9_mid_backup_leaves_no_partial_backup(
     if leftovers:
         # Everything above holds; only this does not yet, so the drill is marked, not failed.
         pytest.xfail(
-            "storage/backup.py removes a killed backup's hidden .partial files only when they "
-            "are 6 h old (STALE_PARTIAL_AGE), so they stay beside the new backup: "
+            "storage/backup/files.py removes a killed backup's hidden .partial files only when "
+            "they are 6 h old (STALE_PARTIAL_AGE), so they stay beside the new backup: "
             f"{json.dumps(leftovers)}. A crash loop with startup backups could fill the disk."
         )
 

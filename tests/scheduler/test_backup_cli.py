@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from bot.backup_cli import backup_main, restore_main
-from storage.backup import hold_database
+from storage.backup.hold import hold_database
 from storage.db import Database
 from tests.scheduler.conftest import scheduler_settings
 from tests.scheduler.data import make_project, make_story, make_user

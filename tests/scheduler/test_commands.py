@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from storage import digests
-from storage.backup import list_backups
+from storage.backup.files import list_backups
 from storage.db import Database
+from storage.digests.subscriptions import channel_subscriptions
 from storage.projects import create_project, link_channel
 from storage.stories import create_story
 from storage.users import ensure_user
@@ -74,7 +74,7 @@ def test_digest_on_show_now_off_in_a_linked_channel(slack: SignedSlack, slack_db
     assert "no longer gets the digest of *WEB*" in _reply(member, "digest off")
     with slack_db.read() as s:
         actor = ensure_user(s, slack.team_id, "UMEMBER")
-        assert digests.channel_subscriptions(s, actor, "CWEB") == []
+        assert channel_subscriptions(s, actor, "CWEB") == []
 
 
 def test_digest_for_a_named_project_and_the_refusals(
@@ -89,7 +89,7 @@ def test_digest_for_a_named_project_and_the_refusals(
     assert "daily digest of *MOB* every day at 08:15 (America/New_York)" in said
     with slack_db.read() as s:
         actor = ensure_user(s, slack.team_id, "UADMIN")
-        [view] = digests.channel_subscriptions(s, actor, "CRANDOM")
+        [view] = channel_subscriptions(s, actor, "CRANDOM")
     assert (view.project_key, view.time_of_day, view.timezone) == (
         "MOB",
         "08:15",

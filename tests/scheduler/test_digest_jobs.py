@@ -10,14 +10,15 @@ import pytest
 import time_machine
 from sqlalchemy import select
 
-from bot.scheduler import Jobs, Scheduler, slack_clients
-from storage import digests
-from storage.backup import list_backups
+from bot.clients import workspace_clients
+from bot.scheduler import Jobs, Scheduler
+from storage.backup.files import list_backups
 from storage.db import Database
+from storage.digests.subscriptions import channel_subscriptions, subscribe_channel
 from storage.models import SchedulerRun
 from storage.projects import create_project, link_channel
 from storage.stories import create_story
-from storage.users import ensure_user
+from storage.users import ensure_user, grant_admin
 from tests.fakes.slack_api import FakeSlackAPI
 from tests.scheduler.conftest import scheduler_settings
 
@@ -34,14 +35,14 @@ def _channels(db: Database, n: int, *, at: datetime, tz: str = BERLIN) -> list[s
             create_project(s, alice, {"name": f"Project {i}", "key": key})
             link_channel(s, alice, key, channel)
             create_story(s, alice, key, {"title": f"Story of {key}", "description": "d"})
-            digests.subscribe_channel(s, alice, channel, timezone=tz)
+            subscribe_channel(s, alice, channel, timezone=tz)
             channels.append(channel)
     return channels
 
 
 def _jobs(db: Database, tmp_path: Path, fake: FakeSlackAPI, **overrides: str) -> Jobs:
     settings = scheduler_settings(db, tmp_path, fake, **overrides)
-    return Jobs(settings, db, slack_clients(settings, db))
+    return Jobs(settings, db, workspace_clients(settings, db))
 
 
 def _digest_posts(fake: FakeSlackAPI) -> list[str]:
@@ -109,8 +110,14 @@ def test_slack_refusals_pause_the_subscription_and_tell_its_creator(
     assert f"({error})" in note.text_of() and "/invite" in note.text_of()
     with db.read() as s:
         alice = ensure_user(s, "T1", "UALICE")
-        [view] = digests.channel_subscriptions(s, alice, channel)
-    assert not view.active and error in (view.paused_reason or "")
+        [view] = channel_subscriptions(s, alice, channel)
+    why = {
+        "channel_not_found": "the channel no longer exists or I cannot see it",
+        "not_in_channel": "I am not a member of the channel",
+        "is_archived": "the channel is archived",
+    }[error]
+    assert view.paused_reason == f"Paused 2026-03-28 09:00 UTC: {why} ({error})."
+    assert not view.active and why in note.text_of()
     # not retried: the next days post nothing
     fake_slack.reset()
     assert jobs.send_due_digests(day + timedelta(days=1)) == []
@@ -118,7 +125,7 @@ def test_slack_refusals_pause_the_subscription_and_tell_its_creator(
     assert fake_slack.calls_to("chat.postMessage") == []
     # resuming with `digest on` makes it due again from the next slot
     with time_machine.travel(day + timedelta(days=29), tick=False), db.write() as s:
-        digests.subscribe_channel(s, alice, channel)
+        subscribe_channel(s, alice, channel)
     assert jobs.send_due_digests(day + timedelta(days=29, minutes=5)) == []
     assert [d.outcome for d in jobs.send_due_digests(day + timedelta(days=30))] == ["posted"]
 
@@ -185,3 +192,32 @@ def test_a_failed_backup_tells_the_admins_and_leaves_nothing(
         run = s.scalars(select(SchedulerRun).where(SchedulerRun.job_id == "backup.nightly")).one()
     assert run.status == "FAILED" and run.scheduled_for == datetime(2026, 4, 1, 2, 0, tzinfo=UTC)
     assert blocked.read_text().startswith("a file")
+
+
+def test_a_run_makes_one_web_api_client_per_workspace(
+    sqlite_db: Database, tmp_path: Path, fake_slack: FakeSlackAPI
+) -> None:
+    fake_slack.reset()
+    channels = _channels(sqlite_db, 3, at=datetime(2026, 3, 27, 10, 0, tzinfo=UTC), tz="UTC")
+    with sqlite_db.write() as s:
+        alice = ensure_user(s, "T1", "UALICE")
+        grant_admin(s, alice, "UBOB")
+        ensure_user(s, "T2", "UEVE")  # first member of T2: its admin
+    settings = scheduler_settings(sqlite_db, tmp_path, fake_slack)
+    clients = workspace_clients(settings, sqlite_db)
+    made: list[str] = []
+
+    def counted(team_id: str):
+        made.append(team_id)
+        return clients(team_id)  # type: ignore[misc]
+
+    jobs = Jobs(settings, sqlite_db, counted)
+    posted = jobs.send_due_digests(datetime(2026, 3, 28, 9, 0, 5, tzinfo=UTC))
+    assert [d.outcome for d in posted] == ["posted"] * 3
+    assert sorted(_digest_posts(fake_slack)) == channels
+    assert made == ["T1"]  # three digests, one client
+    made.clear()
+    assert jobs.tell_admins({"text": "backup failed"}) == 3
+    told = sorted(c.params["channel"] for c in fake_slack.calls_to("chat.postMessage"))
+    assert [u for u in told if u.startswith("U")] == ["UALICE", "UBOB", "UEVE"]
+    assert made == ["T1", "T2"]  # two admins of T1 share a client

@@ -16,9 +16,11 @@ from pathlib import Path
 import pytest
 import time_machine
 
-from storage import digests
-from storage.backup import RestoreRefused, database_in_use, list_backups, restore_backup
+from storage.backup.files import list_backups
+from storage.backup.hold import database_in_use
+from storage.backup.restore import RestoreRefused, restore_backup
 from storage.db import Database
+from storage.digests.subscriptions import subscribe_channel
 from storage.projects import create_project, link_channel
 from storage.stories import create_story
 from storage.users import ensure_user
@@ -128,7 +130,7 @@ def test_two_scheduler_processes_post_each_digest_once(sqlite_db: Database, tmp_
             create_project(s, alice, {"name": f"Project {i}", "key": key})
             link_channel(s, alice, key, channel)
             create_story(s, alice, key, {"title": f"Story {i}", "description": "d"})
-            digests.subscribe_channel(s, alice, channel, timezone="Europe/Berlin")
+            subscribe_channel(s, alice, channel, timezone="Europe/Berlin")
             channels.append(channel)
     with FakeSlackAPI() as fake:
         # both processes start 4 seconds before 09:00 Berlin on the day the clocks go forward

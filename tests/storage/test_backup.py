@@ -15,17 +15,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from storage.backup import (
-    BackupFailed,
-    RestoreRefused,
-    database_in_use,
-    hold_database,
-    list_backups,
-    prune_backups,
-    restore_backup,
-    sqlite_path,
-    take_backup,
-)
+from storage.backup.files import BackupFailed, list_backups, prune_backups
+from storage.backup.hold import database_in_use, hold_database, sqlite_path
+from storage.backup.restore import RestoreRefused, restore_backup
+from storage.backup.take import take_backup
 from storage.db import Database
 from storage.models import UserStory
 from tests.scheduler.data import make_project, make_story, make_user
@@ -251,7 +244,7 @@ def test_restore_refuses_while_a_server_holds_the_database_unless_forced(
 
 def test_a_crashed_server_does_not_block_restore(sqlite_db: Database, backup_file: Path) -> None:
     code = (
-        "import os, sys; from storage.backup import hold_database; "
+        "import os, sys; from storage.backup.hold import hold_database; "
         f"hold_database({sqlite_db.url!r}); print('held', flush=True); os._exit(0)"
     )
     # the child takes the hold and dies without releasing it: the kernel drops the lock

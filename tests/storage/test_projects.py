@@ -169,3 +169,27 @@ def test_link_channel_one_project_per_channel(world) -> None:
         assert projects.project_for_channel(s, world.bob, "C1") is None
     with pytest.raises(PermissionDenied), world.db.write() as s:
         projects.link_channel(s, world.bob, "web", "C2")
+
+
+def test_the_project_of_a_request_is_the_named_one_else_the_channels(world) -> None:
+    world.project(world.alice, "Web")
+    world.project(world.alice, "Api")
+    with world.db.write() as s:
+        projects.link_channel(s, world.alice, "web", "C1")
+    find = projects.project_for_request
+    with world.db.read() as s:
+        assert find(s, world.bob, "api", "C1").key == "API"  # named beats linked
+        assert find(s, world.bob, None, "C1").key == "WEB"
+        assert find(s, world.bob, "", "C1").key == "WEB"
+        assert find(s, world.bob, None, "C2") is None
+        assert find(s, world.bob, None, None) is None
+        assert find(s, world.eve, None, "C1") is None  # another workspace's link
+        with pytest.raises(NotFound, match="Did you mean 'Api'"):
+            find(s, world.bob, "apii", "C1")
+        with pytest.raises(NotFound, match="No project named 'Web'"):
+            find(s, world.eve, "Web", None)
+        with pytest.raises(
+            ValidationFailed, match=r"no linked project\. Name one, e\.g\. `/x WEB`"
+        ):
+            find(s, world.bob, None, "C2", required_usage="/x WEB")
+        assert find(s, world.bob, None, "C1", required_usage="/x WEB").key == "WEB"

@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from storage.errors import PermissionDenied, ValidationFailed
 from storage.models import User
-from storage.users import ensure_user, get_actor, grant_admin
+from storage.users import ensure_user, get_actor, grant_admin, workspace_admins
 
 
 def test_first_member_of_each_workspace_is_admin(world) -> None:
@@ -77,6 +77,15 @@ def test_admin_of_other_workspace_grants_only_in_their_own(world) -> None:
     assert granted.team_id == "T2"
     with world.db.read() as s:
         assert not get_actor(s, "T1", "UBOB").is_admin
+
+
+def test_the_admins_of_a_workspace_longest_standing_first(world) -> None:
+    with world.db.write() as s:
+        grant_admin(s, world.alice, "UCAROL")
+    with world.db.read() as s:
+        assert workspace_admins(s) == {"T1": ["UALICE", "UCAROL"], "T2": ["UEVE"]}
+        assert workspace_admins(s, "T1") == {"T1": ["UALICE", "UCAROL"]}
+        assert workspace_admins(s, "T9") == {}
 
 
 def test_bad_slack_ids_are_refused(world) -> None:

@@ -1,0 +1,1 @@
+"""Verified backups and restore: backup files, the server's hold, SQLite and PostgreSQL copies."""

@@ -1,0 +1,1 @@
+"""Digests: channel and personal subscriptions, when each is due, and what a digest says."""
