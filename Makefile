@@ -16,6 +16,7 @@ run: $(BIN)/.installed
 
 test: $(BIN)/.installed
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 	$(BIN)/pytest -n auto -p no:cacheprovider
 
 # fault drills alone (they also run in `make test`); PostgreSQL not needed
