@@ -9,13 +9,15 @@ in a modal's ack, `inline_errors` turns it into errors under the fields.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from pydantic import ValidationError
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import (
     ConnectionErrorRetryHandler,
     RateLimitErrorRetryHandler,
@@ -29,6 +31,7 @@ from storage.errors import DomainError, ValidationFailed
 log = logging.getLogger("autodevhub.answering")
 RESPONSE_URL_TIMEOUT = 10  # seconds
 INLINE_ERROR_MAX = 2000  # Slack's limit for one inline error of a modal
+SCHEMA_FIELDS = {"project_ref": "project"}  # a schema's field -> the modal's input
 
 
 @dataclass(frozen=True)
@@ -63,7 +66,10 @@ class Origin:
             came_from = container["type"]
         else:
             came_from = body.get("type", "other")
-        ts = container.get("message_ts") if container.get("type") == "message" else None
+        # the message clicked, to update in place; an ephemeral one cannot be (chat.update
+        # refuses it), only through its response_url
+        in_message = container.get("type") == "message" and not container.get("is_ephemeral")
+        ts = container.get("message_ts") if in_message else None
         return cls(
             user_id=(body.get("user") or {}).get("id") or body.get("user_id"),
             channel_id=container.get("channel_id") or channel,
@@ -73,10 +79,12 @@ class Origin:
         )
 
     def kept(self) -> dict[str, Any]:
+        """As a dict to keep with a modal's session or a generation request (JSON)."""
         return {k: v for k, v in asdict(self).items() if v not in (None, False)}
 
     @classmethod
     def from_kept(cls, data: dict[str, Any] | None) -> Origin:
+        """An origin kept by `kept` (or by older code, under the same key names)."""
         data = data or {}
         came_from = data.get("came_from") or ("view" if data.get("in_view") else "other")
         return cls(
@@ -131,18 +139,23 @@ def answer(
         log.warning("no Slack client for this workspace; answer not shown")
         return origin
     if replace and origin.channel_id and origin.ts:
-        client.chat_update(channel=origin.channel_id, ts=origin.ts, text=text, blocks=blocks)
-        return origin
+        try:
+            client.chat_update(channel=origin.channel_id, ts=origin.ts, text=text, blocks=blocks)
+            return origin
+        except SlackApiError as exc:  # deleted meanwhile, or not ours to update: DM instead
+            log.warning("chat.update refused (%s); DM instead", exc.response.get("error"))
     if not origin.user_id:
         log.warning("an answer with nowhere to go (no response_url, message or user)")
         return origin
     posted = client.chat_postMessage(channel=origin.user_id, text=text, blocks=blocks)
-    return replace_where(origin, channel_id=posted["channel"], ts=posted["ts"])
+    return _posted_at(origin, channel_id=posted["channel"], ts=posted["ts"])
 
 
-def replace_where(origin: Origin, *, channel_id: str, ts: str) -> Origin:
+def _posted_at(origin: Origin, *, channel_id: str, ts: str) -> Origin:
     """The origin of later answers once one was posted as a new message: that message."""
-    return replace(origin, channel_id=channel_id, ts=ts, response_url=None, came_from="message")
+    return dataclasses.replace(
+        origin, channel_id=channel_id, ts=ts, response_url=None, came_from="message"
+    )
 
 
 def refusal_of(exc: Exception, what: str = "request") -> dict[str, Any]:
@@ -176,13 +189,17 @@ def modal_errors(
     if isinstance(exc, ValidationError):  # a schema of the modal itself (bot/ai/schemas.py)
         for err in exc.errors():
             field = str((err.get("loc") or (fallback,))[0])
-            field = {"project_ref": "project"}.get(field, field)
+            field = SCHEMA_FIELDS.get(field, field)
             message = str(err.get("msg", "invalid")).removeprefix("Value error, ")
             errors.setdefault(field if field in fields else fallback, message)
     elif isinstance(exc, ValidationFailed) and exc.field_errors:
         named = field_errors_for(form, exc.field_errors) if form else exc.field_errors
-        errors = {field: message for field, message in named.items() if field in fields}
-        errors = errors or {fallback: exc.message}
+        for field, message in named.items():
+            field = SCHEMA_FIELDS.get(field, field)
+            under = field if field in fields else fallback
+            if under != field and not form:
+                message = f"{field.replace('_', ' ').capitalize()}: {message}"
+            errors[under] = f"{errors[under]} {message}" if under in errors else message
     elif isinstance(exc, DomainError):
         errors[fallback] = exc.message
     else:

@@ -416,13 +416,6 @@ def reads_only(command: str, text: str) -> bool:
     return verb in READ_ONLY_WORDS.get(command, set())
 
 
-def run_reading(
-    s: Session, actor: Actor, command: str, text: str, *, channel_id: str | None
-) -> Reply:
-    """A read-only command (`reads_only`) in a read transaction: its reply."""
-    return run(s, actor, command, text, channel_id=channel_id)
-
-
 def list_stories(s: Session, actor: Actor, rest: list[str], channel_id: str | None) -> StoryListed:
     """`/story list [PROJECT] [status:S] [priority:P] [mine]`: the first page (reads only).
 

@@ -14,6 +14,7 @@ from bot.settings import Settings
 from bot.ui.plain_text import project_text, story_text, text_for
 from storage.db import Database
 from storage.errors import DomainError, ValidationFailed
+from storage.fields import vocabulary_word
 from storage.users import Actor, ensure_user
 
 CONSOLE_TEAM = "TCONSOLE"
@@ -189,7 +190,7 @@ class Console:
         if not answer:
             return current
         if field.kind == "select":
-            return answer.upper().replace(" ", "_") if field.name != "story_points" else answer
+            return vocabulary_word(answer) if field.name != "story_points" else answer
         if field.kind == "flag":
             return answer.lower() in ("y", "yes", "true", "1", "on")
         if field.kind == "project":

@@ -10,10 +10,10 @@ they asked (bot.answering), and the Homes the change touched are republished aft
 from __future__ import annotations
 
 import contextlib
-import logging
+import dataclasses
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
@@ -31,8 +31,6 @@ from storage.errors import DomainError, NotFound
 from storage.homes import touched_homes
 from storage.sessions import create_session, delete_session, load_session
 from storage.users import Actor, ensure_user, get_actor
-
-log = logging.getLogger("autodevhub.handlers")
 
 MODAL_KIND = "modal"
 MODAL_TTL = timedelta(hours=12)
@@ -55,12 +53,15 @@ def attach(
 
 @dataclass
 class Request:
-    """One Slack request, as the work after its ack sees it."""
+    """One Slack request, as its listener and the work after its ack see it. `origin` is
+    where answers go: where the request came from, or (once `recall` has read a submitted
+    modal's token) where that modal was opened."""
 
     body: dict[str, Any]
     context: BoltContext
     client: WebClient
     origin: Origin
+    touched: list[tuple[str, str]] = field(default_factory=list)  # Homes to republish
 
     @classmethod
     def of(cls, body: dict[str, Any], context: BoltContext, client: WebClient) -> Request:
@@ -101,14 +102,19 @@ class Request:
             return None
 
     @contextlib.contextmanager
-    def write(self) -> Iterator[Session]:
-        """A write transaction; once it commits, the Homes its changes touched (and the
-        member's own, if they acted from it) are republished."""
+    def write(self, *, refresh: bool = True) -> Iterator[Session]:
+        """A write transaction; once it commits, the Homes its changes touched are
+        republished (with `refresh=False`, when `refresh_homes` is called)."""
         with self.db.write() as s:
             yield s
-            touched = touched_homes(s)
-        if self.origin.in_view:
-            touched.insert(0, (self.team_id, self.user_id))
+            self.touched += touched_homes(s)
+        if refresh:
+            self.refresh_homes()
+
+    def refresh_homes(self) -> None:
+        """Republish the Homes the writes so far touched: at once for a member who acted
+        from their Home (they are looking at it), the others' after a short delay."""
+        touched, self.touched = self.touched, []
         if touched:
             now = self.user_id if self.origin.in_view else None
             self.context["homes"].refresh_all(self.db, self.client, touched, now=now)
@@ -127,6 +133,7 @@ class Request:
         )
 
     def open_modal(self, view: dict[str, Any]) -> None:
+        """Open `view` with this request's trigger (valid for 3 seconds after the click)."""
         self.client.views_open(trigger_id=self.body["trigger_id"], view=view)
 
     # -- what a modal's submission needs, kept behind the token in its private_metadata ----
@@ -143,7 +150,9 @@ class Request:
         delete_session(s, actor, token)
         # (a modal opened before origins were kept under "origin" kept them at the top)
         opener = Origin.from_kept(data.get("origin") or data)
-        self.origin = opener if opener.user_id else replace(opener, user_id=self.user_id)
+        if not opener.user_id:
+            opener = dataclasses.replace(opener, user_id=self.user_id)
+        self.origin = opener
         return data
 
 
@@ -178,11 +187,15 @@ def submits(
         request = Request.of(body, context, client)
         shown = input_block_ids(body.get("view") or {}) or fields
         under = next((name for name in fallback if name in shown), shown[0])
-        with answering.inline_errors(ack, shown, under, form) as outcome, request.write() as s:
+        with (
+            answering.inline_errors(ack, shown, under, form) as outcome,
+            request.write(refresh=False) as s,
+        ):
             then = save(request, s)
         if not outcome["ok"]:
             return
         ack()
+        request.refresh_homes()
         if then is not None:
             after_ack(context, run_shown, work=then, request=request)
 
@@ -191,6 +204,7 @@ def submits(
 
 
 def input_block_ids(view: dict[str, Any]) -> list[str]:
+    """The block ids of a view's inputs: the fields an inline error may be put under."""
     return [b.get("block_id", "") for b in view.get("blocks") or [] if b.get("type") == "input"]
 
 

@@ -19,6 +19,7 @@ from storage import audit, homes
 from storage.errors import NotFound, ValidationFailed
 from storage.fields import (
     CRITERIA,
+    DEFAULT_STATUS,
     DESCRIPTION_MAX,
     MAX_POINTS,
     META_BYTES_MAX,
@@ -140,7 +141,7 @@ class StoryInput(BaseModel):
     story_points: Annotated[int, Field(ge=MIN_POINTS, le=MAX_POINTS, strict=False)] = 0
     tasks: list[str] = Field(default_factory=list)
     tags: list[str] = Field(default_factory=list)
-    status: Status = "DRAFT"
+    status: Status = DEFAULT_STATUS
     meta: dict[str, Any] = Field(default_factory=dict)
 
     @field_validator("title", mode="before")

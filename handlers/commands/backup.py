@@ -4,15 +4,17 @@ is bot.commands')."""
 from __future__ import annotations
 
 from bot.backup_cli import human_size
+from bot.commands import BackupAsked
 from bot.ui import backup as ui
 from handlers.listening import Request
 from storage.backup.files import BackupFailed, list_backups
 from storage.backup.take import take_backup
 
 
-def back_up(req: Request, *, list_only: bool) -> None:
+def back_up(req: Request, asked: BackupAsked) -> None:
+    """A verified backup now, with word when it starts and ends; or the newest backups."""
     settings = req.settings
-    if list_only:
+    if asked.list_only:
         req.answer(ui.backups_listed(list_backups(settings.backup_dir)))
         return
     req.answer(ui.backup_started())

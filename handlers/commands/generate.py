@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from bot.commands import GenerateAsked
 from bot.ui.generation import generate_modal
 from handlers.listening import Request
 from storage.generation.form import generate_form
 
 
-def open_generate_form(req: Request, text: str) -> None:
-    """The generation form, the project and feature read from `text` (errors raise)."""
+def open_generate_form(req: Request, asked: GenerateAsked) -> None:
+    """The generation form, the project and feature read from what was typed."""
+    text = asked.text
     with req.write() as s:
         actor = req.actor(s)
         form = generate_form(

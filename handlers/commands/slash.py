@@ -7,7 +7,6 @@ Reply in Slack: a message, a modal, or the few replies that need Slack after the
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -22,8 +21,6 @@ from handlers.commands.backup import back_up
 from handlers.commands.digest import send_now
 from handlers.commands.generate import open_generate_form
 from handlers.listening import Request, after_ack, run_shown
-
-log = logging.getLogger("autodevhub.handlers")
 
 
 def on_command(ack: Any, body: dict, context: BoltContext, client: WebClient) -> None:
@@ -57,6 +54,7 @@ def answer_reading(req: Request) -> dict[str, Any] | None:
 
 
 def run_command(req: Request) -> None:
+    """A command that changes something (or a member's first): its Reply, carried out."""
     command, text = req.body["command"], req.body.get("text") or ""
     with req.write() as s:
         actor = req.actor(s)
@@ -81,8 +79,9 @@ def run_command(req: Request) -> None:
     req.answer(message, public=message["response_type"] == "in_channel")
 
 
+# The replies carried out in Slack after the command's write (a form, a digest, a backup).
 AFTER_THE_WRITE: dict[type, Callable[[Request, Any], None]] = {
-    commands.GenerateAsked: lambda req, reply: open_generate_form(req, reply.text),
-    commands.DigestNow: lambda req, reply: send_now(req, reply.digest),
-    commands.BackupAsked: lambda req, reply: back_up(req, list_only=reply.list_only),
+    commands.GenerateAsked: open_generate_form,
+    commands.DigestNow: send_now,
+    commands.BackupAsked: back_up,
 }

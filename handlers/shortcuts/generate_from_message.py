@@ -3,9 +3,11 @@ feature."""
 
 from __future__ import annotations
 
+from bot.commands import GenerateAsked
 from handlers.commands.generate import open_generate_form
 from handlers.listening import Request
 
 
 def generate(req: Request) -> None:
-    open_generate_form(req, ((req.body.get("message") or {}).get("text") or "").strip())
+    text = ((req.body.get("message") or {}).get("text") or "").strip()
+    open_generate_form(req, GenerateAsked(text))

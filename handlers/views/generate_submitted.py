@@ -20,12 +20,14 @@ ASK_FIELDS = ["project", "feature", "count", "audience", "include_tasks"]
 EDIT_FIELDS = ["title", "description", "acceptance_criteria", "priority", "story_points", "tags"]
 
 
-def _generating(request: Any, *, replace: bool = True) -> Callable[[Request], None]:
+def _generating(queued: Any, *, replace: bool = True) -> Callable[[Request], None]:
     """After the ack (the modal closes now; Claude runs in the AI worker pool): "Generating…"
     where the modal was opened."""
-    return lambda req: show_generating_after_ack(
-        req.db, req.client, request, req.origin, replace=replace
-    )
+
+    def show_generating(req: Request) -> None:
+        show_generating_after_ack(req.db, req.client, queued, req.origin, replace=replace)
+
+    return show_generating
 
 
 def ask(req: Request, s: Session) -> Callable[[Request], None]:
@@ -72,4 +74,8 @@ def edited(req: Request, s: Session) -> Callable[[Request], None]:
         [int(kept.get("index", -1))],
         changes=story_data(submitted_values(req.body["view"])),
     )
-    return lambda req: req.answer(drafts_message(review), replace=True)
+
+    def show_drafts(req: Request) -> None:
+        req.answer(drafts_message(review), replace=True)
+
+    return show_drafts

@@ -17,4 +17,9 @@ def save(req: Request, s: Session) -> Callable[[Request], None]:
     kept = req.recall(s, actor)
     project = save_project(s, actor, kept.get("target"), submitted_values(req.body["view"]))
     note = "Project updated." if kept.get("target") else "Project created."
-    return lambda req: None if req.origin.in_view else req.answer(project_card(project, note=note))
+
+    def show_project(req: Request) -> None:
+        if not req.origin.in_view:  # App Home redraws itself
+            req.answer(project_card(project, note=note))
+
+    return show_project

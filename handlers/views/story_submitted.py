@@ -19,9 +19,12 @@ def save(req: Request, s: Session) -> Callable[[Request], None]:
     actor = req.actor(s)
     kept = req.recall(s, actor)
     story = save_story(s, actor, kept.get("target"), submitted_values(req.body["view"]))
-    return lambda req: show(
-        req, story, edited=bool(kept.get("target")), list_token=kept.get("list_token")
-    )
+    edited, list_token = bool(kept.get("target")), kept.get("list_token")
+
+    def show_story(req: Request) -> None:
+        show(req, story, edited=edited, list_token=list_token)
+
+    return show_story
 
 
 def show(req: Request, story: Any, *, edited: bool, list_token: str | None) -> None:

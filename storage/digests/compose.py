@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, aliased
 
 from storage.digests.schedule import period
 from storage.errors import NotFound
+from storage.fields import STATUSES
 from storage.models import AuditLog, DigestSubscription, Project, User, UserStory, utcnow
 
 # A digest lists at most this many stories per section, then "and N more".
@@ -123,8 +124,7 @@ def compose_digest(s: Session, subscription_id: str, *, until: datetime | None =
             .group_by(UserStory.status)
         )
     ]
-    order = ["DRAFT", "READY", "IN_PROGRESS", "DONE"]
-    totals.sort(key=lambda t: order.index(t.status))
+    totals.sort(key=lambda t: STATUSES.index(t.status))
     urgent_where = and_(
         in_project, UserStory.priority.in_(("CRITICAL", "HIGH")), UserStory.status != "DONE"
     )

@@ -199,6 +199,9 @@ class FakeSlackAPI:
 
     def __init__(self) -> None:
         self.calls: list[Call] = []
+        # (channel, ts) of every message posted here: chat.update of any other is refused,
+        # as Slack refuses it (an ephemeral message, or one the app never posted)
+        self.posted: set[tuple[str, str]] = set()
         self._cond = threading.Condition()
         self._scripts: dict[str, list[_Scripted]] = {}
         self._ts = itertools.count(1)
@@ -403,8 +406,11 @@ class FakeSlackAPI:
                 "bot_id": BOT_ID,
             }
         if method == "chat.postMessage":
+            self.posted.add((channel, ts))
             return {"ok": True, "channel": channel, "ts": ts, "message": {"ts": ts, **p}}
         if method == "chat.update":
+            if (channel, p.get("ts")) not in self.posted:
+                return {"ok": False, "error": "message_not_found"}
             return {"ok": True, "channel": channel, "ts": p.get("ts", ts), "text": p.get("text")}
         if method == "chat.postEphemeral":
             return {"ok": True, "message_ts": ts}

@@ -18,6 +18,8 @@ def test_home_buttons_open_forms_and_home_status_changes_republish(slack):
     assert slack.fake.wait_for("views.open", count=2).params["view"]["callback_id"] == (
         ids.STORY_MODAL
     )
+    slack.fake.settle(quiet=0.5)
+    assert slack.fake.calls_to("views.publish") == []  # opening a form changes no Home
     slack.app_home_opened()
     home = slack.fake.wait_for("views.publish").params["view"]
     row = next(b for b in home["blocks"] if b.get("block_id", "").startswith("story:"))
