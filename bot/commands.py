@@ -20,6 +20,7 @@ from storage.audit import list_audit
 from storage.digests import schedule, subscriptions
 from storage.errors import DomainError, NotFound, ValidationFailed
 from storage.fields import PRIORITIES, STATUSES, STORY_KEY, not_one_of, vocabulary_word
+from storage.live import subscriptions as live
 from storage.permissions import require_admin
 from storage.search import search_stories
 from storage.users import Actor, grant_admin
@@ -38,6 +39,13 @@ USAGE = {
         ("edit REF", "change a project (owner or admin)"),
         ("delete REF", "delete a project and its stories (owner or admin)"),
         ("link REF", "make it this channel's default project"),
+        (
+            "subscribe REF [FILTERS]",
+            "show its stories' changes here as they happen; filters: events:created,moved,"
+            "assigned,done,deleted · priority:high · assignee:@user · tag:NAME · threads:off",
+        ),
+        ("unsubscribe REF", "stop showing them here"),
+        ("subscriptions", "what this channel follows"),
         ("help", "this help"),
     ],
     "/story": [
@@ -122,6 +130,22 @@ class OpenForm:
 
 
 @dataclass(frozen=True)
+class Subscribed:
+    subscription: Any
+    new: bool
+
+
+@dataclass(frozen=True)
+class Unsubscribed:
+    subscription: Any
+
+
+@dataclass(frozen=True)
+class SubscriptionsShown:
+    subscriptions: list[Any]
+
+
+@dataclass(frozen=True)
 class ConfirmDelete:
     kind: str  # "story" | "project"
     target: str  # id
@@ -198,6 +222,9 @@ Reply = (
     | ProjectsListed
     | OpenForm
     | ConfirmDelete
+    | Subscribed
+    | Unsubscribed
+    | SubscriptionsShown
     | ActivityShown
     | AuditShown
     | AdminGranted
@@ -291,6 +318,15 @@ def _project(s: Session, actor: Actor, verb: str, rest: list[str], channel_id: s
                 s, actor, _need(rest, "/project", "project"), channel_id
             )
             return ProjectShown(project, note=f"{project.name} is now this channel's project.")
+        if verb == "subscribe":
+            ref = _need(rest[:1], "/project", "project")
+            view, new = live.subscribe(s, actor, ref, channel_id, parse_filters(rest[1:], actor))
+            return Subscribed(view, new)
+        if verb == "unsubscribe":
+            ref = " ".join(rest) or _need(rest, "/project", "project")
+            return Unsubscribed(live.unsubscribe(s, actor, ref, channel_id))
+        if verb == "subscriptions":
+            return SubscriptionsShown(live.channel_subscriptions(s, actor, channel_id))
     except UsageProblem as exc:
         return usage_for(exc)
     return Usage("/project", f"I don't know '{verb}'.")
@@ -357,6 +393,36 @@ def normalize_status(word: str) -> str:
     if status not in STATUSES:
         raise UsageProblem("/story", not_one_of("status", word, STATUSES))
     return status
+
+
+def parse_filters(words: list[str], actor: Actor) -> live.Filters:
+    """`events:created,done priority:high assignee:@maria tag:auth threads:off`."""
+    given: dict[str, Any] = {}
+    for word in words:
+        name, _, value = word.partition(":")
+        name = name.lower()
+        if name == "events" and value:
+            given["events"] = tuple(
+                dict.fromkeys(v.strip().lower() for v in value.split(",") if v.strip())
+            )
+        elif name == "priority" and value:
+            given["min_priority"] = value
+        elif name == "assignee" and value:
+            assignee = parse_assignee(value, actor)
+            if assignee is None:
+                raise UsageProblem("/project", "Say whose stories: assignee:@maria or assignee:me.")
+            given["assignee_slack_id"] = assignee
+        elif name == "tag" and value:
+            given["tag"] = value
+        elif name == "threads" and value.lower() in ("on", "off"):
+            given["threads"] = value.lower() == "on"
+        else:
+            raise UsageProblem(
+                "/project",
+                f"'{word[:40]}' is not a filter. Filters: events:created,moved,assigned,done,"
+                "deleted · priority:high · assignee:@user · tag:NAME · threads:off",
+            )
+    return live.Filters(**given)
 
 
 def parse_assignee(word: str, actor: Actor) -> str | None:

@@ -391,6 +391,9 @@ def main(settings: Settings, host: str | None = None, port: int | None = None) -
     from bot.ai.worker import start_generation_workers  # the AI generation queue (issue 4)
 
     generation = start_generation_workers(settings, db)
+    from bot.live import start_card_workers  # live story cards in channels (issue 12)
+
+    cards = start_card_workers(settings, db)
     if socket_mode:
         connect_socket_mode(settings, app)
         log.info("Socket Mode connected; /healthz and /metrics on %s:%s", host, port)
@@ -405,6 +408,8 @@ def main(settings: Settings, host: str | None = None, port: int | None = None) -
         app.listener_pool.wait_idle(SHUTDOWN_GRACE)  # type: ignore[attr-defined]
         app.homes.wait_idle(SHUTDOWN_GRACE)  # type: ignore[attr-defined]
         generation.stop()
+        if cards is not None:
+            cards.stop()
         services.stop()
         db.dispose()
     return 0

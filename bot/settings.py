@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     # Seconds an App Home refresh waits so that a burst of changes costs one build (the
     # acting member's own Home, when the change came from it, is refreshed at once).
     home_delay: float = Field(default=2.0, alias="AUTODEVHUB_HOME_DELAY", ge=0, le=60)
+    # live story cards: changes of one story within this many seconds become one update
+    card_window: float = Field(default=2.0, alias="AUTODEVHUB_CARD_WINDOW", ge=0, le=60)
+    card_workers: int = Field(default=2, alias="AUTODEVHUB_CARD_WORKERS", ge=1, le=16)
     scheduler_enabled: bool = Field(default=True, alias="AUTODEVHUB_SCHEDULER")
     log_level: str = Field(default="INFO", alias="AUTODEVHUB_LOG_LEVEL")
 

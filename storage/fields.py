@@ -38,7 +38,8 @@ def vocabulary_word(value: Any) -> Any:
 
 def not_one_of(what: str, value: Any, allowed: tuple[str, ...]) -> str:
     """The one refusal of a word outside its vocabulary."""
-    return f"'{str(value)[:40]}' is not a {what}; use one of {', '.join(allowed)}."
+    article = "an" if what[:1] in "aeiou" else "a"
+    return f"'{str(value)[:40]}' is not {article} {what}; use one of {', '.join(allowed)}."
 
 
 # -- names --------------------------------------------------------------------------------------

@@ -337,6 +337,85 @@ class ProcessedEvent(Base):
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+LIVE_EVENTS = ("created", "moved", "assigned", "done", "deleted")
+CARD_UPDATE_STATES = ("pending", "claimed", "done", "skipped")
+
+
+class LiveSubscription(Timestamps, Base):
+    """A channel following a project: its stories' changes shown there as they happen."""
+
+    __tablename__ = "live_subscriptions"
+    __table_args__ = (
+        UniqueConstraint("project_id", "channel_id"),
+        Index("idx_live_subscriptions_channel", "team_id", "channel_id"),
+    )
+
+    id: Mapped[str] = mapped_column(Id, primary_key=True, default=new_id)
+    team_id: Mapped[str] = mapped_column(String(32))
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    channel_id: Mapped[str] = mapped_column(String(32))
+    created_by: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    # filters: which events, the lowest priority, one assignee, one tag
+    events: Mapped[list[str]] = mapped_column(default=list, server_default="[]")
+    min_priority: Mapped[str | None] = mapped_column(String(8))
+    assignee_slack_id: Mapped[str | None] = mapped_column(String(32))
+    tag: Mapped[str | None] = mapped_column(String(50))
+    threads: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("true"))
+    paused_reason: Mapped[str | None] = mapped_column(Text)
+    paused_at: Mapped[datetime | None]
+
+
+class StoryCard(Base):
+    """The one message that shows a story in a subscribed channel, updated in place.
+
+    `claimed_by` is the delivery worker updating it now (one at a time, whatever the
+    number of replicas); `posting_since` says a post was started but its ts not yet
+    recorded, so a worker after a crash looks for the message before posting again."""
+
+    __tablename__ = "story_cards"
+    __table_args__ = (UniqueConstraint("subscription_id", "story_id"),)
+
+    id: Mapped[str] = mapped_column(Id, primary_key=True, default=new_id)
+    subscription_id: Mapped[str] = mapped_column(
+        ForeignKey("live_subscriptions.id", ondelete="CASCADE")
+    )
+    story_id: Mapped[str] = mapped_column(Id)  # no foreign key: a deleted story keeps its card
+    channel_id: Mapped[str] = mapped_column(String(32))
+    message_ts: Mapped[str | None] = mapped_column(String(32))
+    posting_since: Mapped[datetime | None]
+    claimed_by: Mapped[str | None] = mapped_column(String(100))
+    claimed_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, server_default=func.now())
+
+
+class CardUpdate(Base):
+    """The outbox: one row per story change per subscription it matched, written in the
+    change's own transaction and delivered once (changes due together become one update)."""
+
+    __tablename__ = "card_updates"
+    __table_args__ = (
+        CheckConstraint(f"state IN {CARD_UPDATE_STATES!r}", name="state"),
+        Index("idx_card_updates_due", "state", "due_at"),
+        Index("idx_card_updates_card", "subscription_id", "story_id", "state"),
+    )
+
+    id: Mapped[str] = mapped_column(Id, primary_key=True, default=new_id)
+    subscription_id: Mapped[str] = mapped_column(
+        ForeignKey("live_subscriptions.id", ondelete="CASCADE")
+    )
+    story_id: Mapped[str] = mapped_column(Id)
+    kind: Mapped[str] = mapped_column(String(16))  # created, moved, assigned, done, deleted, edited
+    actor_slack_id: Mapped[str | None] = mapped_column(String(32))
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default="{}")
+    state: Mapped[str] = mapped_column(String(8), default="pending", server_default="pending")
+    batch_id: Mapped[str | None] = mapped_column(Id)  # the delivery that took it
+    attempts: Mapped[int] = mapped_column(default=0, server_default="0")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, server_default=func.now())
+    due_at: Mapped[datetime]
+    delivered_at: Mapped[datetime | None]
+
+
 # Slack's own OAuth tables, from slack_sdk's stores, so one migration creates everything.
 SQLAlchemyInstallationStore.build_installations_table(Base.metadata, "slack_installations")
 SQLAlchemyInstallationStore.build_bots_table(Base.metadata, "slack_bots")

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 from sqlalchemy import Select, literal, select, tuple_
 from sqlalchemy.orm import Session, aliased
 
-from storage import audit, homes
+from storage import audit, homes, outbox
 from storage.errors import NotFound, ValidationFailed
 from storage.fields import (
     CRITERIA,
@@ -426,9 +426,9 @@ def create_story(
         {"key": key, "title": data.title, "priority": priority, "status": data.status},
     )
     # everything the view shows is at hand: no second query on the hot path
-    return _touches(
-        s, actor, view_from_row((story, project.key, project.name, actor.slack_user_id, None))
-    )
+    view = view_from_row((story, project.key, project.name, actor.slack_user_id, None))
+    outbox.record(s, actor.slack_user_id, view, "created")
+    return _touches(s, actor, view)
 
 
 def _touches(s: Session, actor: Actor, view: StoryView, *also: str | None) -> StoryView:
@@ -468,7 +468,13 @@ def _apply(
     else:
         details["changes"] = diff
     audit.record(s, actor, action, "story", story.id, details)
-    return _touches(s, actor, _view(s, story))
+    view = _view(s, story)
+    if action == "story.move":
+        kind = "done" if view.status == "DONE" else "moved"
+        outbox.record(s, actor.slack_user_id, view, kind, dict(diff["status"]))
+    else:
+        outbox.record(s, actor.slack_user_id, view, "edited", {"fields": sorted(diff)})
+    return _touches(s, actor, view)
 
 
 def update_story(s: Session, actor: Actor, ref: str, changes: dict[str, Any]) -> StoryView:
@@ -529,7 +535,9 @@ def assign_story(s: Session, actor: Actor, ref: str, slack_user_id: str | None) 
         story.id,
         {"key": f"{project.key}-{story.number}", "from": before, "to": slack_user_id},
     )
-    return _touches(s, actor, _view(s, story), before)
+    view = _view(s, story)
+    outbox.record(s, actor.slack_user_id, view, "assigned", {"from": before, "to": slack_user_id})
+    return _touches(s, actor, view, before)
 
 
 def delete_story(s: Session, actor: Actor, ref: str) -> StoryView:
@@ -540,6 +548,7 @@ def delete_story(s: Session, actor: Actor, ref: str) -> StoryView:
     s.delete(story)
     s.flush()
     audit.record(s, actor, "story.delete", "story", view.id, {"key": view.key, "title": view.title})
+    outbox.record(s, actor.slack_user_id, view, "deleted")
     return _touches(s, actor, view)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot import commands
-from bot.ui import digest, lists, messages, reports
+from bot.ui import digest, lists, live, messages, reports
 from bot.ui import help as help_ui
 from bot.ui.generation import generate_help
 from bot.ui.story_card import story_message
@@ -34,6 +34,12 @@ def message_for(reply: Any) -> dict[str, Any]:
         body = reports.audit(reply.entries)
     elif isinstance(reply, commands.AdminGranted):
         body = reports.admin_granted(reply.slack_user_id)
+    elif isinstance(reply, commands.Subscribed):
+        body, public = live.subscribed(reply.subscription, reply.new), True
+    elif isinstance(reply, commands.Unsubscribed):
+        body = live.unsubscribed(reply.subscription)
+    elif isinstance(reply, commands.SubscriptionsShown):
+        body = live.subscriptions_shown(reply.subscriptions)
     elif isinstance(reply, commands.GenerateHelp):
         body = generate_help()
     elif isinstance(reply, commands.DigestSet):

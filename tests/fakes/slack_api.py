@@ -18,6 +18,16 @@ Two halves, both used by tests that drive the real server the way Slack does:
   views.*, HTTP 400 for a response_url). Each refusal is also recorded in `REFUSALS`, and
   the autouse fixture in tests/conftest.py fails the test that caused it; a test that
   provokes one on purpose takes it with `take_refusals()`.
+  Channels remember (`SlackChannels`): every chat.postMessage is stored in its channel (a
+  reply in its thread), chat.update edits it in place, and conversations.history and
+  conversations.replies read them back (pagination, oldest/latest, include_all_metadata)
+  as Slack does, so a test can restart the app and watch it find what it posted.
+  `messages(channel)`, `thread(channel, ts)` and `message(channel, ts)` read the store;
+  `refuse_channel(channel, "not_in_channel")` makes one channel refuse posts until
+  `allow_channel(channel)`. `reset()` forgets calls and scripts, not the messages.
+  Message metadata is checked as Slack checks it (invalid_metadata_format / _schema); what
+  Slack answers `ok` to but loses (metadata whose event_type it drops, a reply to a thread
+  that does not exist) is answered `ok` and recorded as a refusal all the same.
 
 * `SignedSlack` — sends signed, form-encoded (or JSON, for events) requests to the app's
   `/slack/events`: `command`, `block_action`, `view_submission`, `shortcut`,
@@ -35,18 +45,21 @@ in its conftest.py, or build your own server with `slack_server_for(settings_ove
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import hashlib
 import hmac
 import itertools
 import json
 import os
+import re
 import shutil
 import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.error import HTTPError
@@ -128,6 +141,47 @@ def _refuse(refusal: Refusal) -> None:
         REFUSALS.append(refusal)
 
 
+# The methods that take message metadata (a JSON object, or a JSON string in a form body).
+METADATA_METHODS = ("chat.postMessage", "chat.update", "chat.scheduleMessage")
+# Slack's words for an event_type: "alphanumeric and underscore characters" (the metadata
+# design guide's property basics). Slack takes a message whose event_type has others, but
+# drops its metadata (slackapi/bolt-python#863).
+EVENT_TYPE = re.compile(r"[A-Za-z0-9_]+")
+# Not Slack's error codes: Slack answers `ok` to these, but what the app sent is lost. The
+# fake answers `ok` too and records the loss as a refusal, so the test that caused it fails.
+METADATA_DROPPED = "metadata_dropped"
+REPLY_LOST = "reply_lost"
+
+
+def metadata_problem(value: Any) -> tuple[str, str] | None:
+    """What Slack does with this `metadata` argument: None when it keeps it (or there is
+    none; `{}` clears it on chat.update), else (error, why): `invalid_metadata_format`
+    (not a JSON object), `invalid_metadata_schema` (no string event_type, or an
+    event_payload that is no object) or `METADATA_DROPPED` (Slack posts, without it)."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return "invalid_metadata_format", "metadata is not JSON"
+    if not isinstance(value, dict):
+        return "invalid_metadata_format", "metadata must be a JSON object"
+    if not value or ("entities" in value and "event_type" not in value):
+        return None  # cleared, or Work Object entities only
+    event_type = value.get("event_type")
+    if not isinstance(event_type, str) or not event_type:
+        return "invalid_metadata_schema", "metadata.event_type must be a non-empty string"
+    if not isinstance(value.get("event_payload"), dict):
+        return "invalid_metadata_schema", "metadata.event_payload must be a JSON object"
+    if not EVENT_TYPE.fullmatch(event_type):
+        return METADATA_DROPPED, (
+            f"metadata.event_type {event_type!r} has characters other than letters, digits "
+            "and _: Slack posts the message but drops its metadata"
+        )
+    return None
+
+
 MESSAGE_METHODS = {
     # method: the arguments Slack requires besides the message itself
     "chat.postMessage": ("channel",),
@@ -151,7 +205,11 @@ def refusal_of(method: str, params: dict[str, Any]) -> Refusal | None:
             return Refusal(method, "invalid_arguments", tuple(f"missing {a}" for a in missing))
         found = check_message(params)
         if not found:
-            return None
+            metadata = params.get("metadata") if method in METADATA_METHODS else None
+            problem = metadata_problem(metadata)
+            if problem is None or problem[0] == METADATA_DROPPED:
+                return None  # a dropped metadata is answered `ok` (see SlackChannels.post)
+            return Refusal(method, problem[0], (problem[1],))
         problems = tuple(str(v) for v in found)
         if any(v.message == "no_text" for v in found):
             return Refusal(method, "no_text", problems)
@@ -194,14 +252,353 @@ class _Scripted:
     times: int
 
 
+APP_ID = "A0001"
+# A conversation id (public channel, private channel, DM); conversations.* answer
+# channel_not_found for anything else. chat.postMessage also takes a user id (its DM).
+CHANNEL_ID = re.compile(r"[CGD][A-Z0-9]+")
+# (default, maximum) of `limit`, from the methods' reference pages on docs.slack.dev.
+# conversations.history: 100 and 999 for internal and Marketplace apps; both are 15 for a
+# commercially distributed non-Marketplace app (set `FakeSlackAPI.history_limits`).
+HISTORY_LIMITS = (100, 999)
+REPLIES_LIMITS = (1000, 1000)
+
+
+@dataclass
+class StoredMessage:
+    """One message as Slack keeps it in a channel: posted by the app's bot user."""
+
+    ts: str
+    text: str
+    blocks: list[Any] | None
+    metadata: dict[str, Any] | None
+    team: str
+    thread_ts: str | None = None  # a reply: its parent's ts
+    broadcast: bool = False  # a reply also shown in the channel (reply_broadcast)
+    edited_ts: str | None = None
+
+    @property
+    def in_channel(self) -> bool:
+        """Shown in the channel itself (conversations.history): top-level or broadcast."""
+        return self.thread_ts is None or self.broadcast
+
+    def as_slack(
+        self, *, all_metadata: bool = True, replies: list[StoredMessage] | None = None
+    ) -> dict[str, Any]:
+        """The message object Slack answers. Without `all_metadata` (include_all_metadata)
+        Slack keeps the metadata's event_type and strips its event_payload
+        (slackapi/python-slack-sdk#1501)."""
+        message: dict[str, Any] = {
+            "type": "message",
+            "user": BOT_USER_ID,
+            "bot_id": BOT_ID,
+            "app_id": APP_ID,
+            "team": self.team,
+            "ts": self.ts,
+            "text": self.text,
+        }
+        if self.blocks is not None:
+            message["blocks"] = self.blocks
+        if self.metadata and "event_type" in self.metadata:
+            shown = self.metadata if all_metadata else {"event_type": self.metadata["event_type"]}
+            message["metadata"] = shown
+        if self.thread_ts is not None:
+            message["thread_ts"] = self.thread_ts
+            message["parent_user_id"] = BOT_USER_ID
+            if self.broadcast:
+                message["subtype"] = "thread_broadcast"
+        if replies:
+            message["thread_ts"] = self.ts
+            message["reply_count"] = len(replies)
+            message["reply_users"] = [BOT_USER_ID]
+            message["reply_users_count"] = 1
+            message["latest_reply"] = replies[-1].ts
+        if self.edited_ts is not None:
+            message["edited"] = {"user": BOT_USER_ID, "ts": self.edited_ts}
+        return message
+
+
+class SlackChannels:
+    """What Slack keeps of each channel: the messages posted there with their threads, and
+    whether it takes posts. Answers chat.postMessage / chat.update / conversations.history /
+    conversations.replies as Slack does (FakeSlackAPI checks the payload itself first)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._messages: dict[str, dict[str, StoredMessage]] = {}  # channel: ts: message
+        self._refused: dict[str, str] = {}  # channel: error
+
+    # -- test controls -------------------------------------------------------------------
+    def refuse(self, channel: str, error: str) -> None:
+        with self._lock:
+            self._refused[channel] = error
+
+    def allow(self, channel: str) -> None:
+        with self._lock:
+            self._refused.pop(channel, None)
+
+    def allow_all(self) -> None:
+        with self._lock:
+            self._refused.clear()
+
+    # -- reading the store ---------------------------------------------------------------
+    def messages(self, channel: str) -> list[dict[str, Any]]:
+        with self._lock:
+            shown = [m for m in self._in(channel) if m.in_channel]
+            return [m.as_slack(replies=self._replies_to(channel, m.ts)) for m in shown]
+
+    def thread(self, channel: str, ts: str) -> list[dict[str, Any]]:
+        with self._lock:
+            found = self._messages.get(channel, {}).get(ts)
+            parent_ts = found.thread_ts if found is not None and found.thread_ts else ts
+            parent = self._messages.get(channel, {}).get(parent_ts)
+            replies = self._replies_to(channel, parent_ts)
+            head = [parent.as_slack(replies=replies)] if parent is not None else []
+            return head + [r.as_slack() for r in replies]
+
+    def message(self, channel: str, ts: str) -> dict[str, Any] | None:
+        with self._lock:
+            found = self._messages.get(channel, {}).get(ts)
+            if found is None:
+                return None
+            return found.as_slack(replies=self._replies_to(channel, ts))
+
+    def _in(self, channel: str) -> list[StoredMessage]:
+        return list(self._messages.get(channel, {}).values())  # oldest first
+
+    def _replies_to(self, channel: str, ts: str) -> list[StoredMessage]:
+        return [m for m in self._in(channel) if m.thread_ts == ts]
+
+    # -- Web API methods -----------------------------------------------------------------
+    def post(self, p: dict[str, Any], *, ts: str, team: str) -> dict[str, Any]:
+        """chat.postMessage. A thread_ts naming no message of the channel is answered `ok`
+        (no error is documented; Slack files the reply under a thread nobody sees:
+        slackapi/python-slack-sdk#840), so it is stored but recorded as REPLY_LOST."""
+        channel = p["channel"]
+        thread_ts = str(p["thread_ts"]) if p.get("thread_ts") else None
+        with self._lock:
+            if channel in self._refused:
+                return {"ok": False, "error": self._refused[channel]}
+            lost: list[Refusal] = []
+            if thread_ts is not None:
+                parent = self._messages.get(channel, {}).get(thread_ts)
+                if parent is None:
+                    lost.append(
+                        Refusal(
+                            "chat.postMessage",
+                            REPLY_LOST,
+                            (
+                                f"thread_ts {thread_ts!r} names no message in {channel}: Slack "
+                                "answers ok, but the reply shows nowhere",
+                            ),
+                        )
+                    )
+                elif parent.thread_ts is not None:
+                    thread_ts = parent.thread_ts  # a reply's ts: Slack threads under its parent
+            message = StoredMessage(
+                ts=ts,
+                text=p.get("text") or "",
+                blocks=p.get("blocks") if isinstance(p.get("blocks"), list) else None,
+                metadata=self._kept_metadata("chat.postMessage", p, lost),
+                team=team,
+                thread_ts=thread_ts,
+                broadcast=thread_ts is not None and _truthy(p.get("reply_broadcast")),
+            )
+            self._messages.setdefault(channel, {})[ts] = message
+        for refusal in lost:
+            _refuse(refusal)
+        return {
+            "ok": True,
+            "channel": channel,
+            "ts": ts,
+            "message": message.as_slack(all_metadata=False),
+        }
+
+    def update(self, p: dict[str, Any], *, edited_ts: str) -> dict[str, Any]:
+        """chat.update: text, and blocks and metadata when given, replace the message's
+        (metadata `{}` clears it; without `metadata` Slack keeps the old one)."""
+        channel, ts = p["channel"], str(p["ts"])
+        with self._lock:
+            if channel in self._refused:
+                error = self._refused[channel]
+                # chat.update's reference: is_inactive for "a frozen, archived or deleted channel"
+                return {"ok": False, "error": "is_inactive" if error == "is_archived" else error}
+            message = self._messages.get(channel, {}).get(ts)
+            if message is None:
+                return {"ok": False, "error": "message_not_found"}
+            lost: list[Refusal] = []
+            if "text" in p:
+                message.text = p.get("text") or ""
+            if "blocks" in p:
+                message.blocks = p["blocks"] if isinstance(p["blocks"], list) else None
+            if p.get("metadata") not in (None, ""):
+                kept = self._kept_metadata("chat.update", p, lost)
+                if kept is not None or not lost:
+                    message.metadata = kept
+            message.edited_ts = edited_ts
+            shown = message.as_slack(all_metadata=False)
+        for refusal in lost:
+            _refuse(refusal)
+        return {"ok": True, "channel": channel, "ts": ts, "text": message.text, "message": shown}
+
+    @staticmethod
+    def _kept_metadata(method: str, p: dict[str, Any], lost: list[Refusal]) -> dict | None:
+        """The metadata Slack keeps of a payload refusal_of took (None: none, or dropped)."""
+        value = p.get("metadata")
+        if value in (None, ""):
+            return None
+        problem = metadata_problem(value)
+        if problem is not None:  # only METADATA_DROPPED gets this far
+            lost.append(Refusal(method, problem[0], (problem[1],)))
+            return None
+        value = json.loads(value) if isinstance(value, str) else value
+        return value or None
+
+    def history(self, p: dict[str, Any], *, limits: tuple[int, int]) -> dict[str, Any]:
+        """conversations.history: the channel's own messages (no thread replies), newest
+        first, between `oldest` and `latest` (exclusive unless `inclusive`), a page of
+        `limit` at a time."""
+        channel = str(p.get("channel") or "")
+        with self._lock:
+            error = self._read_refusal(channel)
+            if error is None:
+                try:
+                    shown = [m for m in self._in(channel) if m.in_channel]
+                    window = _time_window(shown, p)
+                except ValueError as exc:
+                    error = str(exc)
+            if error is not None:
+                return {"ok": False, "error": error}
+            window.reverse()  # newest first
+            page, next_ts, error = _page(window, p, limits, newest_first=True)
+            if error is not None:
+                return {"ok": False, "error": error}
+            all_metadata = _truthy(p.get("include_all_metadata"))
+            answer: dict[str, Any] = {
+                "ok": True,
+                "messages": [
+                    m.as_slack(all_metadata=all_metadata, replies=self._replies_to(channel, m.ts))
+                    for m in page
+                ],
+                "has_more": next_ts is not None,
+                "pin_count": 0,
+                "channel_actions_ts": None,
+                "channel_actions_count": 0,
+            }
+        if next_ts is not None:
+            answer["response_metadata"] = {"next_cursor": _cursor(next_ts)}
+        return answer
+
+    def replies(self, p: dict[str, Any]) -> dict[str, Any]:
+        """conversations.replies: the thread's parent, then its replies oldest first. `ts`
+        may name the parent or any reply; a message without replies comes alone."""
+        channel, ts = str(p.get("channel") or ""), str(p.get("ts") or "")
+        with self._lock:
+            error = self._read_refusal(channel)
+            if error is not None:
+                return {"ok": False, "error": error}
+            found = self._messages.get(channel, {}).get(ts)
+            if found is not None and found.thread_ts is not None:
+                found = self._messages.get(channel, {}).get(found.thread_ts)
+            if found is None:
+                return {"ok": False, "error": "thread_not_found"}
+            replies = self._replies_to(channel, found.ts)
+            try:
+                thread = [found, *_time_window(replies, p)]
+            except ValueError as exc:
+                return {"ok": False, "error": str(exc)}
+            page, next_ts, error = _page(thread, p, REPLIES_LIMITS, newest_first=False)
+            if error is not None:
+                return {"ok": False, "error": error}
+            all_metadata = _truthy(p.get("include_all_metadata"))
+            messages = [
+                m.as_slack(all_metadata=all_metadata, replies=replies if m is found else None)
+                for m in page
+            ]
+        answer: dict[str, Any] = {"ok": True, "messages": messages, "has_more": next_ts is not None}
+        if next_ts is not None:
+            answer["response_metadata"] = {"next_cursor": _cursor(next_ts)}
+        return answer
+
+    def _read_refusal(self, channel: str) -> str | None:
+        """Reading a channel: channel_not_found for what is no conversation id or a channel
+        refused so; not_in_channel when the bot is not in it (is_archived: still readable)."""
+        if not CHANNEL_ID.fullmatch(channel) and channel not in self._messages:
+            return "channel_not_found"
+        error = self._refused.get(channel)
+        return error if error in ("channel_not_found", "not_in_channel") else None
+
+
+def _truthy(value: Any) -> bool:
+    """A boolean argument as Slack reads it: true, 1, "1" or "true" (slack_sdk sends "1")."""
+    return value is True or str(value).lower() in ("1", "true")
+
+
+def _ts_value(ts: str) -> Decimal:
+    return Decimal(str(ts))
+
+
+def _time_window(messages: list[StoredMessage], p: dict[str, Any]) -> list[StoredMessage]:
+    """The messages between `oldest` and `latest`: excluded unless `inclusive`. Raises
+    ValueError(invalid_ts_oldest / invalid_ts_latest) for a value that is no timestamp."""
+    bounds: dict[str, Decimal | None] = {}
+    for name in ("oldest", "latest"):
+        value = p.get(name)
+        try:
+            bounds[name] = None if value in (None, "") else _ts_value(value)
+        except InvalidOperation:
+            raise ValueError(f"invalid_ts_{name}") from None
+    oldest, latest = bounds["oldest"], bounds["latest"]
+    inclusive = _truthy(p.get("inclusive"))
+
+    def inside(m: StoredMessage) -> bool:
+        at = _ts_value(m.ts)
+        after = oldest is None or at > oldest or (inclusive and at == oldest)
+        before = latest is None or at < latest or (inclusive and at == latest)
+        return after and before
+
+    return [m for m in messages if inside(m)]
+
+
+def _cursor(ts: str) -> str:
+    """An opaque next_cursor, shaped like Slack's (base64 of "next_ts:<ts>")."""
+    return base64.b64encode(f"next_ts:{ts}".encode()).decode()
+
+
+def _page(
+    messages: list[StoredMessage], p: dict[str, Any], limits: tuple[int, int], *, newest_first: bool
+) -> tuple[list[StoredMessage], str | None, str | None]:
+    """(this page, the ts the next page starts at or None, error): `cursor` from an earlier
+    page's next_cursor (invalid_cursor otherwise), `limit` up to the maximum."""
+    default, most = limits
+    try:
+        limit = int(p.get("limit") or default)
+    except (TypeError, ValueError):
+        limit = default
+    limit = min(max(limit, 1), most)
+    cursor = p.get("cursor")
+    if cursor:
+        try:
+            start = _ts_value(base64.b64decode(str(cursor)).decode().removeprefix("next_ts:"))
+        except (ValueError, InvalidOperation, UnicodeDecodeError):
+            return [], None, "invalid_cursor"
+        if newest_first:
+            messages = [m for m in messages if _ts_value(m.ts) <= start]
+        else:
+            messages = [m for m in messages if _ts_value(m.ts) >= start]
+    page = messages[:limit]
+    next_ts = messages[limit].ts if len(messages) > limit else None
+    return page, next_ts, None
+
+
 class FakeSlackAPI:
     """The fake Web API server. Start with `start()` (or use as a context manager)."""
 
     def __init__(self) -> None:
         self.calls: list[Call] = []
-        # (channel, ts) of every message posted here: chat.update of any other is refused,
-        # as Slack refuses it (an ephemeral message, or one the app never posted)
-        self.posted: set[tuple[str, str]] = set()
+        # Every message posted here, by channel: chat.update of any other is refused, as
+        # Slack refuses it (an ephemeral message, or one the app never posted)
+        self._channels = SlackChannels()
+        self.history_limits = HISTORY_LIMITS  # (default, maximum) of conversations.history
         self._cond = threading.Condition()
         self._scripts: dict[str, list[_Scripted]] = {}
         self._ts = itertools.count(1)
@@ -287,13 +684,39 @@ class FakeSlackAPI:
         with self._cond:
             self._scripts.setdefault(method, []).append(scripted)
 
+    def refuse_channel(self, channel: str, error: str = "not_in_channel") -> None:
+        """Until `allow_channel(channel)` (or `reset()`), chat.postMessage and chat.update to
+        `channel` answer `{"ok": false, "error": error}`: "not_in_channel", "is_archived"
+        (chat.update answers "is_inactive" then) or "channel_not_found". Reading it
+        (conversations.history/replies) answers channel_not_found / not_in_channel too."""
+        self._channels.refuse(channel, error)
+
+    def allow_channel(self, channel: str) -> None:
+        self._channels.allow(channel)
+
     def reset(self) -> None:
-        """Forget recorded calls and scripted answers."""
+        """Forget recorded calls, scripted answers and refused channels. The messages posted
+        stay: they are still in Slack (`messages`, conversations.history)."""
         with self._cond:
             self.calls.clear()
             self._scripts.clear()
+        self._channels.allow_all()
 
     # -- inspection ----------------------------------------------------------------------
+    def messages(self, channel: str) -> list[dict[str, Any]]:
+        """The channel's messages as Slack holds them (thread replies not included unless
+        broadcast), oldest first, each with its full metadata."""
+        return self._channels.messages(channel)
+
+    def thread(self, channel: str, ts: str) -> list[dict[str, Any]]:
+        """The thread of message `ts` (the parent or any reply): the parent, then its replies
+        oldest first; [] when there is no such message."""
+        return self._channels.thread(channel, ts)
+
+    def message(self, channel: str, ts: str) -> dict[str, Any] | None:
+        """One stored message (top-level or reply) as Slack holds it, None if there is none."""
+        return self._channels.message(channel, ts)
+
     def calls_to(self, method: str, where: Callable[[Call], bool] | None = None) -> list[Call]:
         with self._cond:
             return [c for c in self.calls if c.method == method and (where is None or where(c))]
@@ -348,8 +771,8 @@ class FakeSlackAPI:
         length = int(req.headers.get("Content-Length") or 0)
         raw = req.rfile.read(length) if length else b""
         ctype = req.headers.get("Content-Type", "")
-        params = _parse_body(raw, ctype)
-        path = req.path.split("?", 1)[0]
+        path, _, query = req.path.partition("?")
+        params = {k: v[0] for k, v in parse_qs(query).items()} | _parse_body(raw, ctype)
         auth = req.headers.get("Authorization", "")
         token = auth.removeprefix("Bearer ") if auth else params.get("token")
         if path.startswith("/response/"):
@@ -406,12 +829,13 @@ class FakeSlackAPI:
                 "bot_id": BOT_ID,
             }
         if method == "chat.postMessage":
-            self.posted.add((channel, ts))
-            return {"ok": True, "channel": channel, "ts": ts, "message": {"ts": ts, **p}}
+            return self._channels.post(p, ts=ts, team=team)
         if method == "chat.update":
-            if (channel, p.get("ts")) not in self.posted:
-                return {"ok": False, "error": "message_not_found"}
-            return {"ok": True, "channel": channel, "ts": p.get("ts", ts), "text": p.get("text")}
+            return self._channels.update(p, edited_ts=ts)
+        if method == "conversations.history":
+            return self._channels.history(p, limits=self.history_limits)
+        if method == "conversations.replies":
+            return self._channels.replies(p)
         if method == "chat.postEphemeral":
             return {"ok": True, "message_ts": ts}
         if method in ("views.open", "views.update", "views.publish", "views.push"):
@@ -446,7 +870,7 @@ class FakeSlackAPI:
                 "token_type": "bot",
                 "scope": "commands,chat:write",
                 "bot_user_id": BOT_USER_ID,
-                "app_id": "A0001",
+                "app_id": APP_ID,
                 "team": {"id": team, "name": "Fake"},
                 "enterprise": None,
                 "authed_user": {"id": "U0001"},

@@ -65,6 +65,11 @@ WEB_API_SCOPES: dict[str, tuple[str, ...]] = {
     # and chat.update among its compatible methods (channels the bot is in, and its DMs).
     "chat.postMessage": ("chat:write",),
     "chat.update": ("chat:write",),
+    # docs.slack.dev/reference/methods/conversations.history and .replies: channels:history
+    # (public channels) and groups:history (private ones); live cards read them to find a
+    # card or thread line a crashed worker posted (bot/live.py)
+    "conversations.history": ("channels:history", "groups:history"),
+    "conversations.replies": ("channels:history", "groups:history"),
     # api.slack.com/methods/chat.getPermalink: "Bot tokens: No scope required"
     "chat.getPermalink": (),
     # docs.slack.dev/reference/methods/views.open: "No scopes required"

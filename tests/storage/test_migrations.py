@@ -1,4 +1,4 @@
-"""The one Alembic revision: up and down on both databases, and no drift from the models."""
+"""The Alembic revisions: up and down on both databases, and no drift from the models."""
 
 from __future__ import annotations
 
@@ -40,7 +40,7 @@ def test_downgrade_to_base_and_up_again(db: Database) -> None:
         "digest_subscriptions",
         "scheduler_runs",
     } <= tables
-    assert db.current_revision() == "0001"
+    assert db.current_revision() == "0002"
 
 
 def test_sqlite_pragmas_on_every_connection(sqlite_db: Database) -> None:

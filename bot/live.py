@@ -1,0 +1,268 @@
+"""Live story cards: the workers that show each story change in the channels following its
+project, once.
+
+A worker claims one card with its waiting changes (storage/live/deliveries.py), posts the
+card (first time) or updates it in place, adds one line per change in its thread, and
+records that it did. Crash-safe: before a first post the card is marked "posting", and a
+worker that finds that mark (its predecessor died before recording the message) looks for
+the message by its metadata in the channel before posting again; a retried batch looks for
+its thread line the same way. Slack refusing the channel pauses the subscription and tells
+its subscriber what to do; a 429 waits (slack_sdk's retry handler, then the batch's due
+time); anything else is retried a few times.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.clients import workspace_clients
+from bot.settings import Settings
+from bot.ui import live as ui
+from storage.db import Database
+from storage.live import deliveries
+from storage.live.deliveries import Batch
+from storage.live.subscriptions import pause
+
+log = logging.getLogger("autodevhub.live")
+
+CARD_EVENT = "autodevhub_story_card"
+LINE_EVENT = "autodevhub_card_line"
+LEASE = timedelta(seconds=60)
+HISTORY_SLACK = timedelta(seconds=10)  # how far before "posting" began to look for a post
+
+ClientFor = Callable[[str], WebClient | None]
+
+
+class CardWorkers:
+    """`size` threads delivering card updates from the database's outbox."""
+
+    def __init__(
+        self,
+        db: Database,
+        client_for: ClientFor,
+        *,
+        size: int = 2,
+        window: float = 2.0,
+        poll: float = 0.25,
+        name: str | None = None,
+    ) -> None:
+        self.db = db
+        self.client_for = client_for
+        self.size = size
+        self.window = timedelta(seconds=window)
+        self.poll = poll
+        host = socket.gethostname()[:40]
+        self.name = name or f"{host}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    def start(self) -> CardWorkers:
+        for i in range(self.size):
+            thread = threading.Thread(
+                target=self._work, args=(f"{self.name}:c{i}",), name=f"cards-{i}", daemon=True
+            )
+            thread.start()
+            self._threads.append(thread)
+        return self
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        deadline = time.monotonic() + timeout
+        for thread in self._threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        self._threads.clear()
+
+    def _work(self, claimer: str) -> None:
+        while not self._stop.is_set():
+            try:
+                handled = self.run_once(claimer)
+            except Exception:  # a database hiccup must not kill the worker
+                log.exception("card worker %s failed", claimer)
+                handled = False
+            if not handled:
+                self._stop.wait(self.poll)
+
+    def run_once(self, claimer: str | None = None) -> bool:
+        """Claim and deliver one card's waiting changes; False when nothing was due."""
+        claimer = claimer or f"{self.name}:once"
+        with self.db.write() as s:
+            batch = deliveries.claim(s, claimer, window=self.window, lease=LEASE)
+        if batch is None:
+            return False
+        client = self.client_for(batch.subscription.team_id)
+        if client is None:
+            log.warning(
+                "no Slack client for workspace %s; card update dropped", batch.subscription.team_id
+            )
+            with self.db.write() as s:
+                deliveries.finish(s, batch, claimer, state="skipped")
+            return True
+        try:
+            deliver(self.db, client, batch, claimer)
+        except SlackApiError as exc:
+            self._refused(batch, claimer, client, exc)
+        except Exception:
+            log.exception("card %s: delivery failed; it will be retried", batch.card_id)
+            with self.db.write() as s:
+                deliveries.release(s, batch, claimer, retry_in=timedelta(seconds=5))
+        return True
+
+    def _refused(self, batch: Batch, claimer: str, client: WebClient, exc: SlackApiError) -> None:
+        error = str(exc.response.get("error") or "")
+        sub = batch.subscription
+        if error in ui.PAUSING:
+            reason, notice = ui.paused_notice(sub, error)
+            with self.db.write() as s:
+                paused = pause(s, sub.id, reason, error)
+                deliveries.finish(s, batch, claimer, state="skipped")
+                deliveries.skip_paused(s, sub.id)
+            log.warning("subscription %s paused: %s", sub.id, error)
+            if paused is not None and sub.created_by_slack_id:
+                try:
+                    client.chat_postMessage(channel=sub.created_by_slack_id, **notice)
+                except SlackApiError as dm_exc:
+                    log.warning("could not tell the subscriber: %s", dm_exc.response.get("error"))
+            return
+        retry_after = exc.response.headers.get("Retry-After") if error == "ratelimited" else None
+        wait = timedelta(seconds=float(retry_after or 5))
+        log.warning("card %s: Slack said %s; retrying in %s", batch.card_id, error, wait)
+        with self.db.write() as s:
+            deliveries.release(s, batch, claimer, retry_in=wait)
+
+
+def deliver(db: Database, client: WebClient, batch: Batch, claimer: str) -> None:
+    """Post or update the card, add its thread line, record it (Slack errors raise)."""
+    sub = batch.subscription
+    deleted = next((c for c in batch.changes if c.kind == "deleted"), None)
+    gone = {
+        **(deleted.details if deleted else {}),
+        "by": deleted.actor_slack_id if deleted else None,
+    }
+    message = ui.card(batch.story, gone if batch.story is None else None)
+    ts = batch.message_ts
+    if ts is None and batch.posting_since is not None:
+        ts = _find_card(client, sub.channel_id, batch)
+        if ts is not None:
+            with db.write() as s:
+                deliveries.posted(s, batch.card_id, claimer, ts)
+    first_post = False
+    if ts is not None:
+        try:
+            client.chat_update(channel=sub.channel_id, ts=ts, **message)
+        except SlackApiError as exc:
+            if exc.response.get("error") != "message_not_found":
+                raise
+            ts = None  # deleted in Slack: post the card again
+    if ts is None:
+        if batch.story is None:  # a story never shown here, deleted: nothing to show
+            with db.write() as s:
+                deliveries.finish(s, batch, claimer)
+            return
+        with db.write() as s:
+            if not deliveries.start_posting(s, batch.card_id, claimer):
+                return  # the claim was lost: the worker holding it delivers the batch
+        posted = client.chat_postMessage(
+            channel=sub.channel_id,
+            metadata={"event_type": CARD_EVENT, "event_payload": {"card": batch.card_id}},
+            **message,
+        )
+        ts = posted["ts"]
+        first_post = True
+        with db.write() as s:
+            deliveries.posted(s, batch.card_id, claimer, ts)
+    lines = _lines(batch, first_post)
+    if (
+        sub.filters.threads
+        and lines
+        and not (batch.retry and _line_posted(client, sub.channel_id, ts, batch.id))
+    ):
+        client.chat_postMessage(
+            channel=sub.channel_id,
+            thread_ts=ts,
+            metadata={"event_type": LINE_EVENT, "event_payload": {"batch": batch.id}},
+            **ui.thread_message(lines),
+        )
+    with db.write() as s:
+        deliveries.finish(s, batch, claimer)
+
+
+def _lines(batch: Batch, first_post: bool) -> list[str]:
+    """A line per change the channel asked to see; none for the creation a new card shows."""
+    events = set(batch.subscription.filters.events)
+    shown = [
+        c for c in batch.changes if c.kind in events or (c.kind == "done" and "moved" in events)
+    ]
+    if first_post:
+        shown = [c for c in shown if c.kind != "created"]
+    return [ui.change_line(c) for c in shown]
+
+
+def _find_card(client: WebClient, channel: str, batch: Batch) -> str | None:
+    """The card's message if a worker posted it before dying, found by its metadata."""
+    oldest = (batch.posting_since - HISTORY_SLACK).timestamp()  # type: ignore[operator]
+    cursor = None
+    for _page in range(10):
+        page = client.conversations_history(
+            channel=channel,
+            oldest=f"{oldest:.6f}",
+            include_all_metadata=True,
+            limit=200,
+            cursor=cursor,
+        )
+        for message in page.get("messages") or []:
+            meta = message.get("metadata") or {}
+            if (
+                meta.get("event_type") == CARD_EVENT
+                and (meta.get("event_payload") or {}).get("card") == batch.card_id
+            ):
+                return message.get("ts")
+        cursor = (page.get("response_metadata") or {}).get("next_cursor")
+        if not cursor:
+            return None
+    return None
+
+
+def _line_posted(client: WebClient, channel: str, ts: str, batch_id: str) -> bool:
+    """Whether a retried batch's thread line is already there (posted before a crash)."""
+    cursor = None
+    for _page in range(10):
+        page = client.conversations_replies(
+            channel=channel, ts=ts, include_all_metadata=True, limit=200, cursor=cursor
+        )
+        for message in page.get("messages") or []:
+            meta = message.get("metadata") or {}
+            if (
+                meta.get("event_type") == LINE_EVENT
+                and (meta.get("event_payload") or {}).get("batch") == batch_id
+            ):
+                return True
+        cursor = (page.get("response_metadata") or {}).get("next_cursor")
+        if not cursor:
+            return False
+    return False
+
+
+def start_card_workers(settings: Settings, db: Database) -> CardWorkers | None:
+    """What `serve` calls: started workers when a Slack client is configured."""
+    client_for = workspace_clients(settings, db)
+    if client_for is None:
+        return None
+    return CardWorkers(
+        db, client_for, size=settings.card_workers, window=settings.card_window
+    ).start()
+
+
+def delivered_counts(db: Database) -> dict[str, Any]:
+    with db.read() as s:
+        return deliveries.counts(s)

@@ -1,0 +1,241 @@
+"""Claiming and recording the delivery of card updates, so each is shown once.
+
+A worker claims one card (a story in a channel) at a time, with every update waiting for
+it: the changes of a few seconds become one batch, one update of the card. The claim is a
+lease on the `story_cards` row: any number of workers, in one process or several replicas,
+never update the same card at once, and a worker that died is replaced when its lease
+runs out. A batch keeps its id when it is retried, so the worker that retries it can tell
+whether its thread line was already posted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from storage.live.subscriptions import SubscriptionView, subscription_view
+from storage.models import CardUpdate, LiveSubscription, StoryCard, UserStory, new_id, utcnow
+from storage.stories import StoryView, story_views_query, view_from_row
+
+MAX_ATTEMPTS = 5
+
+
+@dataclass(frozen=True)
+class Change:
+    kind: str
+    actor_slack_id: str | None
+    details: dict[str, Any]
+    at: datetime
+
+
+@dataclass(frozen=True)
+class Batch:
+    """The updates of one card a worker delivers together."""
+
+    id: str
+    card_id: str
+    subscription: SubscriptionView
+    story_id: str
+    story: StoryView | None  # None: the story is deleted
+    message_ts: str | None  # the card's message, once posted
+    posting_since: datetime | None  # a post was started and its ts never recorded
+    changes: list[Change]
+    retry: bool  # a worker took this batch before and did not finish it
+    attempts: int
+
+
+def claim(
+    s: Session,
+    claimer: str,
+    *,
+    window: timedelta,
+    lease: timedelta,
+    now: datetime | None = None,
+) -> Batch | None:
+    """Take the card whose oldest waiting update is the oldest, once `window` has passed
+    since it (so a burst of changes becomes one update); None when nothing is due."""
+    now = now or utcnow()
+    due = and_(
+        CardUpdate.state.in_(("pending", "claimed")),
+        CardUpdate.due_at <= now - window,
+        LiveSubscription.paused_at.is_(None),
+    )
+    free = or_(StoryCard.claimed_by.is_(None), StoryCard.claimed_at < now - lease)
+    candidates = s.execute(
+        select(CardUpdate.subscription_id, CardUpdate.story_id)
+        .join(LiveSubscription, LiveSubscription.id == CardUpdate.subscription_id)
+        .outerjoin(
+            StoryCard,
+            and_(
+                StoryCard.subscription_id == CardUpdate.subscription_id,
+                StoryCard.story_id == CardUpdate.story_id,
+            ),
+        )
+        .where(due, free)
+        .group_by(CardUpdate.subscription_id, CardUpdate.story_id)
+        .order_by(func.min(CardUpdate.due_at))
+        .limit(8)
+    ).all()
+    for subscription_id, story_id in candidates:
+        card_id = _card(s, subscription_id, story_id)
+        took = s.execute(
+            update(StoryCard)
+            .where(
+                StoryCard.id == card_id,
+                or_(StoryCard.claimed_by.is_(None), StoryCard.claimed_at < now - lease),
+            )
+            .values(claimed_by=claimer, claimed_at=now)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if took:
+            return _batch(s, card_id, subscription_id, story_id, now)
+    return None
+
+
+def _card(s: Session, subscription_id: str, story_id: str) -> str:
+    """The card row of a story in a channel, made on its first update."""
+    found = s.scalar(
+        select(StoryCard.id).where(
+            StoryCard.subscription_id == subscription_id, StoryCard.story_id == story_id
+        )
+    )
+    if found:
+        return found
+    channel = s.scalar(
+        select(LiveSubscription.channel_id).where(LiveSubscription.id == subscription_id)
+    )
+    card = StoryCard(subscription_id=subscription_id, story_id=story_id, channel_id=channel)
+    try:
+        with s.begin_nested():
+            s.add(card)
+        return card.id
+    except IntegrityError:  # another replica made it meanwhile
+        return s.scalar(
+            select(StoryCard.id).where(
+                StoryCard.subscription_id == subscription_id, StoryCard.story_id == story_id
+            )
+        )
+
+
+def _batch(s: Session, card_id: str, subscription_id: str, story_id: str, now: datetime) -> Batch:
+    mine = and_(CardUpdate.subscription_id == subscription_id, CardUpdate.story_id == story_id)
+    unfinished = s.scalars(
+        select(CardUpdate)
+        .where(mine, CardUpdate.state == "claimed")
+        .order_by(CardUpdate.created_at)
+    ).all()
+    retry = bool(unfinished)
+    if retry:  # a worker died (or gave up) with this batch: the same batch, again
+        rows = list(unfinished)
+        batch_id = rows[0].batch_id or new_id()
+    else:
+        rows = list(
+            s.scalars(
+                select(CardUpdate)
+                .where(mine, CardUpdate.state == "pending")
+                .order_by(CardUpdate.created_at, CardUpdate.id)
+            )
+        )
+        batch_id = new_id()
+    for row in rows:
+        row.state, row.batch_id, row.attempts = "claimed", batch_id, row.attempts + 1
+    card = s.get(StoryCard, card_id)
+    s.flush()
+    return Batch(
+        id=batch_id,
+        card_id=card_id,
+        subscription=subscription_view(s, subscription_id),  # type: ignore[arg-type]
+        story_id=story_id,
+        story=story_for_card(s, story_id),
+        message_ts=card.message_ts,
+        posting_since=card.posting_since,
+        changes=[
+            Change(r.kind, r.actor_slack_id, dict(r.details or {}), r.created_at) for r in rows
+        ],
+        retry=retry,
+        attempts=max((r.attempts for r in rows), default=1),
+    )
+
+
+def story_for_card(s: Session, story_id: str) -> StoryView | None:
+    row = s.execute(story_views_query().where(UserStory.id == story_id)).one_or_none()
+    return view_from_row(row) if row else None
+
+
+def _held(s: Session, card_id: str, claimer: str) -> StoryCard | None:
+    """The card if this worker still holds its claim (else another took it over)."""
+    card = s.get(StoryCard, card_id)
+    return card if card is not None and card.claimed_by == claimer else None
+
+
+def start_posting(s: Session, card_id: str, claimer: str) -> bool:
+    """Note that the card is about to be posted (a crash after the post is then recovered
+    by looking for it, not by posting again); False if the claim was lost."""
+    card = _held(s, card_id, claimer)
+    if card is None:
+        return False
+    card.posting_since = card.posting_since or utcnow()
+    return True
+
+
+def posted(s: Session, card_id: str, claimer: str, ts: str | None) -> None:
+    """Record the card's message (None: it is gone, post it anew next time)."""
+    card = _held(s, card_id, claimer)
+    if card is not None:
+        card.message_ts, card.posting_since, card.updated_at = ts, None, utcnow()
+
+
+def finish(s: Session, batch: Batch, claimer: str, *, state: str = "done") -> None:
+    """The batch was shown (or, `state="skipped"`, will never be): release the card."""
+    card = _held(s, batch.card_id, claimer)
+    if card is None:
+        return  # another worker holds it now and will deliver the batch again, safely
+    s.execute(
+        update(CardUpdate)
+        .where(CardUpdate.batch_id == batch.id, CardUpdate.state == "claimed")
+        .values(state=state, delivered_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    card.claimed_by = card.claimed_at = None
+
+
+def release(s: Session, batch: Batch, claimer: str, *, retry_in: timedelta) -> None:
+    """Give the batch back to be tried again after `retry_in` (a 429, Slack down); after
+    MAX_ATTEMPTS it is dropped."""
+    card = _held(s, batch.card_id, claimer)
+    if card is None:
+        return
+    if batch.attempts >= MAX_ATTEMPTS:
+        finish(s, batch, claimer, state="skipped")
+        return
+    s.execute(
+        update(CardUpdate)
+        .where(CardUpdate.batch_id == batch.id, CardUpdate.state == "claimed")
+        .values(due_at=utcnow() + retry_in)
+        .execution_options(synchronize_session=False)
+    )
+    card.claimed_by = card.claimed_at = None
+
+
+def skip_paused(s: Session, subscription_id: str) -> int:
+    """Drop what waits for a paused subscription: a resumed one starts from what changes
+    next (its cards are updated by the next change of their story)."""
+    return s.execute(
+        update(CardUpdate)
+        .where(
+            CardUpdate.subscription_id == subscription_id,
+            CardUpdate.state.in_(("pending", "claimed")),
+        )
+        .values(state="skipped")
+        .execution_options(synchronize_session=False)
+    ).rowcount
+
+
+def counts(s: Session) -> dict[str, int]:
+    """Card updates by state (for /metrics and the benchmark)."""
+    return dict(s.execute(select(CardUpdate.state, func.count()).group_by(CardUpdate.state)).all())

@@ -1,0 +1,82 @@
+"""Story changes as card updates, written in the change's own transaction.
+
+Each story operation (storage/stories.py) calls `record`; for every channel following the
+story's project whose filters the change matches, or that already shows the story, one
+`CardUpdate` row is added. Nothing reaches Slack here: bot/live delivers them, once."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from storage.fields import PRIORITY_RANK
+from storage.models import CardUpdate, LiveSubscription, StoryCard, utcnow
+
+if TYPE_CHECKING:
+    from storage.stories import StoryView
+
+_KEY = "autodevhub.card_updates"
+
+
+def record(
+    s: Session,
+    actor_slack_id: str | None,
+    story: StoryView,
+    kind: str,
+    details: dict[str, Any] | None = None,
+) -> None:
+    """Queue the change `kind` (created, moved, assigned, done, deleted, edited) of `story`
+    (as it is after the change) for the channels that follow its project."""
+    subs = s.scalars(
+        select(LiveSubscription).where(
+            LiveSubscription.project_id == story.project_id,
+            LiveSubscription.paused_at.is_(None),
+        )
+    ).all()
+    if not subs:
+        return
+    shown = set(
+        s.scalars(
+            select(StoryCard.subscription_id).where(
+                StoryCard.story_id == story.id,
+                StoryCard.subscription_id.in_([sub.id for sub in subs]),
+            )
+        )
+    )
+    now = utcnow()
+    for sub in subs:
+        if sub.id in shown or matches(sub, story, kind, details or {}):
+            s.add(
+                CardUpdate(
+                    subscription_id=sub.id,
+                    story_id=story.id,
+                    kind=kind,
+                    actor_slack_id=actor_slack_id,
+                    details={"key": story.key, "title": story.title, **(details or {})},
+                    created_at=now,
+                    due_at=now,
+                )
+            )
+            s.info[_KEY] = True
+
+
+def matches(sub: LiveSubscription, story: StoryView, kind: str, details: dict[str, Any]) -> bool:
+    """Whether a channel that does not show the story yet should, for this change."""
+    events = set(sub.events or ())
+    if not (kind in events or (kind == "done" and "moved" in events)):
+        return False
+    if sub.min_priority and PRIORITY_RANK[story.priority] > PRIORITY_RANK[sub.min_priority]:
+        return False
+    if sub.assignee_slack_id and sub.assignee_slack_id not in (
+        story.assignee_slack_id,
+        details.get("from"),
+    ):
+        return False
+    return not (sub.tag and sub.tag not in (story.tags or []))
+
+
+def queued(s: Session) -> bool:
+    """Whether the writes in `s` queued a card update (the delivery may be woken)."""
+    return bool(s.info.get(_KEY))

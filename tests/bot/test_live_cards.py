@@ -1,0 +1,138 @@
+"""Live story cards through signed HTTP and the strict fake Slack: a channel subscribes to a
+project, gets one card per story that is updated in place, and a line in its thread per
+change; a channel Slack refuses pauses, and its subscriber is told what to do."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from slack_sdk import WebClient
+
+from bot.live import CardWorkers
+from tests.fakes.slack_api import BOT_TOKEN, answer_of
+from tests.handlers.flows import create_project, create_story
+
+WINDOW = 0.3
+
+
+@pytest.fixture
+def cards(slack_db, fake_slack) -> Iterator[CardWorkers]:
+    client = WebClient(token=BOT_TOKEN, base_url=fake_slack.api_url)
+    workers = CardWorkers(slack_db, lambda _team: client, size=2, window=WINDOW, poll=0.05)
+    yield workers.start()
+    workers.stop()
+
+
+@pytest.fixture
+def channel() -> str:
+    return "C" + uuid.uuid4().hex[:9].upper()
+
+
+def run(slack, text: str, channel: str, command: str = "/project"):
+    reply, url = slack.command(command, text, channel_id=channel)
+    assert reply.status == 200, reply.text
+    return answer_of(slack.fake, reply, url)
+
+
+def wait(predicate, timeout: float = 5.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = predicate()
+        if found:
+            return found
+        time.sleep(0.05)
+    raise AssertionError("timed out")
+
+
+def settle(cards) -> None:
+    """Let the window pass and every due card be delivered."""
+    time.sleep(WINDOW + 0.1)
+    while cards.run_once():
+        pass
+
+
+def test_one_card_per_story_updated_in_place_with_a_line_per_change(slack, cards, channel):
+    create_project(slack, "Web shop", "WEB")
+    said = run(slack, "subscribe WEB", channel)
+    assert "now follows" in said.text_of() and said.params["response_type"] == "in_channel"
+    create_story(slack, "WEB", "Reset password")
+    (card,) = wait(lambda: slack.fake.messages(channel))
+    assert "Reset password" in str(card["blocks"])
+    assert card["metadata"]["event_type"] == "autodevhub_story_card"
+    assert slack.fake.thread(channel, card["ts"]) == [card]  # the new card says it all
+    run(slack, "move WEB-1 READY", channel, "/story")
+    wait(lambda: len(slack.fake.thread(channel, card["ts"])) == 2)
+    (only,) = slack.fake.messages(channel)  # still one message: the card, updated
+    assert "READY" in str(only["blocks"])
+    line = slack.fake.thread(channel, card["ts"])[1]["text"]
+    assert line == f"<@{slack.user_id}> moved *WEB-1* to READY"
+
+
+def test_a_burst_of_changes_is_one_update_and_one_thread_reply(slack, cards, channel):
+    create_project(slack, "Web shop", "WEB")
+    run(slack, "subscribe WEB", channel)
+    create_story(slack, "WEB", "Reset password")
+    (card,) = wait(lambda: slack.fake.messages(channel))
+    slack.fake.reset()
+    for word in ("move WEB-1 READY", "move WEB-1 IN_PROGRESS", "assign WEB-1 <@U0MARIA>"):
+        run(slack, word, channel, "/story")
+    wait(lambda: len(slack.fake.thread(channel, card["ts"])) == 2)
+    settle(cards)
+    updates = slack.fake.calls_to("chat.update", lambda c: c.params["channel"] == channel)
+    assert len(updates) == 1
+    (_, reply) = slack.fake.thread(channel, card["ts"])
+    assert reply["text"].splitlines() == [
+        f"<@{slack.user_id}> moved *WEB-1* to READY",
+        f"<@{slack.user_id}> moved *WEB-1* to IN_PROGRESS",
+        f"<@{slack.user_id}> assigned *WEB-1* to <@U0MARIA>",
+    ]
+
+
+def test_filters_and_threads_off(slack, cards, channel):
+    create_project(slack, "Web shop", "WEB")
+    said = run(slack, "subscribe WEB priority:high events:created,done threads:off", channel)
+    assert "priority HIGH and above" in said.text_of() and "no thread replies" in said.text_of()
+    create_story(slack, "WEB", "Typo in footer", priority="LOW")
+    create_story(slack, "WEB", "Checkout is down", priority="CRITICAL")
+    (card,) = wait(lambda: slack.fake.messages(channel))
+    assert "Checkout is down" in str(card["blocks"])
+    run(slack, "move WEB-2 DONE", channel, "/story")
+    wait(lambda: "DONE" in str(slack.fake.messages(channel)[0]["blocks"]))
+    settle(cards)
+    assert len(slack.fake.messages(channel)) == 1  # the LOW story never showed
+    assert slack.fake.thread(channel, card["ts"]) == slack.fake.messages(channel)  # no replies
+    listed = run(slack, "subscriptions", channel)
+    assert "*WEB*" in listed.text_of() or "WEB" in listed.text_of()
+
+
+def test_a_channel_slack_refuses_pauses_and_the_subscriber_is_told(slack, cards, channel):
+    create_project(slack, "Web shop", "WEB")
+    run(slack, "subscribe WEB", channel)
+    slack.fake.refuse_channel(channel, "not_in_channel")
+    create_story(slack, "WEB", "Reset password")
+    dm = slack.fake.wait_for(
+        "chat.postMessage", lambda c: c.params["channel"] == slack.user_id, timeout=5
+    )
+    assert "/invite @AutoDevHub" in dm.text_of() and "/project subscribe WEB" in dm.text_of()
+    assert "paused" in run(slack, "subscriptions", channel).text_of()
+    slack.fake.allow_channel(channel)
+    create_story(slack, "WEB", "Second story")
+    settle(cards)
+    assert slack.fake.messages(channel) == []  # paused: nothing more goes there
+    run(slack, "subscribe WEB", channel)  # resumes
+    run(slack, "move WEB-2 READY", channel, "/story")
+    (card,) = wait(lambda: slack.fake.messages(channel))
+    assert "Second story" in str(card["blocks"])
+
+
+def test_only_its_subscriber_the_owner_or_an_admin_may_remove_it(slack, cards, channel):
+    create_project(slack, "Web shop", "WEB")
+    other = slack.as_user("U0OTHER")
+    assert "now follows" in run(other, "subscribe WEB", channel).text_of()  # any member
+    third = slack.as_user("U0THIRD")
+    assert "Only whoever subscribed" in run(third, "unsubscribe WEB", channel).text_of()
+    assert "no longer follows" in run(slack, "unsubscribe WEB", channel).text_of()  # owner
+    assert "follows no project" in run(third, "subscriptions", channel).text_of()
