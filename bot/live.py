@@ -55,6 +55,7 @@ class CardWorkers:
         size: int = 2,
         window: float = 2.0,
         poll: float = 0.25,
+        lease: float = LEASE.total_seconds(),
         name: str | None = None,
     ) -> None:
         self.db = db
@@ -62,6 +63,7 @@ class CardWorkers:
         self.size = size
         self.window = timedelta(seconds=window)
         self.poll = poll
+        self.lease = timedelta(seconds=lease)
         host = socket.gethostname()[:40]
         self.name = name or f"{host}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self._stop = threading.Event()
@@ -97,7 +99,7 @@ class CardWorkers:
         """Claim and deliver one card's waiting changes; False when nothing was due."""
         claimer = claimer or f"{self.name}:once"
         with self.db.write() as s:
-            batch = deliveries.claim(s, claimer, window=self.window, lease=LEASE)
+            batch = deliveries.claim(s, claimer, window=self.window, lease=self.lease)
         if batch is None:
             return False
         client = self.client_for(batch.subscription.team_id)
@@ -149,14 +151,15 @@ def deliver(db: Database, client: WebClient, batch: Batch, claimer: str) -> None
         **(deleted.details if deleted else {}),
         "by": deleted.actor_slack_id if deleted else None,
     }
-    message = ui.card(batch.story, gone if batch.story is None else None)
+    message = ui.card(
+        batch.story, gone if batch.story is None else None, tracked=bool(sub.thread_ts)
+    )
     ts = batch.message_ts
     if ts is None and batch.posting_since is not None:
         ts = _find_card(client, sub.channel_id, batch)
         if ts is not None:
             with db.write() as s:
                 deliveries.posted(s, batch.card_id, claimer, ts)
-    first_post = False
     if ts is not None:
         try:
             client.chat_update(channel=sub.channel_id, ts=ts, **message)
@@ -174,22 +177,24 @@ def deliver(db: Database, client: WebClient, batch: Batch, claimer: str) -> None
                 return  # the claim was lost: the worker holding it delivers the batch
         posted = client.chat_postMessage(
             channel=sub.channel_id,
+            thread_ts=sub.thread_ts,  # a message's thread following its story, else top level
             metadata={"event_type": CARD_EVENT, "event_payload": {"card": batch.card_id}},
             **message,
         )
         ts = posted["ts"]
-        first_post = True
         with db.write() as s:
             deliveries.posted(s, batch.card_id, claimer, ts)
-    lines = _lines(batch, first_post)
+    lines = _lines(batch)
     if (
         sub.filters.threads
         and lines
-        and not (batch.retry and _line_posted(client, sub.channel_id, ts, batch.id))
+        and not (
+            batch.retry and _line_posted(client, sub.channel_id, sub.thread_ts or ts, batch.id)
+        )
     ):
         client.chat_postMessage(
             channel=sub.channel_id,
-            thread_ts=ts,
+            thread_ts=sub.thread_ts or ts,
             metadata={"event_type": LINE_EVENT, "event_payload": {"batch": batch.id}},
             **ui.thread_message(lines),
         )
@@ -197,34 +202,66 @@ def deliver(db: Database, client: WebClient, batch: Batch, claimer: str) -> None
         deliveries.finish(s, batch, claimer)
 
 
-def _lines(batch: Batch, first_post: bool) -> list[str]:
-    """A line per change the channel asked to see; none for the creation a new card shows."""
+def _lines(batch: Batch) -> list[str]:
+    """A line per change the channel asked to see; none for the creation: the card shows it.
+
+    A creation is its card's first change, so the batch holding it is the one that posts the
+    card, on a retry too. Asking "did this run post the card?" instead put a "created" line
+    under a card when the batch was retried after a crash that followed the post (the card
+    found by its metadata, or its ts recorded): tests/drills/test_live_cards.py."""
     events = set(batch.subscription.filters.events)
-    shown = [
-        c for c in batch.changes if c.kind in events or (c.kind == "done" and "moved" in events)
+    return [
+        ui.change_line(c)
+        for c in batch.changes
+        if c.kind != "created" and (c.kind in events or (c.kind == "done" and "moved" in events))
     ]
-    if first_post:
-        shown = [c for c in shown if c.kind != "created"]
-    return [ui.change_line(c) for c in shown]
 
 
 def _find_card(client: WebClient, channel: str, batch: Batch) -> str | None:
-    """The card's message if a worker posted it before dying, found by its metadata."""
-    oldest = (batch.posting_since - HISTORY_SLACK).timestamp()  # type: ignore[operator]
-    cursor = None
-    for _page in range(10):
-        page = client.conversations_history(
+    """The card's message if a worker posted it before dying, found by its metadata: in the
+    thread it was posted in, or in the channel's history since the post began."""
+    thread = batch.subscription.thread_ts
+    if thread:
+        return _find(_replies(client, channel, thread), CARD_EVENT, "card", batch.card_id)
+    since = (batch.posting_since - HISTORY_SLACK).timestamp()  # type: ignore[operator]
+
+    def history(cursor: str | None) -> Any:
+        return client.conversations_history(
             channel=channel,
-            oldest=f"{oldest:.6f}",
+            oldest=f"{since:.6f}",
             include_all_metadata=True,
             limit=200,
             cursor=cursor,
         )
+
+    return _find(history, CARD_EVENT, "card", batch.card_id)
+
+
+def _line_posted(client: WebClient, channel: str, thread_ts: str, batch_id: str) -> bool:
+    """Whether a retried batch's thread line is already there (posted before a crash)."""
+    return _find(_replies(client, channel, thread_ts), LINE_EVENT, "batch", batch_id) is not None
+
+
+def _replies(client: WebClient, channel: str, thread_ts: str) -> Callable[[str | None], Any]:
+    def replies(cursor: str | None) -> Any:
+        return client.conversations_replies(
+            channel=channel, ts=thread_ts, include_all_metadata=True, limit=200, cursor=cursor
+        )
+
+    return replies
+
+
+def _find(page_at: Callable[[str | None], Any], event: str, key: str, value: str) -> str | None:
+    """The ts of the message whose metadata is `event` with `key` = `value`, reading the
+    pages `page_at(cursor)` gives (conversations.history or .replies); None if none."""
+    cursor = None
+    for _page in range(20):
+        page = page_at(cursor)
         for message in page.get("messages") or []:
             meta = message.get("metadata") or {}
             if (
-                meta.get("event_type") == CARD_EVENT
-                and (meta.get("event_payload") or {}).get("card") == batch.card_id
+                meta.get("event_type") == event
+                and (meta.get("event_payload") or {}).get(key) == value
             ):
                 return message.get("ts")
         cursor = (page.get("response_metadata") or {}).get("next_cursor")
@@ -233,33 +270,17 @@ def _find_card(client: WebClient, channel: str, batch: Batch) -> str | None:
     return None
 
 
-def _line_posted(client: WebClient, channel: str, ts: str, batch_id: str) -> bool:
-    """Whether a retried batch's thread line is already there (posted before a crash)."""
-    cursor = None
-    for _page in range(10):
-        page = client.conversations_replies(
-            channel=channel, ts=ts, include_all_metadata=True, limit=200, cursor=cursor
-        )
-        for message in page.get("messages") or []:
-            meta = message.get("metadata") or {}
-            if (
-                meta.get("event_type") == LINE_EVENT
-                and (meta.get("event_payload") or {}).get("batch") == batch_id
-            ):
-                return True
-        cursor = (page.get("response_metadata") or {}).get("next_cursor")
-        if not cursor:
-            return False
-    return False
-
-
 def start_card_workers(settings: Settings, db: Database) -> CardWorkers | None:
     """What `serve` calls: started workers when a Slack client is configured."""
     client_for = workspace_clients(settings, db)
     if client_for is None:
         return None
     return CardWorkers(
-        db, client_for, size=settings.card_workers, window=settings.card_window
+        db,
+        client_for,
+        size=settings.card_workers,
+        window=settings.card_window,
+        lease=settings.card_lease_seconds,
     ).start()
 
 

@@ -51,6 +51,9 @@ class Settings(BaseSettings):
     # live story cards: changes of one story within this many seconds become one update
     card_window: float = Field(default=2.0, alias="AUTODEVHUB_CARD_WINDOW", ge=0, le=60)
     card_workers: int = Field(default=2, alias="AUTODEVHUB_CARD_WORKERS", ge=1, le=16)
+    # a card claimed this long ago by a worker that has not finished is taken over (kill -9,
+    # a lost replica): longer than any delivery takes, as a live worker could be overtaken
+    card_lease_seconds: float = Field(default=60.0, alias="AUTODEVHUB_CARD_LEASE", gt=0, le=3600)
     scheduler_enabled: bool = Field(default=True, alias="AUTODEVHUB_SCHEDULER")
     log_level: str = Field(default="INFO", alias="AUTODEVHUB_LOG_LEVEL")
 

@@ -342,11 +342,12 @@ CARD_UPDATE_STATES = ("pending", "claimed", "done", "skipped")
 
 
 class LiveSubscription(Timestamps, Base):
-    """A channel following a project: its stories' changes shown there as they happen."""
+    """A channel following a project: its stories' changes shown there as they happen. With
+    `thread_ts` (and `story_id`), a message's thread following the one story made from it."""
 
     __tablename__ = "live_subscriptions"
     __table_args__ = (
-        UniqueConstraint("project_id", "channel_id"),
+        UniqueConstraint("project_id", "channel_id", "thread_ts"),
         Index("idx_live_subscriptions_channel", "team_id", "channel_id"),
     )
 
@@ -354,6 +355,8 @@ class LiveSubscription(Timestamps, Base):
     team_id: Mapped[str] = mapped_column(String(32))
     project_id: Mapped[str] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
     channel_id: Mapped[str] = mapped_column(String(32))
+    thread_ts: Mapped[str] = mapped_column(String(32), default="", server_default="")
+    story_id: Mapped[str | None] = mapped_column(Id)  # a thread's story (no FK: kept if deleted)
     created_by: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     # filters: which events, the lowest priority, one assignee, one tag
     events: Mapped[list[str]] = mapped_column(default=list, server_default="[]")

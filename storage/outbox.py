@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from storage.fields import PRIORITY_RANK
@@ -33,6 +33,7 @@ def record(
         select(LiveSubscription).where(
             LiveSubscription.project_id == story.project_id,
             LiveSubscription.paused_at.is_(None),
+            or_(LiveSubscription.thread_ts == "", LiveSubscription.story_id == story.id),
         )
     ).all()
     if not subs:
@@ -45,21 +46,33 @@ def record(
             )
         )
     )
-    now = utcnow()
     for sub in subs:
         if sub.id in shown or matches(sub, story, kind, details or {}):
-            s.add(
-                CardUpdate(
-                    subscription_id=sub.id,
-                    story_id=story.id,
-                    kind=kind,
-                    actor_slack_id=actor_slack_id,
-                    details={"key": story.key, "title": story.title, **(details or {})},
-                    created_at=now,
-                    due_at=now,
-                )
-            )
-            s.info[_KEY] = True
+            queue(s, sub, actor_slack_id, story, kind, details)
+
+
+def queue(
+    s: Session,
+    sub: LiveSubscription,
+    actor_slack_id: str | None,
+    story: StoryView,
+    kind: str,
+    details: dict[str, Any] | None = None,
+) -> None:
+    """One change of `story` for one subscription, to be delivered once."""
+    now = utcnow()
+    s.add(
+        CardUpdate(
+            subscription_id=sub.id,
+            story_id=story.id,
+            kind=kind,
+            actor_slack_id=actor_slack_id,
+            details={"key": story.key, "title": story.title, **(details or {})},
+            created_at=now,
+            due_at=now,
+        )
+    )
+    s.info[_KEY] = True
 
 
 def matches(sub: LiveSubscription, story: StoryView, kind: str, details: dict[str, Any]) -> bool:

@@ -28,6 +28,8 @@ def upgrade() -> None:
         sa.Column("team_id", sa.String(length=32), nullable=False),
         sa.Column("project_id", sa.String(length=32), nullable=False),
         sa.Column("channel_id", sa.String(length=32), nullable=False),
+        sa.Column("thread_ts", sa.String(length=32), server_default="", nullable=False),
+        sa.Column("story_id", sa.String(length=32), nullable=True),
         sa.Column("created_by", sa.String(length=32), nullable=True),
         sa.Column("events", sa.JSON(), server_default="[]", nullable=False),
         sa.Column("min_priority", sa.String(length=8), nullable=True),
@@ -52,7 +54,10 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_live_subscriptions")),
         sa.UniqueConstraint(
-            "project_id", "channel_id", name=op.f("uq_live_subscriptions_project_id_channel_id")
+            "project_id",
+            "channel_id",
+            "thread_ts",
+            name=op.f("uq_live_subscriptions_project_id_channel_id_thread_ts"),
         ),
     )
     op.create_index(

@@ -25,10 +25,13 @@ PAUSING = {
 }
 
 
-def card(story: Any | None, deleted: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The story's card as a channel shows it; a deleted story's, struck through."""
+def card(
+    story: Any | None, deleted: dict[str, Any] | None = None, *, tracked: bool = False
+) -> dict[str, Any]:
+    """The story's card as a channel shows it (`tracked`: in the thread of the message it
+    was made from); a deleted story's, struck through."""
     if story is not None:
-        return story_message(story)
+        return story_message(story, note=f"Tracked as {story.key}." if tracked else None)
     deleted = deleted or {}
     label = f"{deleted.get('key', '')} {deleted.get('title', '')}".strip()
     by = deleted.get("by")

@@ -45,7 +45,9 @@ def open_prefilled(req: Request) -> None:
             title=title or None,
             description=description or None,
         )
-        token = req.remember(s, actor, form="story", target=None)
+        # the story follows the message's thread (its card there, then its changes)
+        thread = {"channel": channel, "ts": message.get("thread_ts") or message.get("ts")}
+        token = req.remember(s, actor, form="story", target=None, thread=thread)
     req.open_modal(modal_for(form, metadata=token))
 
 

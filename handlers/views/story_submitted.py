@@ -10,9 +10,11 @@ from sqlalchemy.orm import Session
 from bot import commands
 from bot.forms import save_story
 from bot.ui.lists import story_list
+from bot.ui.messages import note
 from bot.ui.modals import submitted_values
 from bot.ui.story_card import story_message
 from handlers.listening import Request
+from storage.live import subscriptions as live
 
 
 def save(req: Request, s: Session) -> Callable[[Request], None]:
@@ -20,8 +22,17 @@ def save(req: Request, s: Session) -> Callable[[Request], None]:
     kept = req.recall(s, actor)
     story = save_story(s, actor, kept.get("target"), submitted_values(req.body["view"]))
     edited, list_token = bool(kept.get("target")), kept.get("list_token")
+    thread = kept.get("thread") or {}
+    tracked = not edited and bool(thread.get("channel") and thread.get("ts"))
+    if tracked:
+        live.track_thread(s, actor, story, thread["channel"], thread["ts"])
+    fed = not edited and live.follows(s, actor.team_id, req.origin.channel_id, story.project_id)
 
     def show_story(req: Request) -> None:
+        if tracked or fed:  # the card is posted there by the card workers
+            where = "the message's thread" if tracked else "this channel"
+            req.answer(note(f"{story.key} created; its card follows in {where}."))
+            return
         show(req, story, edited=edited, list_token=list_token)
 
     return show_story

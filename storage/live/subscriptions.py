@@ -6,11 +6,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
-from storage import audit
+from storage import audit, outbox
 from storage.errors import NotFound, PermissionDenied, ValidationFailed
 from storage.fields import PRIORITIES, TAG_CHARS, not_one_of, vocabulary_word
 from storage.models import LIVE_EVENTS, AuditLog, LiveSubscription, Project, User, utcnow
@@ -59,6 +60,8 @@ class SubscriptionView:
     channel_id: str
     created_by_slack_id: str | None
     filters: Filters = field(default_factory=Filters)
+    thread_ts: str | None = None  # a message's thread following one story
+    story_id: str | None = None
     paused_reason: str | None = None
     paused_at: datetime | None = None
 
@@ -97,6 +100,8 @@ def _view(row) -> SubscriptionView:
         ),
         paused_reason=sub.paused_reason,
         paused_at=sub.paused_at,
+        thread_ts=sub.thread_ts or None,
+        story_id=sub.story_id,
     )
 
 
@@ -108,7 +113,9 @@ def subscription_view(s: Session, subscription_id: str) -> SubscriptionView | No
 def _existing(s: Session, project: Project, channel_id: str) -> LiveSubscription | None:
     return s.scalars(
         select(LiveSubscription).where(
-            LiveSubscription.project_id == project.id, LiveSubscription.channel_id == channel_id
+            LiveSubscription.project_id == project.id,
+            LiveSubscription.channel_id == channel_id,
+            LiveSubscription.thread_ts == "",
         )
     ).one_or_none()
 
@@ -198,10 +205,68 @@ def channel_subscriptions(
     channel_id = _check_channel(channel_id)
     rows = s.execute(
         _views_query()
-        .where(LiveSubscription.team_id == actor.team_id, LiveSubscription.channel_id == channel_id)
+        .where(
+            LiveSubscription.team_id == actor.team_id,
+            LiveSubscription.channel_id == channel_id,
+            LiveSubscription.thread_ts == "",
+        )
         .order_by(Project.key)
     ).all()
     return [_view(row) for row in rows]
+
+
+THREAD_EVENTS = ("moved", "assigned", "done", "deleted")
+
+
+def track_thread(
+    s: Session, actor: Actor, story: Any, channel_id: str, thread_ts: str
+) -> SubscriptionView:
+    """Have the thread of the message a story was made from follow that story: its card is
+    posted there ("Tracked as WEB-12"), and its moves, assignments and deletion follow."""
+    check_slack_id(channel_id, "channel id")
+    sub = s.scalars(
+        select(LiveSubscription).where(
+            LiveSubscription.project_id == story.project_id,
+            LiveSubscription.channel_id == channel_id,
+            LiveSubscription.thread_ts == thread_ts,
+        )
+    ).one_or_none()
+    if sub is None:
+        now = utcnow()
+        sub = LiveSubscription(
+            team_id=actor.team_id,
+            project_id=story.project_id,
+            channel_id=channel_id,
+            thread_ts=thread_ts,
+            story_id=story.id,
+            created_by=actor.user_id,
+            events=list(THREAD_EVENTS),
+            created_at=now,
+            updated_at=now,
+        )
+        s.add(sub)
+        s.flush()
+        details = {"story": story.key, "channel_id": channel_id, "thread_ts": thread_ts}
+        audit.record(s, actor, "subscription.thread", "subscription", sub.id, details)
+    outbox.queue(s, sub, actor.slack_user_id, story, "created")
+    return subscription_view(s, sub.id)  # type: ignore[return-value]
+
+
+def follows(s: Session, team_id: str, channel_id: str | None, project_id: str) -> bool:
+    """Whether the channel shows the project's new stories itself (an active subscription
+    to created stories), so an answer there need not post the card again."""
+    if not channel_id:
+        return False
+    events = s.scalars(
+        select(LiveSubscription.events).where(
+            LiveSubscription.team_id == team_id,
+            LiveSubscription.channel_id == channel_id,
+            LiveSubscription.project_id == project_id,
+            LiveSubscription.thread_ts == "",
+            LiveSubscription.paused_at.is_(None),
+        )
+    ).first()
+    return events is not None and "created" in events
 
 
 def pause(s: Session, subscription_id: str, reason: str, error: str) -> SubscriptionView | None:

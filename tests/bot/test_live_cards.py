@@ -136,3 +136,53 @@ def test_only_its_subscriber_the_owner_or_an_admin_may_remove_it(slack, cards, c
     assert "Only whoever subscribed" in run(third, "unsubscribe WEB", channel).text_of()
     assert "no longer follows" in run(slack, "unsubscribe WEB", channel).text_of()  # owner
     assert "follows no project" in run(third, "subscriptions", channel).text_of()
+
+
+def test_a_story_from_a_message_lives_in_that_messages_thread(slack, cards, channel):
+    from bot.ui import ids
+    from tests.handlers.flows import submit
+
+    create_project(slack, "Web shop", "WEB")
+    asked = slack.fake.said(channel, "Checkout fails on Safari", team=slack.team_id)
+    slack.message_action(
+        ids.CREATE_STORY_FROM_MESSAGE,
+        "Checkout fails on Safari",
+        message_ts=asked,
+        channel_id=channel,
+    )
+    view = slack.fake.wait_for(
+        "views.open", lambda c: c.params["view"]["callback_id"] == ids.STORY_MODAL
+    ).params["view"]
+    project = next(b for b in view["blocks"] if b["block_id"] == "project")
+    reply = submit(slack, view, project=project["element"]["options"][0]["value"])
+    assert reply.status == 200 and not reply.body, reply.text
+    thread = wait(lambda: slack.fake.thread(channel, asked)[1:])
+    assert "Tracked as WEB-1." in str(thread[0]["blocks"])
+    assert [m["ts"] for m in slack.fake.messages(channel)] == [asked]  # nothing at top level
+    run(slack, "move WEB-1 IN_PROGRESS", channel, "/story")
+    run(slack, "assign WEB-1 me", channel, "/story")
+    replies = wait(lambda: slack.fake.thread(channel, asked)[2:])
+    settle(cards)
+    lines = [line for m in slack.fake.thread(channel, asked)[2:] for line in m["text"].splitlines()]
+    assert lines == [
+        f"<@{slack.user_id}> moved *WEB-1* to IN_PROGRESS",
+        f"<@{slack.user_id}> assigned *WEB-1* to <@{slack.user_id}>",
+    ]
+    assert replies and "IN_PROGRESS" in str(slack.fake.thread(channel, asked)[1]["blocks"])
+
+
+def test_a_story_made_in_a_subscribed_channel_is_posted_once(slack, cards, channel):
+    from tests.handlers.flows import open_form, submit
+
+    create_project(slack, "Web shop", "WEB")
+    run(slack, "subscribe WEB", channel)
+    slack.channel_id = channel
+    view = open_form(slack, "/story", "new WEB")
+    assert submit(slack, view, title="Dark mode", description="As a user, I want it.").status == 200
+    told = slack.fake.wait_response(view["_response_url"])
+    assert (
+        told.params["response_type"] == "ephemeral" and "follows in this channel" in told.text_of()
+    )
+    (card,) = wait(lambda: slack.fake.messages(channel))
+    settle(cards)
+    assert len(slack.fake.messages(channel)) == 1 and "Dark mode" in str(card["blocks"])

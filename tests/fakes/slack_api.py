@@ -275,6 +275,7 @@ class StoredMessage:
     thread_ts: str | None = None  # a reply: its parent's ts
     broadcast: bool = False  # a reply also shown in the channel (reply_broadcast)
     edited_ts: str | None = None
+    user: str | None = None  # a person's message (a test's `said`); None: the app's bot
 
     @property
     def in_channel(self) -> bool:
@@ -296,6 +297,9 @@ class StoredMessage:
             "ts": self.ts,
             "text": self.text,
         }
+        if self.user is not None:  # a person's message carries no bot or app id
+            message = {k: v for k, v in message.items() if k not in ("bot_id", "app_id")}
+            message["user"] = self.user
         if self.blocks is not None:
             message["blocks"] = self.blocks
         if self.metadata and "event_type" in self.metadata:
@@ -361,6 +365,13 @@ class SlackChannels:
             if found is None:
                 return None
             return found.as_slack(replies=self._replies_to(channel, ts))
+
+    def said(self, channel: str, text: str, *, user: str, ts: str, team: str) -> None:
+        """A person's message in the channel (what a message shortcut or a thread is on)."""
+        with self._lock:
+            kept = self._messages.setdefault(channel, {})
+            if ts not in kept:
+                kept[ts] = StoredMessage(ts, text, None, None, team, user=user)
 
     def _in(self, channel: str) -> list[StoredMessage]:
         return list(self._messages.get(channel, {}).values())  # oldest first
@@ -703,6 +714,20 @@ class FakeSlackAPI:
         self._channels.allow_all()
 
     # -- inspection ----------------------------------------------------------------------
+    def said(
+        self,
+        channel: str,
+        text: str,
+        *,
+        user: str = "U0042",
+        ts: str | None = None,
+        team: str = "T0001",
+    ) -> str:
+        """A person's message in `channel` (what a shortcut or a thread starts from); its ts."""
+        ts = ts or f"{int(time.time())}.{next(self._ts):06d}"
+        self._channels.said(channel, text, user=user, ts=ts, team=team)
+        return ts
+
     def messages(self, channel: str) -> list[dict[str, Any]]:
         """The channel's messages as Slack holds them (thread replies not included unless
         broadcast), oldest first, each with its full metadata."""
@@ -1166,6 +1191,7 @@ class SignedSlack:
         """A message shortcut on a message; returns (HTTP reply, its response_url)."""
         response_url = self.fake.response_url()
         channel = channel_id or self.channel_id
+        self.fake.said(channel, message_text, user=author, ts=message_ts, team=self.team_id)
         payload = {
             "type": "message_action",
             "callback_id": callback_id,

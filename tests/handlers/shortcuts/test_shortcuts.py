@@ -39,8 +39,9 @@ def test_message_shortcut_prefills_text_and_permalink(slack):
         blocks=view["blocks"],
     )
     assert reply.status == 200 and not reply.body
-    posted = slack.fake.wait_response(url)
-    assert "WEB-1" in posted.text_of() and posted.params["response_type"] == "in_channel"
+    told = slack.fake.wait_response(url)  # the card goes to the message's thread (live cards)
+    assert "WEB-1 created; its card follows in the message's thread." in told.text_of()
+    assert told.params["response_type"] == "ephemeral"
 
 
 def test_message_shortcut_opens_even_without_a_permalink(slack):
