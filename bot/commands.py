@@ -20,6 +20,7 @@ from storage.audit import list_audit
 from storage.digests import schedule, subscriptions
 from storage.errors import DomainError, NotFound, ValidationFailed
 from storage.fields import PRIORITIES, STATUSES, STORY_KEY, not_one_of, vocabulary_word
+from storage.live import expansion
 from storage.live import subscriptions as live
 from storage.permissions import require_admin
 from storage.search import search_stories
@@ -46,6 +47,7 @@ USAGE = {
         ),
         ("unsubscribe REF", "stop showing them here"),
         ("subscriptions", "what this channel follows"),
+        ("expand on|off", "story keys like WEB-7 in this channel's messages get their card"),
         ("help", "this help"),
     ],
     "/story": [
@@ -146,6 +148,11 @@ class SubscriptionsShown:
 
 
 @dataclass(frozen=True)
+class ExpansionSet:
+    on: bool
+
+
+@dataclass(frozen=True)
 class ConfirmDelete:
     kind: str  # "story" | "project"
     target: str  # id
@@ -225,6 +232,7 @@ Reply = (
     | Subscribed
     | Unsubscribed
     | SubscriptionsShown
+    | ExpansionSet
     | ActivityShown
     | AuditShown
     | AdminGranted
@@ -327,6 +335,11 @@ def _project(s: Session, actor: Actor, verb: str, rest: list[str], channel_id: s
             return Unsubscribed(live.unsubscribe(s, actor, ref, channel_id))
         if verb == "subscriptions":
             return SubscriptionsShown(live.channel_subscriptions(s, actor, channel_id))
+        if verb == "expand":
+            word = rest[0].lower() if rest else ""
+            if word not in ("on", "off"):
+                raise UsageProblem("/project", "Say `/project expand on` or `/project expand off`.")
+            return ExpansionSet(expansion.set_expansion(s, actor, channel_id, word == "on"))
     except UsageProblem as exc:
         return usage_for(exc)
     return Usage("/project", f"I don't know '{verb}'.")

@@ -419,6 +419,36 @@ class CardUpdate(Base):
     delivered_at: Mapped[datetime | None]
 
 
+class ChannelExpansion(Base):
+    """A channel where a story key in a message (WEB-7) gets the story's card in its thread."""
+
+    __tablename__ = "channel_expansions"
+    __table_args__ = (UniqueConstraint("team_id", "channel_id"),)
+
+    id: Mapped[str] = mapped_column(Id, primary_key=True, default=new_id)
+    team_id: Mapped[str] = mapped_column(String(32))
+    channel_id: Mapped[str] = mapped_column(String(32))
+    enabled_by: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, server_default=func.now())
+
+
+class KeyExpansion(Base):
+    """A story's card already shown in a thread for its key: once per key per thread."""
+
+    __tablename__ = "key_expansions"
+    __table_args__ = (
+        UniqueConstraint("channel_id", "thread_ts", "story_id"),
+        Index("idx_key_expansions_created_at", "created_at"),
+    )
+
+    id: Mapped[str] = mapped_column(Id, primary_key=True, default=new_id)
+    team_id: Mapped[str] = mapped_column(String(32))
+    channel_id: Mapped[str] = mapped_column(String(32))
+    thread_ts: Mapped[str] = mapped_column(String(32))
+    story_id: Mapped[str] = mapped_column(Id)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, server_default=func.now())
+
+
 # Slack's own OAuth tables, from slack_sdk's stores, so one migration creates everything.
 SQLAlchemyInstallationStore.build_installations_table(Base.metadata, "slack_installations")
 SQLAlchemyInstallationStore.build_bots_table(Base.metadata, "slack_bots")

@@ -1,4 +1,4 @@
-"""live story cards: channels follow projects; one card per story per channel
+"""live story cards: channels follow projects; one card per story per channel; key expansion
 
 Revision ID: 0002
 Revises: 0001
@@ -121,9 +121,47 @@ def upgrade() -> None:
             "subscription_id", "story_id", name=op.f("uq_story_cards_subscription_id_story_id")
         ),
     )
+    op.create_table(
+        "channel_expansions",
+        sa.Column("id", sa.String(length=32), nullable=False),
+        sa.Column("team_id", sa.String(length=32), nullable=False),
+        sa.Column("channel_id", sa.String(length=32), nullable=False),
+        sa.Column("enabled_by", sa.String(length=32), nullable=True),
+        sa.Column("created_at", sa.DateTime(), server_default=sa.func.now(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["enabled_by"],
+            ["users.id"],
+            name=op.f("fk_channel_expansions_enabled_by_users"),
+            ondelete="SET NULL",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_channel_expansions")),
+        sa.UniqueConstraint(
+            "team_id", "channel_id", name=op.f("uq_channel_expansions_team_id_channel_id")
+        ),
+    )
+    op.create_table(
+        "key_expansions",
+        sa.Column("id", sa.String(length=32), nullable=False),
+        sa.Column("team_id", sa.String(length=32), nullable=False),
+        sa.Column("channel_id", sa.String(length=32), nullable=False),
+        sa.Column("thread_ts", sa.String(length=32), nullable=False),
+        sa.Column("story_id", sa.String(length=32), nullable=False),
+        sa.Column("created_at", sa.DateTime(), server_default=sa.func.now(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_key_expansions")),
+        sa.UniqueConstraint(
+            "channel_id",
+            "thread_ts",
+            "story_id",
+            name=op.f("uq_key_expansions_channel_id_thread_ts_story_id"),
+        ),
+    )
+    op.create_index("idx_key_expansions_created_at", "key_expansions", ["created_at"])
 
 
 def downgrade() -> None:
+    op.drop_index("idx_key_expansions_created_at", table_name="key_expansions")
+    op.drop_table("key_expansions")
+    op.drop_table("channel_expansions")
     op.drop_table("story_cards")
     op.drop_index("idx_card_updates_due", table_name="card_updates")
     op.drop_index("idx_card_updates_card", table_name="card_updates")

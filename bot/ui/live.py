@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.ui.messages import note
-from bot.ui.story_card import story_message
+from bot.ui.story_card import story_message, summary_line
 from bot.ui.text import SECTION_LIMIT, clip, escape, mention
 
 EVENT_WORDS = {
@@ -114,3 +114,30 @@ def paused_notice(view: Any, error: str) -> tuple[str, dict[str, Any]]:
         "there to resume."
     )
     return reason, note(f"Updates of {view.project_key} are paused.", mrkdwn=text)
+
+
+def expansion_set(on: bool) -> dict[str, Any]:
+    if on:
+        text = (
+            ":link: Story keys like WEB-7 in this channel's messages now get the story's card "
+            "in their thread (up to three per message, once per thread)."
+        )
+    else:
+        text = ":link: Story keys in this channel's messages are no longer expanded."
+    return note("Key expansion " + ("on." if on else "off."), mrkdwn=text)
+
+
+def compact_card(story: Any) -> dict[str, Any]:
+    """A story in a few lines, for a thread that mentioned its key."""
+    title = f"*{escape(story.key)}*  {escape(story.title)}"
+    project = f"{escape(story.project_name)} ({escape(story.project_key)})"
+    return {
+        "text": clip(escape(f"{story.key} {story.title}"), 300),
+        "blocks": [
+            {"type": "section", "text": {"type": "mrkdwn", "text": clip(title, SECTION_LIMIT)}},
+            {
+                "type": "context",
+                "elements": [{"type": "mrkdwn", "text": summary_line(story) + " · " + project}],
+            },
+        ],
+    }

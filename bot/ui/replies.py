@@ -40,6 +40,8 @@ def message_for(reply: Any) -> dict[str, Any]:
         body = live.unsubscribed(reply.subscription)
     elif isinstance(reply, commands.SubscriptionsShown):
         body = live.subscriptions_shown(reply.subscriptions)
+    elif isinstance(reply, commands.ExpansionSet):
+        body, public = live.expansion_set(reply.on), True
     elif isinstance(reply, commands.GenerateHelp):
         body = generate_help()
     elif isinstance(reply, commands.DigestSet):
