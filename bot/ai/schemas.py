@@ -127,6 +127,8 @@ class GenerationBrief(BaseModel):
     include_tasks: bool = True
     feedback: str | None = None
     split_story: dict[str, Any] | None = None  # a draft or story to split into smaller ones
+    # the Slack thread the feature came from ({"user", "text"} each, oldest first)
+    conversation: list[dict[str, Any]] = Field(default_factory=list)
     project: ProjectContext
 
 

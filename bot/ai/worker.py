@@ -68,6 +68,7 @@ def brief_from(context: dict[str, Any]) -> GenerationBrief:
         include_tasks=bool(ask.get("include_tasks", True)),
         feedback=ask.get("feedback"),
         split_story=ask.get("split_story"),
+        conversation=ask.get("conversation") or [],
         project=ProjectContext(**context["project"]),
     )
 

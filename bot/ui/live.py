@@ -57,9 +57,24 @@ def change_line(change: Any) -> str:
     return f"{who} edited {key}"
 
 
+THREAD_SECTIONS = 40  # a message holds 50 blocks; a backlog of changes stays in one reply
+
+
 def thread_message(lines: list[str]) -> dict[str, Any]:
-    text = clip("\n".join(lines), SECTION_LIMIT)
-    return {"text": text, "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]}
+    """The lines of one batch of changes: as many sections as they need (a section holds
+    3,000 characters), so a long backlog (after an outage) loses no line."""
+    sections: list[str] = []
+    for line in lines:
+        line = clip(line, SECTION_LIMIT)
+        if sections and len(sections[-1]) + 1 + len(line) <= SECTION_LIMIT:
+            sections[-1] += "\n" + line
+        else:
+            sections.append(line)
+    if len(sections) > THREAD_SECTIONS:
+        left = sum(s.count("\n") + 1 for s in sections[THREAD_SECTIONS - 1 :])
+        sections = [*sections[: THREAD_SECTIONS - 1], f"… and {left} more changes"]
+    blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": s}} for s in sections]
+    return {"text": clip("\n".join(lines), SECTION_LIMIT), "blocks": blocks}
 
 
 def filters_phrase(view: Any) -> str:

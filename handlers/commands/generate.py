@@ -8,8 +8,16 @@ from handlers.listening import Request
 from storage.generation.form import generate_form
 
 
-def open_generate_form(req: Request, asked: GenerateAsked) -> None:
-    """The generation form, the project and feature read from what was typed."""
+def open_generate_form(
+    req: Request,
+    asked: GenerateAsked,
+    *,
+    conversation: list[dict[str, str]] | None = None,
+    thread: dict[str, str] | None = None,
+) -> None:
+    """The generation form, the project and feature read from what was typed. From a
+    message: its thread's `conversation` goes to Claude too, and the saved drafts follow
+    the message's `thread`."""
     text = asked.text
     with req.write() as s:
         actor = req.actor(s)
@@ -20,5 +28,9 @@ def open_generate_form(req: Request, asked: GenerateAsked) -> None:
             channel_id=req.origin.channel_id,
             rate_limit_per_minute=req.settings.ai_rate_limit_per_minute,
         )
-        token = req.remember(s, actor)
-    req.open_modal(generate_modal(form.projects, form.initial, metadata=token, note=form.note))
+        token = req.remember(s, actor, conversation=conversation or [], thread=thread)
+    note = form.note
+    if conversation:
+        heard = f"Claude also reads this thread's {len(conversation)} messages."
+        note = f"{note} {heard}" if note else heard
+    req.open_modal(generate_modal(form.projects, form.initial, metadata=token, note=note))

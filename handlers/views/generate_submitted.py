@@ -40,12 +40,13 @@ def ask(req: Request, s: Session) -> Callable[[Request], None]:
         include_tasks=bool(values.get("include_tasks")),
     )
     actor = req.actor(s)
-    req.recall(s, actor)
+    kept = req.recall(s, actor)
+    from_message = {k: kept[k] for k in ("conversation", "thread") if kept.get(k)}
     request = enqueue_generation(
         s,
         actor,
         asked.project_ref,
-        asked.model_dump(exclude={"project_ref", "feedback"}),
+        {**asked.model_dump(exclude={"project_ref", "feedback"}), **from_message},
         rate_limit_per_minute=req.settings.ai_rate_limit_per_minute,
     )
     return _generating(request, replace=False)

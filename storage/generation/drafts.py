@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from storage.errors import NotFound, ValidationFailed
 from storage.generation.queue import RequestView, enqueue_generation, get_request
+from storage.live.subscriptions import track_thread
 from storage.models import Project
 from storage.sessions import create_session, load_session, update_session
 from storage.stories import create_story
@@ -192,6 +193,9 @@ def save_drafts(
         }
         saved = create_story(s, actor, data["project_id"], fields)
         draft.update(state="saved", key=saved.key)
+        thread = (data.get("ask") or {}).get("thread")
+        if thread:  # asked from a message: the story follows its thread
+            track_thread(s, actor, saved, thread["channel"], thread["ts"])
         if changes:
             draft["story"] = {**story, **{k: v for k, v in changes.items() if k in story}}
     return _store(s, actor, token, data)

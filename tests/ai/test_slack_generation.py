@@ -343,3 +343,44 @@ def test_blank_feature_is_refused_inline(app: SignedSlack, sqlite_db: Database) 
         "errors": {"feature": "Describe the feature in a sentence or two."},
     }
     assert requests(sqlite_db) == []
+
+
+def test_generate_from_a_thread_reads_it_and_the_saved_stories_follow_it(
+    app: SignedSlack, fake_claude: FakeAnthropic, sqlite_db: Database
+) -> None:
+    from slack_sdk import WebClient
+
+    from bot.live import CardWorkers
+    from tests.fakes.slack_api import BOT_TOKEN
+
+    channel = "C" + uuid.uuid4().hex[:9].upper()
+    root = app.fake.said(channel, "Customers want invoices as PDF", team=app.team_id)
+    app.fake.said(channel, "Only for paid plans, says legal", team=app.team_id, thread_ts=root)
+    before = len(app.fake.calls_to("views.open"))
+    _, url = app.message_action(
+        ids.GENERATE_FROM_MESSAGE,
+        "Customers want invoices as PDF",
+        message_ts=root,
+        channel_id=channel,
+        reply_count=1,
+    )
+    view = app.fake.wait_for("views.open", count=before + 1).params["view"]
+    assert "Claude also reads this thread's 2 messages." in str(view["blocks"][0])
+    reply = submit(app, view, count="1")
+    assert reply.status == 200 and not reply.body
+    (sent,) = fake_claude.wait_for_requests(1)
+    prompt = str(sent.body)
+    assert "<conversation>" in prompt and "Only for paid plans, says legal" in prompt
+    drafts = app.fake.wait_response(url, count=2, timeout=15)
+    (save,) = buttons(drafts, ids.AI_DRAFT_SAVE)
+    client = WebClient(token=BOT_TOKEN, base_url=app.fake.api_url)
+    cards = CardWorkers(sqlite_db, lambda _team: client, window=0.1, poll=0.05).start()
+    try:
+        app.block_action(ids.AI_DRAFT_SAVE, value=save)
+        app.fake.wait_for(
+            "chat.postMessage", lambda c: c.params.get("thread_ts") == root, timeout=10
+        )
+    finally:
+        cards.stop()
+    tracked = app.fake.thread(channel, root)[-1]
+    assert "Tracked as WEB-1." in str(tracked["blocks"])

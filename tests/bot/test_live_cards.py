@@ -186,3 +186,14 @@ def test_a_story_made_in_a_subscribed_channel_is_posted_once(slack, cards, chann
     (card,) = wait(lambda: slack.fake.messages(channel))
     settle(cards)
     assert len(slack.fake.messages(channel)) == 1 and "Dark mode" in str(card["blocks"])
+
+
+def test_a_long_backlog_of_changes_loses_no_line_and_stays_within_slacks_limits():
+    from bot.ui.live import thread_message
+    from tests.fakes.block_kit import check_message
+
+    lines = [f"<@U0ANA> moved *WEB-{i}* to IN_PROGRESS" for i in range(300)]
+    message = thread_message(lines)
+    assert check_message(message) == []
+    shown = "\n".join(b["text"]["text"] for b in message["blocks"])
+    assert shown.splitlines() == lines

@@ -366,12 +366,22 @@ class SlackChannels:
                 return None
             return found.as_slack(replies=self._replies_to(channel, ts))
 
-    def said(self, channel: str, text: str, *, user: str, ts: str, team: str) -> None:
-        """A person's message in the channel (what a message shortcut or a thread is on)."""
+    def said(
+        self,
+        channel: str,
+        text: str,
+        *,
+        user: str,
+        ts: str,
+        team: str,
+        thread_ts: str | None = None,
+    ) -> None:
+        """A person's message in the channel (what a message shortcut or a thread is on),
+        or in a thread (`thread_ts`)."""
         with self._lock:
             kept = self._messages.setdefault(channel, {})
             if ts not in kept:
-                kept[ts] = StoredMessage(ts, text, None, None, team, user=user)
+                kept[ts] = StoredMessage(ts, text, None, None, team, thread_ts, user=user)
 
     def _in(self, channel: str) -> list[StoredMessage]:
         return list(self._messages.get(channel, {}).values())  # oldest first
@@ -722,10 +732,12 @@ class FakeSlackAPI:
         user: str = "U0042",
         ts: str | None = None,
         team: str = "T0001",
+        thread_ts: str | None = None,
     ) -> str:
-        """A person's message in `channel` (what a shortcut or a thread starts from); its ts."""
+        """A person's message in `channel` (what a shortcut or a thread starts from), or a
+        reply in the thread `thread_ts`; its ts."""
         ts = ts or f"{int(time.time())}.{next(self._ts):06d}"
-        self._channels.said(channel, text, user=user, ts=ts, team=team)
+        self._channels.said(channel, text, user=user, ts=ts, team=team, thread_ts=thread_ts)
         return ts
 
     def messages(self, channel: str) -> list[dict[str, Any]]:
@@ -1187,8 +1199,10 @@ class SignedSlack:
         message_ts: str = "1700000000.000200",
         author: str = "U0042",
         channel_id: str | None = None,
+        **message: Any,
     ) -> tuple[Reply, str]:
-        """A message shortcut on a message; returns (HTTP reply, its response_url)."""
+        """A message shortcut on a message (`message`: more of its fields, e.g.
+        reply_count); returns (HTTP reply, its response_url)."""
         response_url = self.fake.response_url()
         channel = channel_id or self.channel_id
         self.fake.said(channel, message_text, user=author, ts=message_ts, team=self.team_id)
@@ -1198,7 +1212,13 @@ class SignedSlack:
             "team": {"id": self.team_id, "domain": self.team_id.lower()},
             "user": {"id": self.user_id, "team_id": self.team_id, "username": self.user_id},
             "channel": {"id": channel, "name": "general"},
-            "message": {"type": "message", "user": author, "ts": message_ts, "text": message_text},
+            "message": {
+                "type": "message",
+                "user": author,
+                "ts": message_ts,
+                "text": message_text,
+                **message,
+            },
             "message_ts": message_ts,
             "response_url": response_url,
             "trigger_id": self.trigger_id(),
