@@ -22,6 +22,7 @@ from storage.errors import DomainError, NotFound, ValidationFailed
 from storage.fields import PRIORITIES, STATUSES, STORY_KEY, not_one_of, vocabulary_word
 from storage.live import expansion
 from storage.live import subscriptions as live
+from storage.models import LIVE_EVENTS
 from storage.permissions import require_admin
 from storage.search import search_stories
 from storage.users import Actor, grant_admin
@@ -42,8 +43,8 @@ USAGE = {
         ("link REF", "make it this channel's default project"),
         (
             "subscribe REF [FILTERS]",
-            "show its stories' changes here as they happen; filters: events:created,moved,"
-            "assigned,done,deleted · priority:high · assignee:@user · tag:NAME · threads:off",
+            "show its stories' changes here as they happen; filters: created moved assigned "
+            "done deleted (the events) · priority:high · assignee:@user · tag:NAME · threads:off",
         ),
         ("unsubscribe REF", "stop showing them here"),
         ("subscriptions", "what this channel follows"),
@@ -411,10 +412,13 @@ def normalize_status(word: str) -> str:
 def parse_filters(words: list[str], actor: Actor) -> live.Filters:
     """`events:created,done priority:high assignee:@maria tag:auth threads:off`."""
     given: dict[str, Any] = {}
+    events: list[str] = []
     for word in words:
         name, _, value = word.partition(":")
         name = name.lower()
-        if name == "events" and value:
+        if not value and name in LIVE_EVENTS:  # `created done`: the events, as words
+            events.append(name)
+        elif name == "events" and value:
             given["events"] = tuple(
                 dict.fromkeys(v.strip().lower() for v in value.split(",") if v.strip())
             )
@@ -432,9 +436,11 @@ def parse_filters(words: list[str], actor: Actor) -> live.Filters:
         else:
             raise UsageProblem(
                 "/project",
-                f"'{word[:40]}' is not a filter. Filters: events:created,moved,assigned,done,"
-                "deleted · priority:high · assignee:@user · tag:NAME · threads:off",
+                f"'{word[:40]}' is not a filter. Filters: created moved assigned done deleted "
+                "(the events) · priority:high · assignee:@user · tag:NAME · threads:off",
             )
+    if events:
+        given["events"] = tuple(dict.fromkeys([*given.get("events", ()), *events]))
     return live.Filters(**given)
 
 

@@ -93,7 +93,7 @@ def test_a_burst_of_changes_is_one_update_and_one_thread_reply(slack, cards, cha
 
 def test_filters_and_threads_off(slack, cards, channel):
     create_project(slack, "Web shop", "WEB")
-    said = run(slack, "subscribe WEB priority:high events:created,done threads:off", channel)
+    said = run(slack, "subscribe WEB priority:high created done threads:off", channel)
     assert "priority HIGH and above" in said.text_of() and "no thread replies" in said.text_of()
     create_story(slack, "WEB", "Typo in footer", priority="LOW")
     create_story(slack, "WEB", "Checkout is down", priority="CRITICAL")
@@ -197,3 +197,16 @@ def test_a_long_backlog_of_changes_loses_no_line_and_stays_within_slacks_limits(
     assert check_message(message) == []
     shown = "\n".join(b["text"]["text"] for b in message["blocks"])
     assert shown.splitlines() == lines
+
+
+def test_slack_asking_to_slow_down_is_waited_for_and_nothing_is_lost(slack, cards, channel):
+    create_project(slack, "Web shop", "WEB")
+    run(slack, "subscribe WEB", channel)
+    slack.fake.rate_limit("chat.postMessage", retry_after=1, times=1)
+    create_story(slack, "WEB", "Reset password")
+    (card,) = wait(lambda: slack.fake.messages(channel), timeout=10)
+    settle(cards)
+    assert len(slack.fake.messages(channel)) == 1 and "Reset password" in str(card["blocks"])
+    limited = slack.fake.calls_to("chat.postMessage", lambda c: c.params["channel"] == channel)
+    assert len(limited) == 2  # the 429, then the post after Retry-After
+    assert limited[1].at - limited[0].at >= 0.9
