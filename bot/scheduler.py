@@ -33,6 +33,7 @@ from storage.digests.schedule import latest_slot
 from storage.digests.subscriptions import DigestView, subscription
 from storage.errors import DomainError
 from storage.events import forget_events_before
+from storage.live import deliveries, expansion
 from storage.models import utcnow
 from storage.scheduler_runs import claim_slot, finish_slot, prune_runs
 from storage.sessions import cleanup_expired
@@ -63,6 +64,8 @@ SESSION_CLEANUP_EVERY = timedelta(minutes=5)
 SLOT_ANCHOR = datetime(2020, 1, 1, tzinfo=UTC)
 RUN_CLAIMS_KEPT = timedelta(days=14)
 EVENT_IDS_KEPT = timedelta(days=1)
+CARD_UPDATES_KEPT = timedelta(days=7)
+EXPANSIONS_KEPT = timedelta(days=90)
 # A digest claim still RUNNING after this is presumed abandoned (its process died).
 DIGEST_CLAIM_STALE = timedelta(minutes=10)
 BACKUP_MAX_AGE = timedelta(days=1)
@@ -212,6 +215,11 @@ class Jobs:
         # Slack retries an event for minutes; a day of event ids is plenty for dedupe
         with self.db.write() as s:
             forget_events_before(s, now - EVENT_IDS_KEPT)
+        # delivered card updates are history once shown; a thread's expanded keys, after a
+        # quarter, may be expanded again
+        with self.db.write() as s:
+            deliveries.prune(s, delivered_before=now - CARD_UPDATES_KEPT)
+            expansion.prune(s, before=now - EXPANSIONS_KEPT)
         return deleted
 
     def run_cleanup(self) -> None:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -232,6 +232,15 @@ def skip_paused(s: Session, subscription_id: str) -> int:
             CardUpdate.state.in_(("pending", "claimed")),
         )
         .values(state="skipped")
+        .execution_options(synchronize_session=False)
+    ).rowcount
+
+
+def prune(s: Session, *, delivered_before: datetime) -> int:
+    """Forget card updates delivered (or dropped) before then: they are history."""
+    return s.execute(
+        delete(CardUpdate)
+        .where(CardUpdate.state.in_(("done", "skipped")), CardUpdate.created_at < delivered_before)
         .execution_options(synchronize_session=False)
     ).rowcount
 

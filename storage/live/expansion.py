@@ -4,8 +4,9 @@ already had expanded (once per key per thread)."""
 from __future__ import annotations
 
 import re
+from datetime import datetime
 
-from sqlalchemy import and_, select, tuple_
+from sqlalchemy import and_, delete, select, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -117,3 +118,12 @@ def stories_to_expand(
             continue
         fresh.append(story)
     return fresh
+
+
+def prune(s: Session, *, before: datetime) -> int:
+    """Forget which keys threads expanded before then (a thread that old may again)."""
+    return s.execute(
+        delete(KeyExpansion)
+        .where(KeyExpansion.created_at < before)
+        .execution_options(synchronize_session=False)
+    ).rowcount

@@ -123,3 +123,28 @@ def test_bad_filters_are_refused_with_what_would_work():
         Filters(min_priority="urgent")
     with pytest.raises(ValidationFailed):
         Filters(events=())
+
+
+def test_delivered_updates_and_old_expansions_are_pruned(db):
+    from datetime import UTC, datetime
+
+    from storage.live import expansion
+    from storage.models import KeyExpansion
+
+    ana, bob, _ = _team(db)
+    with db.write() as s:
+        subscribe(s, bob, "WEB", "C0WEB", Filters())
+        story = stories.create_story(s, ana, "WEB", {"title": "Reset", "description": "x"})
+        stories.move_story(s, ana, story.key, "READY")
+    batch = _claim(db)
+    with db.write() as s:
+        deliveries.finish(s, batch, "w1")
+        stories.move_story(s, ana, story.key, "DONE")  # still waiting: kept
+        expansion.stories_to_expand(s, "T0L", "C0WEB", "1.2", [("WEB", 1)])
+    later = datetime(2999, 1, 1, tzinfo=UTC)
+    with db.write() as s:
+        assert deliveries.prune(s, delivered_before=later) == 2
+        assert expansion.prune(s, before=later) == 1
+    with db.read() as s:
+        assert list(s.scalars(select(CardUpdate.kind))) == ["done"]
+        assert s.scalar(select(KeyExpansion.id)) is None
