@@ -8,6 +8,7 @@ import sys
 
 from pydantic import ValidationError
 
+from bot.observe import open_database
 from bot.settings import Settings
 
 log = logging.getLogger("autodevhub")
@@ -43,6 +44,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     check = sub.add_parser("check", help="integrity, foreign keys, search index consistency")
     check.add_argument("--repair", action="store_true", help="rebuild the search index")
+    check.add_argument(
+        "--analyze", action="store_true", help="refresh the query planner's statistics"
+    )
 
     backup = sub.add_parser("backup", help="take a verified backup now")
     backup.add_argument("--list", action="store_true", help="list the backups that exist")
@@ -79,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     if command == "check":
         from storage.check import main as check_main
 
-        return check_main(settings.database_url, repair=args.repair)
+        return check_main(settings.database_url, repair=args.repair, analyze_too=args.analyze)
     if command == "backup":
         from bot.backup_cli import backup_main
 
@@ -96,9 +100,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _db(settings: Settings, action: str, revision: str | None) -> int:
-    from storage.db import Database
 
-    db = Database(settings.database_url)
+    db = open_database(settings)
     try:
         if action == "upgrade":
             db.upgrade(revision or "head")

@@ -10,6 +10,7 @@ from typing import Any, TextIO
 
 from bot import commands
 from bot.forms import FORMS, FormField, save_project, save_story
+from bot.observe import open_database
 from bot.settings import Settings
 from bot.ui.plain_text import project_text, story_text, text_for
 from storage.db import Database
@@ -258,7 +259,7 @@ def main(
     user: str | None = None,
 ) -> int:
     """Run the console on the configured database until `quit` or end of input."""
-    db = Database(settings.database_url)
+    db = open_database(settings)
     try:
         db.upgrade()
         name = user or _console_id(_login_name())

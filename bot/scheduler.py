@@ -20,12 +20,14 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.clients import ClientFor, one_client_per_workspace, workspace_clients
+from bot.observe import open_database
 from bot.settings import Settings
 from bot.ui import backup as backup_ui
 from bot.ui import digest as digest_ui
 from storage.backup.files import BackupFailed, list_backups
 from storage.backup.hold import DatabaseHold, hold_database
 from storage.backup.take import BackupReport, take_backup
+from storage.check import optimize
 from storage.db import Database
 from storage.digests.compose import compose_digest
 from storage.digests.due import DueDigest, due_digests, mark_sent, pause_subscription
@@ -220,6 +222,7 @@ class Jobs:
         with self.db.write() as s:
             deliveries.prune(s, delivered_before=now - CARD_UPDATES_KEPT)
             expansion.prune(s, before=now - EXPANSIONS_KEPT)
+        optimize(self.db)  # SQLite's PRAGMA optimize; PostgreSQL has autovacuum
         return deleted
 
     def run_cleanup(self) -> None:
@@ -420,7 +423,7 @@ def start_services(settings: Settings, db: Database) -> BackgroundServices:
 
 def main(settings: Settings) -> int:
     """`autodevhub scheduler`: the scheduler alone, until SIGINT or SIGTERM."""
-    db = Database(settings.database_url)
+    db = open_database(settings)
     try:
         db.upgrade()
         hold = hold_database(settings.database_url)

@@ -24,6 +24,7 @@ from slack_bolt.request.internals import build_context
 from sqlalchemy import text
 
 from bot.app import EVENTS_PATH, SettingsError, create_app
+from bot.observe import open_database
 from bot.settings import Settings
 from bot.slack_requests import UnusableBody, check_shape, parse_body, request_kind
 from storage.db import Database
@@ -374,7 +375,7 @@ def main(settings: Settings, host: str | None = None, port: int | None = None) -
         return console_main(settings)
 
     socket_mode = settings.slack_app_token is not None
-    db = Database(settings.database_url)
+    db = open_database(settings)
     try:
         db.upgrade()
         app = create_app(settings, db, socket_mode=socket_mode)

@@ -48,6 +48,8 @@ class Settings(BaseSettings):
     # Seconds an App Home refresh waits so that a burst of changes costs one build (the
     # acting member's own Home, when the change came from it, is refreshed at once).
     home_delay: float = Field(default=2.0, alias="AUTODEVHUB_HOME_DELAY", ge=0, le=60)
+    # a database statement slower than this is logged (its shape, never its values)
+    slow_query_ms: float = Field(default=1000.0, alias="AUTODEVHUB_SLOW_QUERY_MS", gt=0)
     # live story cards: changes of one story within this many seconds become one update
     card_window: float = Field(default=2.0, alias="AUTODEVHUB_CARD_WINDOW", ge=0, le=60)
     card_workers: int = Field(default=2, alias="AUTODEVHUB_CARD_WORKERS", ge=1, le=16)

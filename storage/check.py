@@ -6,7 +6,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from sqlalchemy import text
+from sqlalchemy import inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
@@ -169,6 +169,70 @@ def run_checks(db: Database) -> list[str]:
     return problems
 
 
+def table_sizes(db: Database) -> list[tuple[str, int, int]]:
+    """(table, rows, indexes) of every table of the app (Alembic's and the search index's
+    own tables left out), by name."""
+    found = []
+    inspector = inspect(db.write_engine)
+    with db.read() as s:
+        for table in sorted(inspector.get_table_names()):
+            if table == "alembic_version" or table.startswith("stories_fts"):
+                continue
+            rows = s.scalar(text(f'SELECT count(*) FROM "{table}"'))
+            indexes = len(inspector.get_indexes(table)) + len(
+                inspector.get_unique_constraints(table)
+            )
+            found.append((table, int(rows or 0), indexes))
+    return found
+
+
+def file_sizes(db: Database) -> list[tuple[str, int]]:
+    """SQLite: the database file and its WAL, with their sizes in bytes (what exists)."""
+    path = sqlite_path_of(db.url)
+    if path is None:
+        return []
+    return [(str(p), p.stat().st_size) for p in (path, Path(f"{path}-wal")) if p.exists()]
+
+
+def sqlite_path_of(url: str) -> Path | None:
+    parsed = make_url(normalize_url(url))
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(parsed.database)
+
+
+def analyze(db: Database) -> None:
+    """Refresh the query planner's statistics (ANALYZE on either database)."""
+    with db.write() as s:  # both run ANALYZE inside a transaction (unlike VACUUM)
+        s.execute(text("ANALYZE"))
+
+
+def optimize(db: Database) -> None:
+    """The nightly upkeep: SQLite's `PRAGMA optimize` (statistics where they are stale).
+    PostgreSQL's autovacuum keeps its statistics fresh on its own: nothing to do there."""
+    if db.dialect == "sqlite":
+        with db.write() as s:
+            s.execute(text("PRAGMA optimize"))
+
+
+def _human(size: int) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if size < 1024 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size} B"
+
+
+def print_sizes(db: Database) -> None:
+    sizes = table_sizes(db)
+    width = max((len(t) for t, _, _ in sizes), default=5)
+    print(f"{'table'.ljust(width)}  {'rows':>10}  indexes")
+    for table, rows, indexes in sizes:
+        print(f"{table.ljust(width)}  {rows:>10,}  {indexes:>7}")
+    for path, size in file_sizes(db):
+        print(f"{'WAL' if path.endswith('-wal') else 'file'}: {path} ({_human(size)})")
+
+
 def rebuild_search_index(db: Database) -> None:
     """Rebuild the search index from user_stories (cheap: one pass over the stories)."""
     with db.write() as s:
@@ -178,8 +242,9 @@ def rebuild_search_index(db: Database) -> None:
             s.execute(text("REINDEX INDEX idx_stories_search"))
 
 
-def main(database_url: str, *, repair: bool = False) -> int:
-    """Print a report; exit status 1 when anything is wrong (after repair, if asked)."""
+def main(database_url: str, *, repair: bool = False, analyze_too: bool = False) -> int:
+    """Print a report (problems, then each table's rows and indexes, and the files' sizes
+    on SQLite); exit status 1 only when something is wrong (after repair, if asked)."""
     url = make_url(normalize_url(database_url))
     shown_url = url.render_as_string(hide_password=True)
     on_file = url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:")
@@ -194,6 +259,10 @@ def main(database_url: str, *, repair: bool = False) -> int:
             print(f"Found {len(problems)} problem(s); rebuilding the search index…")
             rebuild_search_index(db)
             problems = run_checks(db)
+        if analyze_too:
+            analyze(db)
+            print("ANALYZE: the query planner's statistics are fresh.")
+        print_sizes(db)
         if not problems:
             with db.read() as s:
                 stories = s.scalar(text("SELECT count(*) FROM user_stories"))

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 import threading
 from collections.abc import Iterator
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +69,30 @@ def _sqlite_engine(url: str, *, immediate: bool, busy_timeout_ms: int) -> Engine
     return engine
 
 
+# The operation a unit of work belongs to (a function's module and name: never SQL or user
+# text), for the database-time metrics and the slow-query log (bot/observe.py).
+OPERATION: ContextVar[str] = ContextVar("autodevhub_operation", default="other")
+# Modules whose frames are passed over when naming it: wrappers that open units of work
+# for their callers (see `passed_over`).
+_PASSED_OVER = {__name__, "contextlib"}
+
+
+def passed_over(module: str) -> None:
+    """Name the units of work `module` opens after its callers (a wrapper like a request's
+    `write()`), not after itself."""
+    _PASSED_OVER.add(module)
+
+
+def _caller() -> str:
+    """module.function of the code that opened the unit of work."""
+    frame = sys._getframe(1)
+    while frame is not None and frame.f_globals.get("__name__") in _PASSED_OVER:
+        frame = frame.f_back  # type: ignore[assignment]
+    if frame is None:
+        return "other"
+    return f"{frame.f_globals.get('__name__', '?')}.{frame.f_code.co_qualname}"
+
+
 class Database:
     """The app's database: `write()` and `read()` units of work over one URL."""
 
@@ -100,16 +126,25 @@ class Database:
         return self.write_engine
 
     @contextlib.contextmanager
-    def write(self) -> Iterator[Session]:
-        """One write unit of work: commits on success, rolls back on any error."""
-        with self._writer_turn, self._write.begin() as session:
-            yield session
+    def write(self, operation: str | None = None) -> Iterator[Session]:
+        """One write unit of work: commits on success, rolls back on any error. Its
+        statements are timed under `operation` (default: the function that opened it)."""
+        token = OPERATION.set(operation or _caller())
+        try:
+            with self._writer_turn, self._write.begin() as session:
+                yield session
+        finally:
+            OPERATION.reset(token)
 
     @contextlib.contextmanager
-    def read(self) -> Iterator[Session]:
+    def read(self, operation: str | None = None) -> Iterator[Session]:
         """One read-only unit of work (never blocks a writer on SQLite WAL)."""
-        with self._read.begin() as session:
-            yield session
+        token = OPERATION.set(operation or _caller())
+        try:
+            with self._read.begin() as session:
+                yield session
+        finally:
+            OPERATION.reset(token)
 
     def upgrade(self, revision: str = "head") -> None:
         command.upgrade(alembic_config(self.url), revision)

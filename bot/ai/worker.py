@@ -20,6 +20,7 @@ from pydantic import ValidationError
 
 from bot.ai.generator import GenerationFailed, StoryGenerator, story_generator
 from bot.ai.schemas import GenerationBrief, ProjectContext
+from bot.observe import open_database
 from bot.settings import Settings
 from storage.db import Database
 from storage.errors import DomainError
@@ -356,7 +357,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     settings = Settings()
-    db = Database(settings.database_url)
+    db = open_database(settings)
     pool = GenerationWorkerPool(
         db,
         settings,

@@ -148,3 +148,31 @@ def test_postgresql_missing_search_index_is_reported(db: Database) -> None:
                 text("CREATE INDEX idx_stories_search ON user_stories USING GIN (search_vector)")
             )
     assert check.run_checks(db) == []
+
+
+def test_check_prints_each_tables_rows_and_indexes_and_analyzes_when_asked(db, capsys) -> None:
+    from sqlalchemy import inspect
+
+    from storage import projects, stories
+    from storage.users import ensure_user
+
+    with db.write() as s:
+        owner = ensure_user(s, "T9", "U9")
+        projects.create_project(s, owner, {"name": "Web shop", "key": "WEB"})
+        for n in range(3):
+            stories.create_story(s, owner, "WEB", {"title": f"Story {n}", "description": "x"})
+    assert check.main(db.url, analyze_too=True) == 0
+    out = capsys.readouterr().out
+    assert "ANALYZE: the query planner's statistics are fresh." in out
+    rows = {line.split()[0]: line.split()[1:] for line in out.splitlines()[2:] if "  " in line}
+    assert rows["user_stories"][0] == "3" and rows["projects"][0] == "1"
+    declared = len(inspect(db.write_engine).get_indexes("user_stories"))
+    assert int(rows["user_stories"][1]) >= declared >= 10
+    if db.dialect == "sqlite":
+        assert f"file: {db.url.removeprefix('sqlite:///')}" in out
+    with db.read() as s:  # ANALYZE ran: the planner has statistics for the stories
+        if db.dialect == "sqlite":
+            assert s.execute(text("SELECT count(*) FROM sqlite_stat1")).scalar() > 0
+        else:
+            found = "SELECT last_analyze FROM pg_stat_user_tables WHERE relname = 'user_stories'"
+            assert s.execute(text(found)).scalar() is not None

@@ -1,0 +1,60 @@
+"""Database time: a histogram per operation, and a log line for each slow statement that
+shows its shape, never its values."""
+
+from __future__ import annotations
+
+import logging
+
+from prometheus_client import REGISTRY
+from sqlalchemy import text
+
+from bot.observe import observe, shape
+
+SLOW_SQLITE = (
+    "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 3000000) "
+    "SELECT count(*) FROM c WHERE x != 'the secret password'"
+)
+SLOW_POSTGRES = "SELECT pg_sleep(0.3), 'the secret password'"
+
+
+def count_story_titles(db) -> int:
+    """An operation of its own, as a domain function would be."""
+    with db.read() as s:
+        slow = SLOW_POSTGRES if db.dialect == "postgresql" else SLOW_SQLITE
+        s.execute(text(slow))
+        return 1
+
+
+def _samples(operation: str) -> float:
+    found = REGISTRY.get_sample_value(
+        "autodevhub_db_statement_seconds_count", {"operation": operation}
+    )
+    return found or 0.0
+
+
+def test_a_slow_statement_is_logged_by_operation_with_its_values_left_out(db, caplog):
+    observe(db, slow_ms=100)
+    operation = f"{__name__}.count_story_titles"
+    before = _samples(operation)
+    with caplog.at_level(logging.WARNING, logger="autodevhub.db"):
+        count_story_titles(db)
+    (line,) = [r.getMessage() for r in caplog.records if r.name == "autodevhub.db"]
+    assert line.startswith(f"slow query: {operation} took ")
+    assert "the secret password" not in line and "?" in line
+    assert ("pg_sleep" if db.dialect == "postgresql" else "WITH RECURSIVE") in line
+    assert _samples(operation) >= before + 1  # (SQLite counts its BEGIN too)
+
+
+def test_fast_statements_are_timed_but_not_logged(db, caplog):
+    observe(db, slow_ms=10_000)
+    with caplog.at_level(logging.WARNING, logger="autodevhub.db"), db.write() as s:
+        s.execute(text("SELECT 1"))
+    assert not [r for r in caplog.records if r.name == "autodevhub.db"]
+    assert _samples(f"{__name__}.test_fast_statements_are_timed_but_not_logged") >= 1
+
+
+def test_the_shape_of_a_statement_hides_its_literals():
+    assert shape("SELECT * FROM t WHERE a = 'x''y' AND b = 42\n  AND c = ?") == (
+        "SELECT * FROM t WHERE a = ? AND b = ? AND c = ?"
+    )
+    assert len(shape("SELECT " + "a, " * 500 + "b")) == 400
