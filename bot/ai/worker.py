@@ -59,6 +59,22 @@ def wake_workers() -> None:
         pool.wake()
 
 
+def gone_from_this_host(claimer: str) -> bool:
+    """Whether a worker name (`host:pid:...`) is of a process of this host that no longer
+    runs (killed, crashed): its claims need not wait for their lease to run out."""
+    host, _, rest = claimer.partition(":")
+    pid = rest.partition(":")[0]
+    if host != socket.gethostname()[:40] or not pid.isdigit() or int(pid) == os.getpid():
+        return False
+    try:
+        os.kill(int(pid), 0)  # signal 0: only asks whether the process exists
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # it runs, as another user
+        return False
+    return False
+
+
 def brief_from(context: dict[str, Any]) -> GenerationBrief:
     """The generator's brief from a request's stored ask and its project's context."""
     ask = context["request"]
@@ -301,7 +317,10 @@ class GenerationWorkerPool:
         with self.db.write() as s:
             for request_id, claimer in held.items():
                 queue.renew_claim(s, request_id, claimer)
-            report = queue.requeue_stale(s, stale_after=self.lease, max_attempts=self.max_attempts)
+            dead = [c for c in queue.claimers(s) if gone_from_this_host(c)]
+            report = queue.requeue_stale(
+                s, stale_after=self.lease, max_attempts=self.max_attempts, dead=dead
+            )
         if report.requeued:
             log.info("re-queued %d interrupted generation(s)", len(report.requeued))
             for _ in report.requeued:

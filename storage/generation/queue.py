@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from storage import audit
@@ -384,13 +385,17 @@ def requeue_stale(
     *,
     stale_after: timedelta,
     max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+    dead: Iterable[str] = (),
     now: datetime | None = None,
 ) -> RequeueReport:
-    """PROCESSING rows whose lease ran out go back to PENDING, or FAILED after max attempts."""
+    """PROCESSING rows whose lease ran out, or whose claimer is known `dead` (a process that
+    no longer runs), go back to PENDING, or FAILED after max attempts."""
     now = now or utcnow()
-    stale = and_(
-        GenerationRequest.status == "PROCESSING", GenerationRequest.claimed_at < now - stale_after
-    )
+    gone = GenerationRequest.claimed_at < now - stale_after
+    dead = list(dead)
+    if dead:
+        gone = or_(gone, GenerationRequest.claimed_by.in_(dead))
+    stale = and_(GenerationRequest.status == "PROCESSING", gone)
     failed = list(
         s.scalars(
             update(GenerationRequest)
@@ -417,6 +422,19 @@ def requeue_stale(
         )
     )
     return RequeueReport(requeued=requeued, failed=failed)
+
+
+def claimers(s: Session) -> list[str]:
+    """Who holds the PROCESSING requests now (`host:pid:...` worker names)."""
+    return list(
+        s.scalars(
+            select(GenerationRequest.claimed_by)
+            .where(
+                GenerationRequest.status == "PROCESSING", GenerationRequest.claimed_by.is_not(None)
+            )
+            .distinct()
+        )
+    )
 
 
 def queue_counts(s: Session) -> dict[str, int]:

@@ -320,3 +320,30 @@ def test_a_result_nobody_showed_is_sent_as_a_dm(sqlite_db: Database) -> None:
         pool.keep()  # once only
     assert [d.reply for d in delivered[1:]] == [{"direct_message": True}]
     assert delivered[1].id == rid
+
+
+def test_a_dead_local_workers_claims_are_taken_back_at_once(sqlite_db: Database) -> None:
+    import socket
+
+    actor = seed_project(sqlite_db)
+    rid = enqueue(sqlite_db, actor)
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()  # a process of this host that no longer runs
+    with sqlite_db.write() as s:
+        dead = f"{socket.gethostname()[:40]}:{gone.pid}:abc123:w0"
+        assert queue.claim_next(s, dead).id == rid
+        alive = f"{socket.gethostname()[:40]}:{os.getppid()}:def456:w0"  # still running
+        other = enqueue_in(s, actor)
+        assert queue.claim_next(s, alive).id == other
+    pool = GenerationWorkerPool(
+        sqlite_db, make_settings(ANTHROPIC_API_KEY=None), lease_seconds=3600
+    )
+    report = pool.keep()  # the lease is an hour: only the dead claimer's request goes back
+    assert report.requeued == [rid]
+    with sqlite_db.read() as s:
+        assert queue.load_request(s, rid).status == "PENDING"
+        assert queue.load_request(s, other).status == "PROCESSING"
+
+
+def enqueue_in(s, actor) -> str:
+    return queue.enqueue_generation(s, actor, "WEB", ASK, rate_limit_per_minute=1000).id
