@@ -94,3 +94,48 @@ def test_index_follows_edits_and_deletes(backlog) -> None:
     assert _keys(backlog, backlog.bob, "password") == []
     assert _keys(backlog, backlog.bob, "screen") == ["WEB-2"]
     assert run_checks(backlog.db) == []
+
+
+def test_vacuum_keeps_search_working(sqlite_db) -> None:
+    """VACUUM may renumber the rowids of a table without an INTEGER PRIMARY KEY; the search
+    index must not point at them (issue 13: a stable integer key)."""
+    import contextlib
+
+    from sqlalchemy import text
+
+    from storage import check, projects, stories
+    from storage.search import search_stories
+    from storage.users import ensure_user
+
+    with sqlite_db.write() as s:
+        ana = ensure_user(s, "T0V", "U0ANA")
+        projects.create_project(s, ana, {"name": "Web shop", "key": "WEB"})
+        made = [
+            stories.create_story(
+                s, ana, "WEB", {"title": f"Widget {n} alpha{n}", "description": "x"}
+            )
+            for n in range(60)
+        ]
+        for story in made[::3]:  # holes in the numbering for VACUUM to close
+            stories.delete_story(s, ana, story.key)
+    import sqlite3
+
+    sqlite_db.dispose()
+    with contextlib.closing(sqlite3.connect(sqlite_db.url.removeprefix("sqlite:///"))) as raw:
+        raw.execute("VACUUM")
+    kept = [story for n, story in enumerate(made) if n % 3]
+    with sqlite_db.read() as s:
+        found = {v.key for v in search_stories(s, ana, "widget", limit=100)}
+        assert found == {story.key for story in kept}
+        for n, story in enumerate(made):
+            if n % 3:
+                (hit,) = search_stories(s, ana, f"alpha{n}")
+                assert hit.key == story.key
+    assert check.run_checks(sqlite_db) == []
+    with sqlite_db.write() as s:  # and it keeps following changes after the VACUUM
+        stories.update_story(s, ana, kept[0].key, {"title": "Renamed gadget"})
+        story = stories.create_story(s, ana, "WEB", {"title": "Fresh gizmo", "description": "x"})
+    with sqlite_db.read() as s:
+        assert [v.key for v in search_stories(s, ana, "gadget")] == [kept[0].key]
+        assert [v.key for v in search_stories(s, ana, "gizmo")] == [story.key]
+        assert s.execute(text("SELECT count(*) FROM user_stories")).scalar() == len(kept) + 1
