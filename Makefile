@@ -29,6 +29,9 @@ bench: $(BIN)/.installed
 	$(BIN)/python -m bench.ack_path
 	$(BIN)/python -m bench.generation_load
 	$(BIN)/python -m bench.backup_load
+	$(BIN)/python -m bench.live_cards
+	$(BIN)/python -m bench.indexes
+	$(BIN)/python -m bench.indexes --database postgresql
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .

@@ -29,12 +29,16 @@ def record(
 ) -> None:
     """Queue the change `kind` (created, moved, assigned, done, deleted, edited) of `story`
     (as it is after the change) for the channels that follow its project."""
+    # FOR SHARE (PostgreSQL): an unsubscribe committing meanwhile cannot pull a subscription
+    # from under the updates written for it; it waits for this change, or is not seen
     subs = s.scalars(
-        select(LiveSubscription).where(
+        select(LiveSubscription)
+        .where(
             LiveSubscription.project_id == story.project_id,
             LiveSubscription.paused_at.is_(None),
             or_(LiveSubscription.thread_ts == "", LiveSubscription.story_id == story.id),
         )
+        .with_for_update(read=True)
     ).all()
     if not subs:
         return

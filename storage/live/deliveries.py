@@ -82,6 +82,9 @@ def claim(
         .limit(8)
     ).all()
     for subscription_id, story_id in candidates:
+        following = select(LiveSubscription.id).where(LiveSubscription.id == subscription_id)
+        if s.scalar(following.with_for_update(read=True)) is None:
+            continue  # unsubscribed meanwhile (its updates went with it)
         card_id = _card(s, subscription_id, story_id)
         took = s.execute(
             update(StoryCard)
@@ -169,7 +172,8 @@ def story_for_card(s: Session, story_id: str) -> StoryView | None:
 
 def _held(s: Session, card_id: str, claimer: str) -> StoryCard | None:
     """The card if this worker still holds its claim (else another took it over)."""
-    card = s.get(StoryCard, card_id)
+    # locked (PostgreSQL): an unsubscribe deleting it meanwhile waits for this transaction
+    card = s.get(StoryCard, card_id, with_for_update=True)
     return card if card is not None and card.claimed_by == claimer else None
 
 

@@ -263,6 +263,13 @@ HISTORY_LIMITS = (100, 999)
 REPLIES_LIMITS = (1000, 1000)
 
 
+class _Listening(ThreadingHTTPServer):
+    """Slack takes every connection: a listen queue of 5 (socketserver's default) drops the
+    app's bursts, and each dropped connection costs a 1 s SYN retry (BENCHMARKS.md #18)."""
+
+    request_queue_size = 128
+
+
 @dataclass
 class StoredMessage:
     """One message as Slack keeps it in a channel: posted by the app's bot user."""
@@ -642,7 +649,7 @@ class FakeSlackAPI:
             def log_message(self, *args: Any) -> None:  # keep test output clean
                 pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = _Listening(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True

@@ -148,3 +148,41 @@ def test_delivered_updates_and_old_expansions_are_pruned(db):
     with db.read() as s:
         assert list(s.scalars(select(CardUpdate.kind))) == ["done"]
         assert s.scalar(select(KeyExpansion.id)) is None
+
+
+def test_an_unsubscribe_meanwhile_never_fails_a_story_change(db):
+    """PostgreSQL writes side by side: a channel unsubscribing while a change of its project
+    is being written waits for it, instead of pulling the subscription from under it."""
+    import threading
+
+    from sqlalchemy import event
+
+    if db.dialect != "postgresql":
+        pytest.skip("SQLite writes one transaction at a time")
+    ana, bob, _ = _team(db)
+    with db.write() as s:
+        subscribe(s, bob, "WEB", "C0WEB", Filters())
+        story = stories.create_story(s, ana, "WEB", {"title": "Reset", "description": "x"})
+    outcome: list[str] = []
+
+    def unsubscribe_now() -> None:
+        with db.write() as s2:
+            unsubscribe(s2, bob, "WEB", "C0WEB")
+        outcome.append("unsubscribed")
+
+    threads: list[threading.Thread] = []
+
+    def before_flush(session, _context, _instances) -> None:
+        if not threads and any(isinstance(o, CardUpdate) for o in session.new):
+            threads.append(threading.Thread(target=unsubscribe_now))
+            threads[0].start()
+            threads[0].join(0.5)  # before the fix it committed here, and the insert failed
+
+    with db.write() as s:
+        event.listen(s, "before_flush", before_flush)
+        stories.move_story(s, ana, story.key, "READY")
+    threads[0].join(10)
+    assert outcome == ["unsubscribed"]
+    with db.read() as s:
+        assert stories.get_story(s, ana, story.key).status == "READY"
+        assert channel_subscriptions(s, ana, "C0WEB") == []
