@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import insert, or_, select
 from sqlalchemy.orm import Session
 
 from storage.fields import PRIORITY_RANK
-from storage.models import CardUpdate, LiveSubscription, StoryCard, utcnow
+from storage.models import CardUpdate, LiveSubscription, StoryCard, new_id, utcnow
 
 if TYPE_CHECKING:
     from storage.stories import StoryView
@@ -50,9 +50,14 @@ def record(
             )
         )
     )
-    for sub in subs:
-        if sub.id in shown or matches(sub, story, kind, details or {}):
-            queue(s, sub, actor_slack_id, story, kind, details)
+    due = [sub for sub in subs if sub.id in shown or matches(sub, story, kind, details or {})]
+    if due:
+        # one executemany, not an ORM object per channel: this runs inside every change
+        s.execute(
+            insert(CardUpdate),
+            [_row(sub.id, actor_slack_id, story, kind, details) for sub in due],
+        )
+        s.info[_KEY] = True
 
 
 def queue(
@@ -64,19 +69,30 @@ def queue(
     details: dict[str, Any] | None = None,
 ) -> None:
     """One change of `story` for one subscription, to be delivered once."""
-    now = utcnow()
-    s.add(
-        CardUpdate(
-            subscription_id=sub.id,
-            story_id=story.id,
-            kind=kind,
-            actor_slack_id=actor_slack_id,
-            details={"key": story.key, "title": story.title, **(details or {})},
-            created_at=now,
-            due_at=now,
-        )
-    )
+    s.execute(insert(CardUpdate), [_row(sub.id, actor_slack_id, story, kind, details)])
     s.info[_KEY] = True
+
+
+def _row(
+    subscription_id: str,
+    actor_slack_id: str | None,
+    story: StoryView,
+    kind: str,
+    details: dict[str, Any] | None,
+) -> dict[str, Any]:
+    now = utcnow()
+    return {
+        "id": new_id(),
+        "subscription_id": subscription_id,
+        "story_id": story.id,
+        "kind": kind,
+        "actor_slack_id": actor_slack_id,
+        "details": {"key": story.key, "title": story.title, **(details or {})},
+        "state": "pending",
+        "attempts": 0,
+        "created_at": now,
+        "due_at": now,
+    }
 
 
 def matches(sub: LiveSubscription, story: StoryView, kind: str, details: dict[str, Any]) -> bool:

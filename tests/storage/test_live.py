@@ -172,14 +172,14 @@ def test_an_unsubscribe_meanwhile_never_fails_a_story_change(db):
 
     threads: list[threading.Thread] = []
 
-    def before_flush(session, _context, _instances) -> None:
-        if not threads and any(isinstance(o, CardUpdate) for o in session.new):
+    def before_the_updates(state) -> None:  # the change is about to write its card updates
+        if not threads and state.is_insert and state.bind_mapper.class_ is CardUpdate:
             threads.append(threading.Thread(target=unsubscribe_now))
             threads[0].start()
             threads[0].join(0.5)  # before the fix it committed here, and the insert failed
 
     with db.write() as s:
-        event.listen(s, "before_flush", before_flush)
+        event.listen(s, "do_orm_execute", before_the_updates)
         stories.move_story(s, ana, story.key, "READY")
     threads[0].join(10)
     assert outcome == ["unsubscribed"]
