@@ -171,13 +171,8 @@ class UserStory(Timestamps, Base):
         Index("idx_stories_status", "status"),
         Index("idx_stories_created_at", "created_at"),
         Index("idx_stories_team_id", "team_id"),
-        Index("idx_stories_project_status_priority", "project_id", "status", "priority"),
-        Index(
-            "idx_stories_list",
-            "project_id",
-            "created_at",
-            postgresql_include=["title", "priority", "status", "story_points"],
-        ),
+        # (the seed's (project_id, status, priority) and (project_id, created_at) indexes are
+        # gone: no list or show query is faster with them; BENCHMARKS.md section 7)
         # keyset pagination in the seed's order: priority rank, newest first, id tiebreak
         Index("idx_stories_page", "project_id", "priority_rank", "created_at", "id"),
         Index(

@@ -266,7 +266,7 @@ def test_restore_keeps_the_old_database_and_runs_forward(
     sqlite_db.dispose()
     report = restore_backup(sqlite_db.url, backup_file)
     assert report.previous == db_path.with_name(db_path.name + ".old")
-    assert report.revision == "0002"  # the backup is migrated forward to head
+    assert report.revision == "0003"  # the backup is migrated forward to head
     assert _story_ids(sqlite_db) == backed_up
     old = Database(f"sqlite:///{report.previous}")
     try:

@@ -40,7 +40,7 @@ def test_downgrade_to_base_and_up_again(db: Database) -> None:
         "digest_subscriptions",
         "scheduler_runs",
     } <= tables
-    assert db.current_revision() == "0002"
+    assert db.current_revision() == "0003"
 
 
 def test_sqlite_pragmas_on_every_connection(sqlite_db: Database) -> None:
