@@ -282,8 +282,3 @@ def start_card_workers(settings: Settings, db: Database) -> CardWorkers | None:
         window=settings.card_window,
         lease=settings.card_lease_seconds,
     ).start()
-
-
-def delivered_counts(db: Database) -> dict[str, Any]:
-    with db.read() as s:
-        return deliveries.counts(s)

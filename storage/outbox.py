@@ -17,8 +17,6 @@ from storage.models import CardUpdate, LiveSubscription, StoryCard, new_id, utcn
 if TYPE_CHECKING:
     from storage.stories import StoryView
 
-_KEY = "autodevhub.card_updates"
-
 
 def record(
     s: Session,
@@ -57,7 +55,6 @@ def record(
             insert(CardUpdate),
             [_row(sub.id, actor_slack_id, story, kind, details) for sub in due],
         )
-        s.info[_KEY] = True
 
 
 def queue(
@@ -70,7 +67,6 @@ def queue(
 ) -> None:
     """One change of `story` for one subscription, to be delivered once."""
     s.execute(insert(CardUpdate), [_row(sub.id, actor_slack_id, story, kind, details)])
-    s.info[_KEY] = True
 
 
 def _row(
@@ -108,8 +104,3 @@ def matches(sub: LiveSubscription, story: StoryView, kind: str, details: dict[st
     ):
         return False
     return not (sub.tag and sub.tag not in (story.tags or []))
-
-
-def queued(s: Session) -> bool:
-    """Whether the writes in `s` queued a card update (the delivery may be woken)."""
-    return bool(s.info.get(_KEY))

@@ -26,9 +26,12 @@ def save(req: Request, s: Session) -> Callable[[Request], None]:
     tracked = not edited and bool(thread.get("channel") and thread.get("ts"))
     if tracked:
         live.track_thread(s, actor, story, thread["channel"], thread["ts"])
-    fed = not edited and live.follows(s, actor.team_id, req.origin.channel_id, story.project_id)
 
     def show_story(req: Request) -> None:
+        fed = False
+        if not (edited or tracked):  # after the ack: does the channel show new stories itself?
+            with req.db.read() as s:
+                fed = live.follows(s, req.team_id, req.origin.channel_id, story.project_id)
         if tracked or fed:  # the card is posted there by the card workers
             where = "the message's thread" if tracked else "this channel"
             req.answer(note(f"{story.key} created; its card follows in {where}."))

@@ -250,5 +250,5 @@ def prune(s: Session, *, delivered_before: datetime) -> int:
 
 
 def counts(s: Session) -> dict[str, int]:
-    """Card updates by state (for /metrics and the benchmark)."""
+    """Card updates by state (the drills wait for nothing pending or claimed)."""
     return dict(s.execute(select(CardUpdate.state, func.count()).group_by(CardUpdate.state)).all())

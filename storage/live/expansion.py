@@ -11,11 +11,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from storage import audit
-from storage.errors import ValidationFailed
+from storage.live.subscriptions import check_channel
 from storage.models import ChannelExpansion, KeyExpansion, Project, UserStory, utcnow
 from storage.stories import StoryView, story_views_query, view_from_row
 from storage.users import Actor
-from storage.validation import check_slack_id
 
 MAX_KEYS = 3  # per message: a pasted list of keys does not become a wall of cards
 # A key as people type it in a sentence: capitals, as Jira's and Linear's apps read them.
@@ -38,9 +37,7 @@ def keys_in(text: str | None) -> list[tuple[str, int]]:
 
 def set_expansion(s: Session, actor: Actor, channel_id: str | None, on: bool) -> bool:
     """Turn key expansion on or off in a channel (any member; audited). Returns `on`."""
-    if not channel_id:
-        raise ValidationFailed("Key expansion is set per channel: run this in the channel.")
-    check_slack_id(channel_id, "channel id")
+    channel_id = check_channel(channel_id, "Key expansion is set per channel")
     row = s.scalars(
         select(ChannelExpansion).where(
             ChannelExpansion.team_id == actor.team_id, ChannelExpansion.channel_id == channel_id

@@ -129,9 +129,13 @@ def _may_change(actor: Actor, project: Project, sub: LiveSubscription, doing: st
     )
 
 
-def _check_channel(channel_id: str | None) -> str:
+def check_channel(
+    channel_id: str | None, what: str = "Subscriptions are set up in a channel"
+) -> str:
+    """The channel a per-channel command was typed in; refused where there is none (the
+    console, a DM-less request)."""
     if not channel_id:
-        raise ValidationFailed("Subscriptions are set up in a channel: run this in the channel.")
+        raise ValidationFailed(f"{what}: run this in the channel.")
     check_slack_id(channel_id, "channel id")
     return channel_id
 
@@ -141,7 +145,7 @@ def subscribe(
 ) -> tuple[SubscriptionView, bool]:
     """Have the channel follow the project with these filters. Subscribing again changes
     the filters and resumes a paused subscription. Returns the view and whether it is new."""
-    channel_id = _check_channel(channel_id)
+    channel_id = check_channel(channel_id)
     project = find_project(s, actor, project_ref)
     values = {
         "events": list(filters.events),
@@ -185,7 +189,7 @@ def unsubscribe(
     s: Session, actor: Actor, project_ref: str, channel_id: str | None
 ) -> SubscriptionView:
     """Stop the channel following the project (its cards stay as they are)."""
-    channel_id = _check_channel(channel_id)
+    channel_id = check_channel(channel_id)
     project = find_project(s, actor, project_ref)
     sub = _existing(s, project, channel_id)
     if sub is None:
@@ -202,7 +206,7 @@ def channel_subscriptions(
     s: Session, actor: Actor, channel_id: str | None
 ) -> list[SubscriptionView]:
     """What this channel follows, by project key."""
-    channel_id = _check_channel(channel_id)
+    channel_id = check_channel(channel_id)
     rows = s.execute(
         _views_query()
         .where(
