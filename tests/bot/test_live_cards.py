@@ -210,3 +210,17 @@ def test_slack_asking_to_slow_down_is_waited_for_and_nothing_is_lost(slack, card
     limited = slack.fake.calls_to("chat.postMessage", lambda c: c.params["channel"] == channel)
     assert len(limited) == 2  # the 429, then the post after Retry-After
     assert limited[1].at - limited[0].at >= 0.9
+
+
+def test_bad_subscription_words_say_what_would_work_and_change_nothing(slack, cards, channel):
+    create_project(slack, "Web shop", "WEB")
+    said = run(slack, "subscribe WEB priority:urgent", channel)
+    assert "'urgent' is not a priority; use one of LOW, MEDIUM, HIGH, CRITICAL." in said.text_of()
+    said = run(slack, "subscribe WEB loudly", channel)
+    assert "'loudly' is not a filter" in said.text_of()
+    assert "No project named 'NOPE'" in run(slack, "subscribe NOPE", channel).text_of()
+    assert "Say `/project expand on`" in run(slack, "expand maybe", channel).text_of()
+    assert "follows no project" in run(slack, "subscriptions", channel).text_of()
+    create_story(slack, "WEB", "Reset password")
+    settle(cards)
+    assert slack.fake.messages(channel) == []
