@@ -98,10 +98,14 @@ class CardWorkers:
     def run_once(self, claimer: str | None = None) -> bool:
         """Claim and deliver one card's waiting changes; False when nothing was due."""
         claimer = claimer or f"{self.name}:once"
-        with self.db.write() as s:
-            batch = deliveries.claim(s, claimer, window=self.window, lease=self.lease)
-        if batch is None:
+        with self.db.read() as s:  # looked for outside the write: see deliveries.claim
+            due = deliveries.due_cards(s, window=self.window, lease=self.lease)
+        if not due:
             return False
+        with self.db.write() as s:
+            batch = deliveries.take(s, claimer, due, lease=self.lease)
+        if batch is None:
+            return True  # other workers took them: look again at once
         client = self.client_for(batch.subscription.team_id)
         if client is None:
             log.warning(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import insert, or_, select
+from sqlalchemy import and_, bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from storage.fields import PRIORITY_RANK
@@ -16,6 +16,36 @@ from storage.models import CardUpdate, LiveSubscription, StoryCard, new_id, utcn
 
 if TYPE_CHECKING:
     from storage.stories import StoryView
+
+
+# Built once: this runs inside every story change, where a fresh expression per call and
+# ORM objects per subscription cost more than the statements themselves (BENCHMARKS.md 6).
+# FOR SHARE (PostgreSQL): an unsubscribe committing meanwhile cannot pull a subscription
+# from under the updates written for it; it waits for this change, or is not seen.
+_FOLLOWING = (
+    select(
+        LiveSubscription.id,
+        LiveSubscription.events,
+        LiveSubscription.min_priority,
+        LiveSubscription.assignee_slack_id,
+        LiveSubscription.tag,
+        StoryCard.id.is_not(None).label("shown"),
+    )
+    .outerjoin(
+        StoryCard,
+        and_(
+            StoryCard.subscription_id == LiveSubscription.id,
+            StoryCard.story_id == bindparam("story_id"),
+        ),
+    )
+    .where(
+        LiveSubscription.project_id == bindparam("project_id"),
+        LiveSubscription.paused_at.is_(None),
+        or_(LiveSubscription.thread_ts == "", LiveSubscription.story_id == bindparam("story_id")),
+    )
+    .with_for_update(read=True, of=LiveSubscription)
+)
+_QUEUE = CardUpdate.__table__.insert()
 
 
 def record(
@@ -26,35 +56,14 @@ def record(
     details: dict[str, Any] | None = None,
 ) -> None:
     """Queue the change `kind` (created, moved, assigned, done, deleted, edited) of `story`
-    (as it is after the change) for the channels that follow its project."""
-    # FOR SHARE (PostgreSQL): an unsubscribe committing meanwhile cannot pull a subscription
-    # from under the updates written for it; it waits for this change, or is not seen
-    subs = s.scalars(
-        select(LiveSubscription)
-        .where(
-            LiveSubscription.project_id == story.project_id,
-            LiveSubscription.paused_at.is_(None),
-            or_(LiveSubscription.thread_ts == "", LiveSubscription.story_id == story.id),
-        )
-        .with_for_update(read=True)
-    ).all()
-    if not subs:
-        return
-    shown = set(
-        s.scalars(
-            select(StoryCard.subscription_id).where(
-                StoryCard.story_id == story.id,
-                StoryCard.subscription_id.in_([sub.id for sub in subs]),
-            )
-        )
-    )
-    due = [sub for sub in subs if sub.id in shown or matches(sub, story, kind, details or {})]
+    (as it is after the change) for the channels that follow its project: those whose
+    filters the change matches, and those that already show the story."""
+    s.flush()  # the change first, then the subscriptions: the order every writer locks in
+    conn = s.connection()
+    following = conn.execute(_FOLLOWING, {"story_id": story.id, "project_id": story.project_id})
+    due = [sub.id for sub in following if sub.shown or matches(sub, story, kind, details or {})]
     if due:
-        # one executemany, not an ORM object per channel: this runs inside every change
-        s.execute(
-            insert(CardUpdate),
-            [_row(sub.id, actor_slack_id, story, kind, details) for sub in due],
-        )
+        conn.execute(_QUEUE, [_row(sub_id, actor_slack_id, story, kind, details) for sub_id in due])
 
 
 def queue(
@@ -66,7 +75,7 @@ def queue(
     details: dict[str, Any] | None = None,
 ) -> None:
     """One change of `story` for one subscription, to be delivered once."""
-    s.execute(insert(CardUpdate), [_row(sub.id, actor_slack_id, story, kind, details)])
+    s.connection().execute(_QUEUE, [_row(sub.id, actor_slack_id, story, kind, details)])
 
 
 def _row(
@@ -91,8 +100,9 @@ def _row(
     }
 
 
-def matches(sub: LiveSubscription, story: StoryView, kind: str, details: dict[str, Any]) -> bool:
-    """Whether a channel that does not show the story yet should, for this change."""
+def matches(sub: Any, story: StoryView, kind: str, details: dict[str, Any]) -> bool:
+    """Whether a channel that does not show the story yet should, for this change (`sub`:
+    a row with the subscription's events, min_priority, assignee_slack_id and tag)."""
     events = set(sub.events or ())
     if not (kind in events or (kind == "done" and "moved" in events)):
         return False

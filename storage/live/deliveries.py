@@ -58,30 +58,76 @@ def claim(
     now: datetime | None = None,
 ) -> Batch | None:
     """Take the card whose oldest waiting update is the oldest, once `window` has passed
-    since it (so a burst of changes becomes one update); None when nothing is due."""
+    since it (so a burst of changes becomes one update); None when nothing is due.
+
+    The workers look for due cards with `due_cards` in a read and `take` one in a short
+    write: on SQLite a search inside the write would hold the one writer's lock while it
+    reads the outbox, and every change a member makes waits behind it."""
     now = now or utcnow()
-    due = and_(
-        CardUpdate.state.in_(("pending", "claimed")),
-        CardUpdate.due_at <= now - window,
-        LiveSubscription.paused_at.is_(None),
-    )
+    return take(s, claimer, due_cards(s, window=window, lease=lease, now=now), lease=lease, now=now)
+
+
+def due_cards(
+    s: Session,
+    *,
+    window: timedelta,
+    lease: timedelta,
+    now: datetime | None = None,
+    limit: int = 8,
+) -> list[tuple[str, str]]:
+    """(subscription, story) of up to `limit` cards with updates due and no live claim,
+    the oldest first: the pending updates in the order of `idx_card_updates_due` (no sort
+    of the whole outbox), and those a worker claimed and left when its lease ran out."""
+    now = now or utcnow()
     free = or_(StoryCard.claimed_by.is_(None), StoryCard.claimed_at < now - lease)
-    candidates = s.execute(
-        select(CardUpdate.subscription_id, CardUpdate.story_id)
-        .join(LiveSubscription, LiveSubscription.id == CardUpdate.subscription_id)
-        .outerjoin(
-            StoryCard,
-            and_(
-                StoryCard.subscription_id == CardUpdate.subscription_id,
-                StoryCard.story_id == CardUpdate.story_id,
-            ),
-        )
-        .where(due, free)
-        .group_by(CardUpdate.subscription_id, CardUpdate.story_id)
-        .order_by(func.min(CardUpdate.due_at))
-        .limit(8)
-    ).all()
-    for subscription_id, story_id in candidates:
+
+    def oldest(state: str, n: int) -> list[tuple[str, str, datetime]]:
+        return [
+            (row.subscription_id, row.story_id, row.due_at)
+            for row in s.execute(
+                select(CardUpdate.subscription_id, CardUpdate.story_id, CardUpdate.due_at)
+                .join(LiveSubscription, LiveSubscription.id == CardUpdate.subscription_id)
+                .outerjoin(
+                    StoryCard,
+                    and_(
+                        StoryCard.subscription_id == CardUpdate.subscription_id,
+                        StoryCard.story_id == CardUpdate.story_id,
+                    ),
+                )
+                .where(
+                    CardUpdate.state == state,
+                    CardUpdate.due_at <= now - window,
+                    LiveSubscription.paused_at.is_(None),
+                    free,
+                )
+                .order_by(CardUpdate.due_at)
+                .limit(n)
+            )
+        ]
+
+    # rows, not cards: a card with many waiting updates fills several rows, hence the margin
+    rows = sorted(oldest("claimed", limit) + oldest("pending", limit * 8), key=lambda r: r[2])
+    cards: list[tuple[str, str]] = []
+    for subscription_id, story_id, _due in rows:
+        if (subscription_id, story_id) not in cards:
+            cards.append((subscription_id, story_id))
+            if len(cards) == limit:
+                break
+    return cards
+
+
+def take(
+    s: Session,
+    claimer: str,
+    cards: list[tuple[str, str]],
+    *,
+    lease: timedelta,
+    now: datetime | None = None,
+) -> Batch | None:
+    """Claim the first of `cards` (from `due_cards`) no other worker took meanwhile, with
+    every update waiting for it; None if all were taken."""
+    now = now or utcnow()
+    for subscription_id, story_id in cards:
         following = select(LiveSubscription.id).where(LiveSubscription.id == subscription_id)
         if s.scalar(following.with_for_update(read=True)) is None:
             continue  # unsubscribed meanwhile (its updates went with it)
@@ -96,7 +142,11 @@ def claim(
             .execution_options(synchronize_session=False)
         ).rowcount
         if took:
-            return _batch(s, card_id, subscription_id, story_id, now)
+            batch = _batch(s, card_id, subscription_id, story_id, now)
+            if batch.changes:
+                return batch
+            card = s.get(StoryCard, card_id)  # delivered by another worker meanwhile
+            card.claimed_by = card.claimed_at = None  # type: ignore[union-attr]
     return None
 
 

@@ -172,15 +172,19 @@ def test_an_unsubscribe_meanwhile_never_fails_a_story_change(db):
 
     threads: list[threading.Thread] = []
 
-    def before_the_updates(state) -> None:  # the change is about to write its card updates
-        if not threads and state.is_insert and state.bind_mapper.class_ is CardUpdate:
+    def before_the_updates(conn, cursor, statement, *args) -> None:
+        # the change is about to write its card updates
+        if not threads and statement.startswith("INSERT INTO card_updates"):
             threads.append(threading.Thread(target=unsubscribe_now))
             threads[0].start()
             threads[0].join(0.5)  # before the fix it committed here, and the insert failed
 
-    with db.write() as s:
-        event.listen(s, "do_orm_execute", before_the_updates)
-        stories.move_story(s, ana, story.key, "READY")
+    event.listen(db.write_engine, "before_cursor_execute", before_the_updates)
+    try:
+        with db.write() as s:
+            stories.move_story(s, ana, story.key, "READY")
+    finally:
+        event.remove(db.write_engine, "before_cursor_execute", before_the_updates)
     threads[0].join(10)
     assert outcome == ["unsubscribed"]
     with db.read() as s:
