@@ -101,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _db(settings: Settings, action: str, revision: str | None) -> int:
 
-    db = open_database(settings)
+    db = open_database(settings, "autodevhub db")
     try:
         if action == "upgrade":
             db.upgrade(revision or "head")

@@ -259,7 +259,7 @@ def main(
     user: str | None = None,
 ) -> int:
     """Run the console on the configured database until `quit` or end of input."""
-    db = open_database(settings)
+    db = open_database(settings, "autodevhub shell")
     try:
         db.upgrade()
         name = user or _console_id(_login_name())
