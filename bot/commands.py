@@ -7,7 +7,7 @@ Slack listeners and the console both call `run(...)`; each renders the Reply its
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any
 
@@ -107,6 +107,7 @@ class StoryListed:
     has_previous: bool = False
     has_next: bool = False
     empty_hint: str = "No stories match."
+    note: str | None = None  # e.g. that Next was pressed on the last page
 
 
 @dataclass(frozen=True)
@@ -603,25 +604,41 @@ def page_of(s: Session, actor: Actor, token: str, state: dict[str, Any]) -> Stor
     )
 
 
+LAST_PAGE = "This is the last page."
+FIRST_PAGE_NOTE = "This is the first page."
+
+
 def turn_page(s: Session, actor: Actor, token: str, step: int) -> StoryListed:
     """Next (+1) or previous (-1) page of a paged list; leaving a first page starts keeping
-    the list's state in a session (the page shown carries its token from then on)."""
+    the list's state in a session (the page shown carries its token from then on). Past
+    either end, the same page comes back with a note saying so (Slack shows no button
+    there, but a console's `next` or an old message's button can still ask)."""
 
     if token.startswith(FIRST_PAGE):
         filters = _filters_of(token)
         if step <= 0:
-            return _first_page(s, actor, filters)
+            return replace(_first_page(s, actor, filters), note=FIRST_PAGE_NOTE)
         project, result = _first_result(s, actor, filters)
+        if not result.next_cursor:
+            return StoryListed(
+                _list_title(project, filters),
+                list(result.items),
+                paging_token=token,
+                note=LAST_PAGE,
+            )
         state = {
             "filters": filters,
-            "cursors": [None, result.next_cursor] if result.next_cursor else [None],
+            "cursors": [None, result.next_cursor],
             "index": 0,
             "title": _list_title(project, filters),
         }
         token = sessions.create_session(s, actor, PAGING_KIND, state, PAGING_TTL)
     else:
         state = sessions.load_session(s, actor, token, PAGING_KIND)
-    index = max(0, min(state["index"] + step, len(state["cursors"]) - 1))
+    index = state["index"] + step
+    if not 0 <= index < len(state["cursors"]):
+        note = LAST_PAGE if step > 0 else FIRST_PAGE_NOTE
+        return replace(page_of(s, actor, token, state), note=note)
     state = {**state, "index": index}
     sessions.update_session(s, actor, token, state)
     return page_of(s, actor, token, state)
