@@ -19,6 +19,7 @@ from storage.activity import user_activity
 from storage.audit import list_audit
 from storage.digests import schedule, subscriptions
 from storage.errors import DomainError, NotFound, ValidationFailed
+from storage.exchange.formats import DEFAULT_EXPORT, export_format
 from storage.fields import PRIORITIES, STATUSES, STORY_KEY, not_one_of, vocabulary_word
 from storage.live import expansion
 from storage.live import subscriptions as live
@@ -49,6 +50,11 @@ USAGE = {
         ("unsubscribe REF", "stop showing them here"),
         ("subscriptions", "what this channel follows"),
         ("expand on|off", "story keys like WEB-7 in this channel's messages get their card"),
+        (
+            "export REF [csv|markdown|json]",
+            "its stories as a file, sent to you in a DM: CSV (the default) for Jira's and "
+            "Linear's importers, Markdown to read, JSON for `autodevhub import`",
+        ),
         ("help", "this help"),
     ],
     "/story": [
@@ -216,6 +222,15 @@ class DigestNow:
 
 
 @dataclass(frozen=True)
+class ExportAsked:
+    """Send the member a project's stories as a file (made and uploaded after the ack)."""
+
+    project_id: str
+    project_key: str
+    format: str
+
+
+@dataclass(frozen=True)
 class BackupAsked:
     """An admin asked for a verified backup now, or for the list of the newest."""
 
@@ -245,6 +260,7 @@ Reply = (
     | DigestsShown
     | DigestNow
     | BackupAsked
+    | ExportAsked
 )
 
 
@@ -342,9 +358,30 @@ def _project(s: Session, actor: Actor, verb: str, rest: list[str], channel_id: s
             if word not in ("on", "off"):
                 raise UsageProblem("/project", "Say `/project expand on` or `/project expand off`.")
             return ExpansionSet(expansion.set_expansion(s, actor, channel_id, word == "on"))
+        if verb == "export":
+            return _export(s, actor, rest)
     except UsageProblem as exc:
         return usage_for(exc)
     return Usage("/project", f"I don't know '{verb}'.")
+
+
+def _export(s: Session, actor: Actor, rest: list[str]) -> ExportAsked:
+    """`/project export REF [csv|markdown|json]`: the project is checked now, the file made
+    after the ack. REF may be a name of several words; a last word that is no format is
+    refused as one when REF is a single word before it."""
+    if not rest:
+        raise UsageProblem(
+            "/project", "Say which project: /project export WEB [csv|markdown|json]."
+        )
+    words, format = rest, DEFAULT_EXPORT
+    if len(rest) > 1:
+        try:
+            format, words = export_format(rest[-1]), rest[:-1]
+        except ValidationFailed as exc:
+            if len(rest) == 2:
+                raise UsageProblem("/project", exc.message) from None
+    project = projects.get_project(s, actor, " ".join(words))
+    return ExportAsked(project.id, project.key, format)
 
 
 # -- /story -------------------------------------------------------------------------------------

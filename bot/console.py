@@ -212,6 +212,11 @@ class Console:
             self.generate(reply.text)
         elif isinstance(reply, commands.BackupAsked):
             self.say("In a terminal, run `autodevhub backup` (or `autodevhub backup list`).")
+        elif isinstance(reply, commands.ExportAsked):
+            self.say(
+                f"In a terminal, run `autodevhub export {reply.project_key} --format "
+                f"{reply.format}` (it writes the file here)."
+            )
         elif isinstance(reply, commands.DigestNow):
             self.say("Digests are posted in Slack; `/autodev digest now` works there.")
         else:

@@ -215,3 +215,11 @@ def test_generate_in_the_console_saves_the_chosen_offline_drafts(sqlite_db, monk
     assert len(stories) == 1
     assert stories[0].meta["ai_model"] == "offline"
     assert stories[0].meta["generation_request_id"]
+
+
+def test_export_in_the_console_points_at_the_command_line(sqlite_db):
+    out = run_console(
+        sqlite_db, [*NEW_PROJECT, "/project export web markdown", "/project export WEB pdf"]
+    )
+    assert "In a terminal, run `autodevhub export WEB --format markdown`" in out
+    assert "'pdf' is not an export format; use one of csv, markdown, json." in out

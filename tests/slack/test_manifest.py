@@ -83,6 +83,13 @@ WEB_API_SCOPES: dict[str, tuple[str, ...]] = {
     # docs.slack.dev/reference/methods/apps.connections.open: no scopes on the bot token; the
     # app-level token (SLACK_APP_TOKEN) needs connections:write, which is not in a manifest
     "apps.connections.open": (),
+    # docs.slack.dev/reference/methods/files.getUploadURLExternal and
+    # files.completeUploadExternal: files:write (the two steps of files_upload_v2)
+    "files.getUploadURLExternal": ("files:write",),
+    "files.completeUploadExternal": ("files:write",),
+    # docs.slack.dev/reference/methods/conversations.open: im:write opens a DM with one member
+    # (channels:manage, groups:write and mpim:write are for the other kinds, unused here)
+    "conversations.open": ("im:write",),
     RESPONSE_URL: (),
 }
 # docs.slack.dev/reference/scopes/commands: "Add shortcuts and slash commands that people can use"
@@ -276,7 +283,8 @@ def oauth_app(fake_slack, slack_db):
 
 # -- what the code calls on the Web API --------------------------------------------------------
 def _web_client_methods() -> dict[str, set[str]]:
-    """WebClient's Python method -> the Web API methods it calls, read from slack_sdk."""
+    """WebClient's Python method -> the Web API methods it calls, read from slack_sdk: by
+    `api_call`, or through its other methods (files_upload_v2 calls two of them)."""
     tree = ast.parse(Path(inspect.getsourcefile(WebClient)).read_text())
     client = next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == "WebClient")
     methods: dict[str, set[str]] = {}
@@ -293,6 +301,19 @@ def _web_client_methods() -> dict[str, set[str]]:
             }
             if called:
                 methods[fn.name] = called
+    for fn in client.body:
+        if isinstance(fn, ast.FunctionDef) and fn.name not in methods:
+            through = {
+                method
+                for node in ast.walk(fn)
+                if isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and isinstance(node.func.value, ast.Name)
+                and node.func.value.id == "self"
+                for method in methods.get(node.func.attr, ())
+            }
+            if through:
+                methods[fn.name] = through
     return methods
 
 
