@@ -79,7 +79,7 @@ def import_main(
     except OSError as exc:
         print(f"autodevhub import: cannot read {file}: {exc.strerror}.", file=sys.stderr)
         return 1
-    db = open_database(settings)
+    db = open_database(settings, "autodevhub import")
     progress = ProgressShown()
     try:
         with db.write() as s:
