@@ -31,7 +31,7 @@ def export_main(
 ) -> int:
     """Write project KEY's stories to `output` (default: KEY-stories-DATE.EXT here; `-` is
     stdout). Exit code 0, or 1 with the reason on stderr and nothing written."""
-    db = open_database(settings)
+    db = open_database(settings, "autodevhub export")
     progress = ProgressShown()
     try:
         format = export_format(format or _format_of(output) or DEFAULT_EXPORT)
