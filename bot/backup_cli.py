@@ -5,10 +5,15 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from bot.progress import ProgressShown
 from bot.settings import Settings
 from storage.backup.files import BackupFailed, list_backups
-from storage.backup.restore import RestoreRefused, restore_backup
+from storage.backup.restore import RESTORING, UNPACKING, RestoreRefused, restore_backup
+from storage.backup.sqlite_copy import COPYING, PACKING
 from storage.backup.take import take_backup
+
+# the stages counted in bytes and in pages; the rest count rows ("records")
+UNITS = {UNPACKING: "B", PACKING: "B", COPYING: " pages", RESTORING: " rows"}
 
 
 def human_size(n: int) -> str:
@@ -32,15 +37,19 @@ def backup_main(settings: Settings, list_only: bool = False) -> int:
             when = b.taken_at.astimezone(settings.tz).strftime("%Y-%m-%d %H:%M:%S")
             print(f"  {b.name}  {when}  {human_size(b.size):>10}  {b.kind}")
         return 0
+    progress = ProgressShown(units=UNITS)
     try:
         report = take_backup(
             settings.database_url,
             backup_dir,
             retention_days=settings.backup_retention_days,
+            progress=progress,
         )
     except BackupFailed as exc:
+        progress.close()
         print(f"autodevhub backup: {exc.message}", file=sys.stderr)
         return 1
+    progress.close()
     print(
         f"Backup written and verified: {report.file.path} ({human_size(report.file.size)}, "
         f"database {human_size(report.database_bytes)}, {report.seconds:.2f}s)."
@@ -55,11 +64,14 @@ def backup_main(settings: Settings, list_only: bool = False) -> int:
 
 def restore_main(settings: Settings, file: str, force: bool = False) -> int:
     """Restore the SQLite database from FILE; refuses (exit 1) and changes nothing if unsafe."""
+    progress = ProgressShown(units=UNITS)
     try:
-        report = restore_backup(settings.database_url, Path(file), force=force)
+        report = restore_backup(settings.database_url, Path(file), force=force, progress=progress)
     except RestoreRefused as exc:
+        progress.close()
         print(f"autodevhub restore: {exc.message} Nothing was changed.", file=sys.stderr)
         return 1
+    progress.close()
     print(f"Restored {report.database} from {file}.")
     if report.previous:
         print(f"The database it replaced is kept as {report.previous}.")

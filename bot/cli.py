@@ -127,9 +127,11 @@ def main(argv: list[str] | None = None) -> int:
     if command == "db":
         return _db(settings, args.action, args.revision)
     if command == "check":
+        from storage.backup.hold import hold_database
         from storage.check import main as check_main
 
-        return check_main(settings.database_url, repair=args.repair, analyze_too=args.analyze)
+        with hold_database(settings.database_url, "autodevhub check"):  # restore waits
+            return check_main(settings.database_url, repair=args.repair, analyze_too=args.analyze)
     if command == "backup":
         from bot.backup_cli import backup_main
 

@@ -19,8 +19,15 @@ SMALL = 1000  # a stage this short draws nothing: it is over before a bar would 
 class ProgressShown:
     """Call it as the domain's `progress`; `close()` when the work is done."""
 
-    def __init__(self, stream: TextIO | None = None, *, terminal: bool | None = None) -> None:
+    def __init__(
+        self,
+        stream: TextIO | None = None,
+        *,
+        terminal: bool | None = None,
+        units: dict[str, str] | None = None,
+    ) -> None:
         self.stream = stream or sys.stderr
+        self.units = units or {}  # a stage's unit, when not records ("B": bytes, scaled)
         self.terminal = self.stream.isatty() if terminal is None else terminal
         self.stage: str | None = None
         self.bar: tqdm | None = None
@@ -33,8 +40,8 @@ class ProgressShown:
             self.shown = 0
             if self.terminal and total >= SMALL:
                 self.bar = tqdm(
-                    total=total, desc=stage, unit=" records", unit_scale=True, file=self.stream,
-                    dynamic_ncols=True, leave=True,
+                    total=total, desc=stage, unit=self.units.get(stage, " records"),
+                    unit_scale=True, file=self.stream, dynamic_ncols=True, leave=True,
                 )  # fmt: skip
         if self.bar is not None:
             self.bar.update(done - self.shown)

@@ -12,6 +12,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from storage.db import Database, normalize_url
+from storage.progress import Progress, no_progress
 
 FTS_TRIGGERS = ("stories_fts_ai", "stories_fts_ad", "stories_fts_au")
 SHOWN = 5
@@ -149,7 +150,16 @@ def _story_numbers(s: Session) -> list[str]:
     return problems
 
 
-def run_checks(db: Database) -> list[str]:
+CHECK_NAMES = {
+    "_sqlite_integrity": "integrity",
+    "_sqlite_foreign_keys": "foreign keys",
+    "_sqlite_search_index": "search index",
+    "_postgres_search_index": "search index",
+    "_story_numbers": "story numbers",
+}
+
+
+def run_checks(db: Database, progress: Progress = no_progress) -> list[str]:
     """Every problem found, one readable line each; [] when the database is healthy."""
     checks: list[Callable[[Session], list[str]]]
     if db.dialect == "sqlite":
@@ -157,7 +167,8 @@ def run_checks(db: Database) -> list[str]:
     else:
         checks = [_postgres_search_index, _story_numbers]
     problems: list[str] = []
-    for check in checks:
+    for done, check in enumerate(checks):
+        progress(CHECK_NAMES[check.__name__], done, len(checks))
         # the FTS5 integrity-check is issued as an INSERT: run every check in a write unit
         try:
             with db.write() as s:
@@ -254,11 +265,11 @@ def main(database_url: str, *, repair: bool = False, analyze_too: bool = False) 
     db = Database(database_url)
     try:
         print(f"Checking {shown_url}")
-        problems = run_checks(db)
+        problems = run_checks(db, _step_lines)
         if problems and repair:
             print(f"Found {len(problems)} problem(s); rebuilding the search index…")
             rebuild_search_index(db)
-            problems = run_checks(db)
+            problems = run_checks(db, _step_lines)
         if analyze_too:
             analyze(db)
             print("ANALYZE: the query planner's statistics are fresh.")
@@ -280,3 +291,8 @@ def main(database_url: str, *, repair: bool = False, analyze_too: bool = False) 
         return 1
     finally:
         db.dispose()
+
+
+def _step_lines(stage: str, done: int, total: int) -> None:
+    """Each check as it starts, on stderr (a bar is no help for a few long steps)."""
+    print(f"  checking {stage} ({done + 1}/{total})…", file=sys.stderr, flush=True)

@@ -20,6 +20,7 @@ from storage.backup.hold import current_holders, exclusive, sqlite_path
 from storage.backup.sqlite_copy import verify_sqlite_file
 from storage.db import is_sqlite, normalize_url
 from storage.errors import DomainError
+from storage.progress import Progress, no_progress
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +41,11 @@ class RestoreReport:
     problems: list[str]
 
 
-def verify_backup_file(file: Path, scratch: Path) -> None:
+UNPACKING = "Unpacking the backup"
+RESTORING = "Restoring rows"
+
+
+def verify_backup_file(file: Path, scratch: Path, progress: Progress = no_progress) -> None:
     """Unpack `file` into `scratch` and check it is an AutoDevHub SQLite database; or refuse."""
     file = Path(file)
     if not file.is_file():
@@ -52,8 +57,11 @@ def verify_backup_file(file: Path, scratch: Path) -> None:
                 "that `autodevhub backup` writes."
             )
     try:
-        with gzip.open(file, "rb") as gz, open(scratch, "wb") as out:
-            shutil.copyfileobj(gz, out, 1 << 20)
+        total = file.stat().st_size
+        with open(file, "rb") as packed, gzip.open(packed, "rb") as gz, open(scratch, "wb") as out:
+            while chunk := gz.read(1 << 20):
+                out.write(chunk)
+                progress(UNPACKING, packed.tell(), total)
             out.flush()
             os.fsync(out.fileno())
     except (EOFError, gzip.BadGzipFile, zlib.error, OSError) as exc:
@@ -143,7 +151,9 @@ def _tables(conn: sqlite3.Connection, schema: str) -> dict[str, list[str]]:
     return tables
 
 
-def _replace_contents(db_path: Path, restored: Path, kept: Path) -> None:
+def _replace_contents(
+    db_path: Path, restored: Path, kept: Path, progress: Progress = no_progress
+) -> None:
     """In one write transaction on the live database: copy it as it is to `kept`, then
     replace every table's rows with the backup's (rowids kept, so the search index's
     keys hold).
@@ -167,6 +177,10 @@ def _replace_contents(db_path: Path, restored: Path, kept: Path) -> None:
             tmp = kept.with_name(f".{kept.name}{PARTIAL_SUFFIX}")
             _copy_of(db_path, tmp)  # read by a second connection: everything committed
             _publish(tmp, kept)
+            rows = {
+                t: live.execute(f'SELECT count(*) FROM restored."{t}"').fetchone()[0] for t in mine
+            }
+            done, total = 0, sum(rows.values())
             for table, columns in mine.items():
                 cols = ", ".join(f'"{c}"' for c in columns)
                 rowid = "" if _without_rowid(live, table) else "rowid, "
@@ -175,6 +189,8 @@ def _replace_contents(db_path: Path, restored: Path, kept: Path) -> None:
                     f'INSERT INTO main."{table}" ({rowid}{cols}) '
                     f'SELECT {rowid}{cols} FROM restored."{table}"'
                 )
+                done += rows[table]
+                progress(RESTORING, done, total)
             live.execute("COMMIT")
         except BaseException:
             live.execute("ROLLBACK")
@@ -197,6 +213,7 @@ def restore_backup(
     file: Path,
     *,
     force: bool = False,
+    progress: Progress = no_progress,
 ) -> RestoreReport:
     """Replace the SQLite database's contents with the backup `file`, keeping the current
     database under its own name (`<db>.before-restore-<time>`, never overwritten).
@@ -234,7 +251,7 @@ def restore_backup(
         folder = tempfile.mkdtemp(prefix=f".{db_path.name}.restore-", dir=db_path.parent)
         try:
             scratch = Path(folder) / db_path.name
-            verify_backup_file(Path(file), scratch)
+            verify_backup_file(Path(file), scratch, progress)
             revision, problems = _migrate_and_check(f"sqlite:///{scratch}")
             if problems:
                 raise RestoreRefused(
@@ -249,7 +266,7 @@ def restore_backup(
                 previous = _kept_path(db_path)
                 try:
                     _migrate(url)  # the same schema on both sides, to copy table by table
-                    _replace_contents(db_path, scratch, previous)
+                    _replace_contents(db_path, scratch, previous, progress)
                 except sqlite3.DatabaseError as exc:
                     if not _damaged(exc):
                         raise RestoreRefused(f"The database could not be replaced: {exc}.") from exc

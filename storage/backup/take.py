@@ -14,6 +14,7 @@ from storage.backup.pg_dump import backup_postgresql
 from storage.backup.sqlite_copy import DEFAULT_PAGES_PER_STEP, DEFAULT_STEP_SLEEP, backup_sqlite
 from storage.db import is_sqlite, normalize_url
 from storage.models import utcnow
+from storage.progress import Progress, no_progress
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +38,7 @@ def take_backup(
     now: datetime | None = None,
     pages_per_step: int = DEFAULT_PAGES_PER_STEP,
     step_sleep: float = DEFAULT_STEP_SLEEP,
+    progress: Progress = no_progress,
 ) -> BackupReport:
     """Take a verified backup of the database into `backup_dir`, then apply the retention.
 
@@ -54,7 +56,7 @@ def take_backup(
         started = time.perf_counter()
         if is_sqlite(normalize_url(database_url)):
             file, size, steps = backup_sqlite(
-                database_url, backup_dir, now, pages_per_step, step_sleep
+                database_url, backup_dir, now, pages_per_step, step_sleep, progress
             )
         else:
             file, size, steps = backup_postgresql(database_url, backup_dir, now)

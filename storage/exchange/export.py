@@ -6,7 +6,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -17,12 +16,12 @@ from sqlalchemy.orm import Session
 from storage.exchange.description import compose
 from storage.exchange.formats import EXTENSIONS, JSON_KIND, JSON_VERSION, export_format
 from storage.models import UserStory, utcnow
+from storage.progress import Progress
 from storage.projects import find_project
 from storage.stories import StoryView, story_views_query, view_from_row
 from storage.users import Actor
 
 # progress(stage, done, total): called as the work goes (see bot/progress.py)
-Progress = Callable[[str, int, int], None]
 BATCH = 1000
 
 # Jira's CSV importer maps these columns by name (Labels once per label, as Jira's own

@@ -12,7 +12,7 @@ card per imported story at once. They show up in lists, search, Homes and digest
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -33,11 +33,11 @@ from storage.exchange.mapping import (
 from storage.exchange.sources import guess_format, read_document, read_table, text_of
 from storage.models import AuditLog, Project, User, UserStory, new_id, utcnow
 from storage.permissions import require_project_editor
+from storage.progress import Progress
 from storage.projects import effective_settings, find_project
 from storage.users import Actor
 
 # progress(stage, done, total), as the work goes (bot/progress.py draws it)
-Progress = Callable[[str, int, int], None]
 BATCH = 1000
 MAX_RECORDS = 100_000
 TITLE_IN_AUDIT = 100

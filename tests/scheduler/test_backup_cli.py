@@ -63,3 +63,39 @@ def test_backup_failure_exit_1_without_a_traceback(
     err = capsys.readouterr().err
     assert err.startswith("autodevhub backup: There is no database at") and "Traceback" not in err
     missing.dispose()
+
+
+def test_backup_restore_and_check_say_how_far_they_are(
+    sqlite_db: Database, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Not on a terminal (as here): plain lines on stderr, stdout keeps the result."""
+    settings = scheduler_settings(sqlite_db, tmp_path)
+    project = make_project(sqlite_db, make_user(sqlite_db))
+    for i in range(30):
+        make_story(sqlite_db, project, title=f"story {i}")
+    assert backup_main(settings) == 0
+    out, err = capsys.readouterr()
+    assert "Compressing: " in err and "(100%)" in err and "Compressing" not in out
+    [backup] = (tmp_path / "backups").glob("autodevhub_*.db.gz")
+    size = backup.stat().st_size
+    assert restore_main(settings, str(backup)) == 0
+    out, err = capsys.readouterr()
+    assert f"Unpacking the backup: {size:,}/{size:,} (100%)" in err
+    assert "Restored " in out and "Unpacking" not in out
+
+    from bot.cli import main as cli_main
+
+    settings_env = {"DATABASE_URL": sqlite_db.url}
+    with pytest.MonkeyPatch.context() as mp:
+        for name, value in settings_env.items():
+            mp.setenv(name, value)
+        assert cli_main(["check"]) == 0
+    out, err = capsys.readouterr()
+    steps = [line.strip() for line in err.splitlines() if "checking" in line]
+    assert steps == [
+        "checking integrity (1/4)…",
+        "checking foreign keys (2/4)…",
+        "checking search index (3/4)…",
+        "checking story numbers (4/4)…",
+    ]
+    assert "OK: integrity" in out
