@@ -115,7 +115,7 @@ class CardWorkers:
                 deliveries.finish(s, batch, claimer, state="skipped")
             return True
         try:
-            deliver(self.db, client, batch, claimer)
+            deliver(self.db, client, batch, claimer, self.lease)
         except SlackApiError as exc:
             self._refused(batch, claimer, client, exc)
         except Exception:
@@ -147,7 +147,9 @@ class CardWorkers:
             deliveries.release(s, batch, claimer, retry_in=wait)
 
 
-def deliver(db: Database, client: WebClient, batch: Batch, claimer: str) -> None:
+def deliver(
+    db: Database, client: WebClient, batch: Batch, claimer: str, lease: timedelta = LEASE
+) -> None:
     """Post or update the card, add its thread line, record it (Slack errors raise)."""
     sub = batch.subscription
     deleted = next((c for c in batch.changes if c.kind == "deleted"), None)
@@ -159,11 +161,9 @@ def deliver(db: Database, client: WebClient, batch: Batch, claimer: str) -> None
         batch.story, gone if batch.story is None else None, tracked=bool(sub.thread_ts)
     )
     ts = batch.message_ts
+    new_ts = None  # the card's message if this batch posts it, recorded when it finishes
     if ts is None and batch.posting_since is not None:
-        ts = _find_card(client, sub.channel_id, batch)
-        if ts is not None:
-            with db.write() as s:
-                deliveries.posted(s, batch.card_id, claimer, ts)
+        ts = new_ts = _find_card(client, sub.channel_id, batch)
     if ts is not None:
         try:
             client.chat_update(channel=sub.channel_id, ts=ts, **message)
@@ -176,8 +176,13 @@ def deliver(db: Database, client: WebClient, batch: Batch, claimer: str) -> None
             with db.write() as s:
                 deliveries.finish(s, batch, claimer)
             return
-        with db.write() as s:
-            if not deliveries.start_posting(s, batch.card_id, claimer):
+        if not (batch.marked and deliveries.surely_held(batch, lease)):
+            with db.write() as s:
+                if batch.marked:
+                    held = deliveries.still_held(s, batch, claimer)
+                else:  # the message was deleted in Slack: mark before posting it again
+                    held = deliveries.start_posting(s, batch.card_id, claimer)
+            if not held:
                 return  # the claim was lost: the worker holding it delivers the batch
         posted = client.chat_postMessage(
             channel=sub.channel_id,
@@ -185,9 +190,7 @@ def deliver(db: Database, client: WebClient, batch: Batch, claimer: str) -> None
             metadata={"event_type": CARD_EVENT, "event_payload": {"card": batch.card_id}},
             **message,
         )
-        ts = posted["ts"]
-        with db.write() as s:
-            deliveries.posted(s, batch.card_id, claimer, ts)
+        ts = new_ts = posted["ts"]
     lines = _lines(batch)
     if (
         sub.filters.threads
@@ -203,7 +206,7 @@ def deliver(db: Database, client: WebClient, batch: Batch, claimer: str) -> None
             **ui.thread_message(lines),
         )
     with db.write() as s:
-        deliveries.finish(s, batch, claimer)
+        deliveries.finish(s, batch, claimer, posted_ts=new_ts)
 
 
 def _lines(batch: Batch) -> list[str]:

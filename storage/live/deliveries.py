@@ -44,6 +44,8 @@ class Batch:
     story: StoryView | None  # None: the story is deleted
     message_ts: str | None  # the card's message, once posted
     posting_since: datetime | None  # a post was started and its ts never recorded
+    claimed_at: datetime
+    marked: bool  # the claim marked the card "posting" (no message yet): post without a write
     changes: list[Change]
     retry: bool  # a worker took this batch before and did not finish it
     attempts: int
@@ -198,6 +200,13 @@ def _batch(s: Session, card_id: str, subscription_id: str, story_id: str, now: d
     for row in rows:
         row.state, row.batch_id, row.attempts = "claimed", batch_id, row.attempts + 1
     card = s.get(StoryCard, card_id)
+    assert card is not None
+    posting_since = card.posting_since  # a predecessor's mark: look for its post first
+    # a card with no message will be posted by this batch: marked now, in the claim's own
+    # write, rather than in a write of its own before the post (SQLite has one writer)
+    marked = card.message_ts is None and posting_since is None
+    if marked:
+        card.posting_since = now
     s.flush()
     return Batch(
         id=batch_id,
@@ -206,7 +215,9 @@ def _batch(s: Session, card_id: str, subscription_id: str, story_id: str, now: d
         story_id=story_id,
         story=story_for_card(s, story_id),
         message_ts=card.message_ts,
-        posting_since=card.posting_since,
+        posting_since=posting_since,
+        claimed_at=now,
+        marked=marked,
         changes=[
             Change(r.kind, r.actor_slack_id, dict(r.details or {}), r.created_at) for r in rows
         ],
@@ -237,18 +248,27 @@ def start_posting(s: Session, card_id: str, claimer: str) -> bool:
     return True
 
 
-def posted(s: Session, card_id: str, claimer: str, ts: str | None) -> None:
-    """Record the card's message (None: it is gone, post it anew next time)."""
-    card = _held(s, card_id, claimer)
-    if card is not None:
-        card.message_ts, card.posting_since, card.updated_at = ts, None, utcnow()
+def surely_held(batch: Batch, lease: timedelta) -> bool:
+    """Within half its lease a claim is certainly still its worker's: no one may take a card
+    before the lease runs out (the other half covers clocks that differ between replicas)."""
+    return utcnow() - batch.claimed_at < lease / 2
 
 
-def finish(s: Session, batch: Batch, claimer: str, *, state: str = "done") -> None:
-    """The batch was shown (or, `state="skipped"`, will never be): release the card."""
+def still_held(s: Session, batch: Batch, claimer: str) -> bool:
+    """Whether the claim is still this worker's, as the database says."""
+    return _held(s, batch.card_id, claimer) is not None
+
+
+def finish(
+    s: Session, batch: Batch, claimer: str, *, state: str = "done", posted_ts: str | None = None
+) -> None:
+    """The batch was shown (or, `state="skipped"`, will never be): release the card, and
+    record the card's message if this batch posted it (`posted_ts`)."""
     card = _held(s, batch.card_id, claimer)
     if card is None:
         return  # another worker holds it now and will deliver the batch again, safely
+    if posted_ts is not None:
+        card.message_ts, card.posting_since, card.updated_at = posted_ts, None, utcnow()
     s.execute(
         update(CardUpdate)
         .where(CardUpdate.batch_id == batch.id, CardUpdate.state == "claimed")

@@ -65,9 +65,9 @@ def test_a_burst_of_changes_is_one_batch_and_a_card_is_held_by_one_worker(db):
     with db.write() as s:
         stories.move_story(s, ana, story.key, "IN_PROGRESS")  # arrives during the delivery
     assert _claim(db, "w2") is None  # the card is held
+    assert batch.marked and batch.posting_since is None  # first post: the claim marks it
     with db.write() as s:
-        deliveries.posted(s, batch.card_id, "w1", "1700000000.000100")
-        deliveries.finish(s, batch, "w1")
+        deliveries.finish(s, batch, "w1", posted_ts="1700000000.000100")
     second = _claim(db, "w2")
     assert [c.kind for c in second.changes] == [
         "moved"
@@ -80,13 +80,13 @@ def test_a_dead_workers_batch_is_taken_again_whole_after_its_lease(db):
     with db.write() as s:
         subscribe(s, bob, "WEB", "C0WEB", Filters())
         stories.create_story(s, ana, "WEB", {"title": "Reset", "description": "x"})
-    first = _claim(db, "dead")
-    with db.write() as s:
-        deliveries.start_posting(s, first.card_id, "dead")
+    first = _claim(db, "dead")  # marked "posting" by the claim; it dies, posted or not
     assert _claim(db, "w2") is None
     with db.write() as s:
         later = deliveries.claim(s, "w2", window=NOW, lease=timedelta(seconds=-1))
+    # the same batch, and told to look for a post of its predecessor before posting
     assert later.id == first.id and later.retry and later.posting_since is not None
+    assert not later.marked
     with db.write() as s:
         deliveries.finish(s, first, "dead")  # the dead one wakes up: fenced off, changes nothing
     with db.read() as s:
