@@ -28,6 +28,8 @@ Two halves, both used by tests that drive the real server the way Slack does:
   Message metadata is checked as Slack checks it (invalid_metadata_format / _schema); what
   Slack answers `ok` to but loses (metadata whose event_type it drops, a reply to a thread
   that does not exist) is answered `ok` and recorded as a refusal all the same.
+  Files (`fake.files`, tests/fakes/slack_files.py): files_upload_v2's three steps with an
+  upload URL on the fake, and image blocks that must show a file the app uploaded.
 
 * `SignedSlack` — sends signed, form-encoded (or JSON, for events) requests to the app's
   `/slack/events`: `command`, `block_action`, `view_submission`, `shortcut`,
@@ -70,6 +72,7 @@ import pytest
 from slack_sdk.signature import SignatureVerifier
 
 from tests.fakes.block_kit import check_message, check_view, check_view_errors
+from tests.fakes.slack_files import FILE_METHODS, UPLOAD_PATH, SlackFiles
 
 SIGNING_SECRET = "test-signing-secret"
 BOT_TOKEN = "xoxb-test-token"
@@ -626,6 +629,8 @@ class FakeSlackAPI:
         # Every message posted here, by channel: chat.update of any other is refused, as
         # Slack refuses it (an ephemeral message, or one the app never posted)
         self._channels = SlackChannels()
+        # files_upload_v2's three steps and image blocks showing a file: slack_files.py
+        self.files = SlackFiles()
         self.history_limits = HISTORY_LIMITS  # (default, maximum) of conversations.history
         self._cond = threading.Condition()
         self._scripts: dict[str, list[_Scripted]] = {}
@@ -816,6 +821,9 @@ class FakeSlackAPI:
         raw = req.rfile.read(length) if length else b""
         ctype = req.headers.get("Content-Type", "")
         path, _, query = req.path.partition("?")
+        if path.startswith(UPLOAD_PATH):  # a file's bytes (tests/fakes/slack_files.py)
+            self._receive_upload(req, path, raw)
+            return
         params = {k: v[0] for k, v in parse_qs(query).items()} | _parse_body(raw, ctype)
         auth = req.headers.get("Authorization", "")
         token = auth.removeprefix("Bearer ") if auth else params.get("token")
@@ -826,7 +834,7 @@ class FakeSlackAPI:
         else:
             method = path
         call = Call(method=method, params=params, token=token, path=path)
-        refusal = refusal_of(method, params)
+        refusal = refusal_of(method, params) or self._file_refusal(method, params, token)
         with self._cond:
             self.calls.append(call)
             scripted = self._next_script(method) if refusal is None else None
@@ -847,6 +855,24 @@ class FakeSlackAPI:
             self._send_text(req, 200, "ok")
         else:
             self._send(req, 200, self._ok(method, params, token), {})
+
+    # -- files (the rules are in tests/fakes/slack_files.py) -------------------------------
+    def _file_refusal(
+        self, method: str, params: dict[str, Any], token: str | None
+    ) -> Refusal | None:
+        team = self.team_for_token.get(token or "", "T0001")
+        found = self.files.refusal_of(method, params, team)
+        return Refusal(method, found.error, found.problems) if found else None
+
+    def _receive_upload(self, req: BaseHTTPRequestHandler, path: str, raw: bytes) -> None:
+        """A POST to an upload URL, recorded as method "file_upload" (`params["bytes"]`)."""
+        status, body, refused = self.files.receive_upload(path, raw)
+        with self._cond:
+            self.calls.append(Call("file_upload", {"bytes": len(raw)}, path=path))
+            self._cond.notify_all()
+        if refused is not None:
+            _refuse(Refusal("file_upload", "upload_refused", (refused,)))
+        self._send_text(req, status, body)
 
     def _next_script(self, method: str) -> _Scripted | None:
         queue = self._scripts.get(method)
@@ -872,6 +898,8 @@ class FakeSlackAPI:
                 "user_id": BOT_USER_ID,
                 "bot_id": BOT_ID,
             }
+        if method in FILE_METHODS:  # tests/fakes/slack_files.py
+            return self.files.answer(method, p, team=team, base_url=self.base_url)
         if method == "chat.postMessage":
             return self._channels.post(p, ts=ts, team=team)
         if method == "chat.update":

@@ -76,6 +76,10 @@ WEB_API_SCOPES: dict[str, tuple[str, ...]] = {
     "views.open": (),
     # api.slack.com/methods/views.publish lists no scope (it needs the Home tab enabled)
     "views.publish": (),
+    # docs.slack.dev/reference/methods/files.getUploadURLExternal and
+    # files.completeUploadExternal: files:write (the weekly digest's chart, bot/scheduler.py)
+    "files.getUploadURLExternal": ("files:write",),
+    "files.completeUploadExternal": ("files:write",),
     # docs.slack.dev/reference/methods/auth.test: "No scopes required"
     "auth.test": (),
     # api.slack.com/methods/oauth.v2.access: authenticated by client id and secret, no token
@@ -111,6 +115,8 @@ FEATURE_CALLS: dict[str, tuple[str, ...]] = {
     "OAuthSettings": ("oauth.v2.access", "auth.test"),  # the install callback
     "SocketModeHandler": ("apps.connections.open",),
     "WebhookClient": (RESPONSE_URL,),
+    # slack_sdk's files_upload_v2: the URL, the upload to it (no Web API method), the completion
+    "files_upload_v2": ("files.getUploadURLExternal", "files.completeUploadExternal"),
 }
 # What a listener or middleware asks Bolt for (by parameter name) -> the Web API methods Bolt
 # calls when it is used. A name missing here fails the test: look it up and add it.
