@@ -11,6 +11,7 @@ from bot.ai.generator import StoryGenerator
 from bot.ai.schemas import GenerationAsk
 from bot.ai.worker import GenerationWorkerPool
 from bot.settings import Settings
+from bot.ui.text import counted
 from storage.db import Database
 from storage.errors import ValidationFailed
 from storage.generation import queue
@@ -29,7 +30,8 @@ def draft_lines(review: DraftReview) -> list[str]:
         if review.offline
         else f"Written by {review.ai_model}. Review before saving."
     )
-    lines = [f"{len(review.drafts)} drafts for {review.project_name} ({review.project_key})."]
+    drafts = counted(len(review.drafts), "draft")
+    lines = [f"{drafts} for {review.project_name} ({review.project_key})."]
     lines.append(source)
     for draft in review.drafts:
         story = draft.story
@@ -38,7 +40,7 @@ def draft_lines(review: DraftReview) -> list[str]:
             draft.state, ""
         )
         lines.append(f"{draft.index + 1}. {story.get('title')}{state}")
-        lines.append(f"   {story.get('priority')} · {points} points")
+        lines.append(f"   {story.get('priority')} · {counted(points, 'point')}")
         lines.append(f"   {story.get('description')}")
         lines += [f"   ✓ {c}" for c in story.get("acceptance_criteria") or []]
         lines += [f"   - {t}" for t in story.get("tasks") or []]

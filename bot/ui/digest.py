@@ -15,7 +15,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.blocks.basic_components import SlackFile
 
-from bot.ui.text import SECTION_LIMIT, clip, escape, mention
+from bot.ui.text import SECTION_LIMIT, clip, counted, escape, mention
 from storage.digests.flow import FLOW_DAYS
 
 TITLE_CHARS = 80
@@ -100,7 +100,9 @@ def digest_message(digest: Any) -> dict[str, Any]:
         return _personal(digest)
     label = f"{escape(digest.project_key)} — {escape(digest.project_name)}"
     period = "week" if digest.frequency == "weekly" else "day"
-    open_part = f"{digest.open_count} open stories ({_pts(digest.open_points)})"
+    open_part = (
+        f"{counted(digest.open_count, 'open story', 'open stories')} ({_pts(digest.open_points)})"
+    )
     if digest.quiet:
         line = (
             f":zzz: Quiet {period} on *{label}*: nothing created, moved or finished. {open_part}."
@@ -154,7 +156,7 @@ def _personal(digest: Any) -> dict[str, Any]:
     if digest.quiet:
         line = (
             f":zzz: Quiet {period}: nobody else changed your stories. You have "
-            f"{digest.open_total} open {'story' if digest.open_total == 1 else 'stories'}."
+            f"{counted(digest.open_total, 'open story', 'open stories')}."
         )
         return {"text": f"Quiet {period} on your stories.", "blocks": [_section(line)]}
     blocks: list[dict[str, Any]] = [
@@ -176,7 +178,8 @@ def _personal(digest: Any) -> dict[str, Any]:
         )
     blocks.append(_context("`/autodev digest me off` stops your personal digest."))
     return {
-        "text": f"Your {digest.frequency} digest: {digest.moved_total} changes on your stories",
+        "text": f"Your {digest.frequency} digest: "
+        f"{counted(digest.moved_total, 'change')} on your stories",
         "blocks": blocks,
     }
 
@@ -211,7 +214,7 @@ def chart_alt_text(digest: Any, flow: Any) -> str:
 
 
 def _stories(n: int) -> str:
-    return f"{n} story" if n == 1 else f"{n} stories"
+    return counted(n, "story", "stories")
 
 
 def chart_block(file_id: str, alt_text: str, title: str) -> dict[str, Any]:
