@@ -23,7 +23,14 @@ from storage.db import Database
 log = logging.getLogger("autodevhub.app")
 
 # What the app needs from a workspace, and no more (manifest.yml declares the same).
-BOT_SCOPES = ["commands", "chat:write", "files:write", "channels:history", "groups:history"]
+BOT_SCOPES = [
+    "commands",
+    "chat:write",
+    "channels:history",
+    "groups:history",
+    "files:write",
+    "im:write",
+]
 INSTALL_PATH = "/slack/install"
 REDIRECT_PATH = "/slack/oauth_redirect"
 EVENTS_PATH = "/slack/events"

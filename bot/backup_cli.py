@@ -71,5 +71,5 @@ def restore_main(settings: Settings, file: str, force: bool = False) -> int:
         return 1
     print("Integrity and search index checks: ok.")
     if force:
-        print("Restart every process that uses this database now.")
+        print("The processes using it carry on with the restored data.")
     return 0

@@ -1,4 +1,5 @@
-"""The `autodevhub` command line: serve, shell, db, check, backup, restore, scheduler."""
+"""The `autodevhub` command line: serve, shell, db, check, backup, restore, export, import,
+scheduler."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from pydantic import ValidationError
 
 from bot.observe import open_database
 from bot.settings import Settings
+from storage.exchange.formats import EXPORT_FORMATS, IMPORT_FORMATS
 
 log = logging.getLogger("autodevhub")
 
@@ -55,8 +57,52 @@ def build_parser() -> argparse.ArgumentParser:
     restore.add_argument("file")
     restore.add_argument("--force", action="store_true", help="even while a server runs")
 
+    export = sub.add_parser("export", help="write a project's stories to a file")
+    export.add_argument("key", metavar="KEY", help="the project's key, e.g. WEB")
+    export.add_argument(
+        "--format",
+        choices=EXPORT_FORMATS,
+        default=None,
+        help="csv (Jira's and Linear's importers read it; the default), markdown or json "
+        "(everything, for `autodevhub import`); else the -o file's extension says",
+    )
+    export.add_argument(
+        "-o",
+        "--output",
+        metavar="FILE",
+        help="where to write (default KEY-stories-DATE.EXT; - is stdout)",
+    )
+    _workspace_options(export)
+
+    imports = sub.add_parser("import", help="import a Jira, Linear or AutoDevHub export")
+    imports.add_argument("file", metavar="FILE")
+    imports.add_argument(
+        "--project", metavar="KEY", required=True, help="the project to import into"
+    )
+    imports.add_argument(
+        "--format", choices=IMPORT_FORMATS, default=None, help="default: told from the file itself"
+    )
+    imports.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="check every record and say what would happen; write nothing",
+    )
+    _workspace_options(imports)
+
     sub.add_parser("scheduler", help="run the scheduler alone (cleanup, backups, digests)")
     return parser
+
+
+def _workspace_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--team", metavar="TEAM_ID", help="the workspace, when several have a project of that key"
+    )
+    parser.add_argument(
+        "--as",
+        dest="as_user",
+        metavar="SLACK_USER_ID",
+        help="the member it is done as (default: the project's owner)",
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -92,6 +138,29 @@ def main(argv: list[str] | None = None) -> int:
         from bot.backup_cli import restore_main
 
         return restore_main(settings, args.file, force=args.force)
+    if command == "export":
+        from bot.exchange_cli import export_main
+
+        return export_main(
+            settings,
+            args.key,
+            format=args.format,
+            output=args.output,
+            team=args.team,
+            as_user=args.as_user,
+        )
+    if command == "import":
+        from bot.exchange_cli import import_main
+
+        return import_main(
+            settings,
+            args.file,
+            project=args.project,
+            format=args.format,
+            dry_run=args.dry_run,
+            team=args.team,
+            as_user=args.as_user,
+        )
     if command == "scheduler":
         from bot.scheduler import main as scheduler_main
 
@@ -101,7 +170,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _db(settings: Settings, action: str, revision: str | None) -> int:
 
-    db = open_database(settings)
+    db = open_database(settings, "autodevhub db")
     try:
         if action == "upgrade":
             db.upgrade(revision or "head")

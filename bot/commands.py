@@ -7,7 +7,7 @@ Slack listeners and the console both call `run(...)`; each renders the Reply its
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any
 
@@ -19,6 +19,7 @@ from storage.activity import user_activity
 from storage.audit import list_audit
 from storage.digests import schedule, subscriptions
 from storage.errors import DomainError, NotFound, ValidationFailed
+from storage.exchange.formats import DEFAULT_EXPORT, export_format
 from storage.fields import PRIORITIES, STATUSES, STORY_KEY, not_one_of, vocabulary_word
 from storage.live import expansion
 from storage.live import subscriptions as live
@@ -49,6 +50,11 @@ USAGE = {
         ("unsubscribe REF", "stop showing them here"),
         ("subscriptions", "what this channel follows"),
         ("expand on|off", "story keys like WEB-7 in this channel's messages get their card"),
+        (
+            "export REF [csv|markdown|json]",
+            "its stories as a file, sent to you in a DM: CSV (the default) for Jira's and "
+            "Linear's importers, Markdown to read, JSON for `autodevhub import`",
+        ),
         ("help", "this help"),
     ],
     "/story": [
@@ -107,6 +113,7 @@ class StoryListed:
     has_previous: bool = False
     has_next: bool = False
     empty_hint: str = "No stories match."
+    note: str | None = None  # e.g. that Next was pressed on the last page
 
 
 @dataclass(frozen=True)
@@ -215,6 +222,15 @@ class DigestNow:
 
 
 @dataclass(frozen=True)
+class ExportAsked:
+    """Send the member a project's stories as a file (made and uploaded after the ack)."""
+
+    project_id: str
+    project_key: str
+    format: str
+
+
+@dataclass(frozen=True)
 class BackupAsked:
     """An admin asked for a verified backup now, or for the list of the newest."""
 
@@ -244,6 +260,7 @@ Reply = (
     | DigestsShown
     | DigestNow
     | BackupAsked
+    | ExportAsked
 )
 
 
@@ -341,9 +358,30 @@ def _project(s: Session, actor: Actor, verb: str, rest: list[str], channel_id: s
             if word not in ("on", "off"):
                 raise UsageProblem("/project", "Say `/project expand on` or `/project expand off`.")
             return ExpansionSet(expansion.set_expansion(s, actor, channel_id, word == "on"))
+        if verb == "export":
+            return _export(s, actor, rest)
     except UsageProblem as exc:
         return usage_for(exc)
     return Usage("/project", f"I don't know '{verb}'.")
+
+
+def _export(s: Session, actor: Actor, rest: list[str]) -> ExportAsked:
+    """`/project export REF [csv|markdown|json]`: the project is checked now, the file made
+    after the ack. REF may be a name of several words; a last word that is no format is
+    refused as one when REF is a single word before it."""
+    if not rest:
+        raise UsageProblem(
+            "/project", "Say which project: /project export WEB [csv|markdown|json]."
+        )
+    words, format = rest, DEFAULT_EXPORT
+    if len(rest) > 1:
+        try:
+            format, words = export_format(rest[-1]), rest[:-1]
+        except ValidationFailed as exc:
+            if len(rest) == 2:
+                raise UsageProblem("/project", exc.message) from None
+    project = projects.get_project(s, actor, " ".join(words))
+    return ExportAsked(project.id, project.key, format)
 
 
 # -- /story -------------------------------------------------------------------------------------
@@ -603,25 +641,41 @@ def page_of(s: Session, actor: Actor, token: str, state: dict[str, Any]) -> Stor
     )
 
 
+LAST_PAGE = "This is the last page."
+FIRST_PAGE_NOTE = "This is the first page."
+
+
 def turn_page(s: Session, actor: Actor, token: str, step: int) -> StoryListed:
     """Next (+1) or previous (-1) page of a paged list; leaving a first page starts keeping
-    the list's state in a session (the page shown carries its token from then on)."""
+    the list's state in a session (the page shown carries its token from then on). Past
+    either end, the same page comes back with a note saying so (Slack shows no button
+    there, but a console's `next` or an old message's button can still ask)."""
 
     if token.startswith(FIRST_PAGE):
         filters = _filters_of(token)
         if step <= 0:
-            return _first_page(s, actor, filters)
+            return replace(_first_page(s, actor, filters), note=FIRST_PAGE_NOTE)
         project, result = _first_result(s, actor, filters)
+        if not result.next_cursor:
+            return StoryListed(
+                _list_title(project, filters),
+                list(result.items),
+                paging_token=token,
+                note=LAST_PAGE,
+            )
         state = {
             "filters": filters,
-            "cursors": [None, result.next_cursor] if result.next_cursor else [None],
+            "cursors": [None, result.next_cursor],
             "index": 0,
             "title": _list_title(project, filters),
         }
         token = sessions.create_session(s, actor, PAGING_KIND, state, PAGING_TTL)
     else:
         state = sessions.load_session(s, actor, token, PAGING_KIND)
-    index = max(0, min(state["index"] + step, len(state["cursors"]) - 1))
+    index = state["index"] + step
+    if not 0 <= index < len(state["cursors"]):
+        note = LAST_PAGE if step > 0 else FIRST_PAGE_NOTE
+        return replace(page_of(s, actor, token, state), note=note)
     state = {**state, "index": index}
     sessions.update_session(s, actor, token, state)
     return page_of(s, actor, token, state)

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from storage import projects, stories
-from storage.errors import ValidationFailed
+from storage.errors import Conflict, ValidationFailed
 from storage.fields import (
     CRITERIA,
     DEFAULT_PRIORITY,
@@ -28,6 +28,7 @@ from storage.fields import (
     TITLE_MAX,
 )
 from storage.users import Actor
+from storage.validation import label, parse
 
 POINTS = tuple(str(points) for points in POINT_SCALE)
 
@@ -100,13 +101,26 @@ STORY_FORM = (
     # no value for a new story: the domain gives it its project's default priority (a form
     # cannot know which project will be chosen when it opens)
     FormField("priority", "Priority", "select", PRIORITIES, hint="Empty: the project's default."),
-    FormField("story_points", "Points", "select", POINTS, optional=False),
+    FormField("story_points", "Story points", "select", POINTS, optional=False),
     FormField("tags", "Tags", hint="Comma-separated, e.g. auth, mobile", max_length=TAGS_TEXT_MAX),
     FormField("status", "Status", "select", STATUSES, optional=False),
     FormField("assignee", "Assignee", "user"),
 )
 
 FORMS = {"project": PROJECT_FORM, "story": STORY_FORM}
+
+
+YES = ("y", "yes", "true", "on", "1")
+NO = ("n", "no", "false", "off", "0")
+
+
+def yes_or_no(answer: str, default: bool | None = None) -> bool | None:
+    """A typed yes/no: True or False for a clear answer (empty: `default`), None otherwise,
+    so "maybe" is asked again rather than taken as no."""
+    word = answer.strip().lower()
+    if not word:
+        return default
+    return True if word in YES else False if word in NO else None
 
 
 def project_initial(project: Any | None = None) -> dict[str, Any]:
@@ -207,18 +221,57 @@ def save_project(s: Session, actor: Actor, target: str | None, values: dict[str,
 
 
 def field_errors_for(form: tuple[FormField, ...], errors: dict[str, str]) -> dict[str, str]:
-    """Domain field errors -> {form field: message}; unknown fields land on the first field."""
+    """Domain field errors -> {form field: message naming the field as people read it}.
+
+    A nested field is named in full (`settings.default_priority`) and lands on its own
+    question; one the form does not show lands on its first field, named in the message."""
     names = [f.name for f in form]
     labels = {f.name: f.label for f in form}
     shown: dict[str, str] = {}
     for field, message in errors.items():
-        name = field.split(".")[-1]
-        if name not in names and field.split(".")[0] == "settings":
-            name = "story_template"
+        name = field.rsplit(".", 1)[-1]
         if name not in names:
             name = names[1] if names[0] == "project" and len(names) > 1 else names[0]
-            message = f"{field.replace('_', ' ')}: {message}"
-        label = labels.get(name, name)
-        text = message if message[:1].isupper() else f"{label} {message}"
+            if not message[:1].isupper():
+                message = f"{label(field)} {message}"
+        text = message if message[:1].isupper() else f"{labels[name]} {message}"
         shown[name] = (shown[name] + " " + text) if name in shown else text
     return shown
+
+
+def answer_problem(
+    s: Session,
+    actor: Actor,
+    form: str,
+    target: str | None,
+    values: dict[str, Any],
+    name: str,
+    stored: dict[str, Any] | None = None,
+) -> str | None:
+    """What the domain would refuse in the answer to `name` (the other answers as they are),
+    before anything is saved, or None: a form asks one question again, not all of them.
+
+    `stored` are the values the edited row holds now (a stored value kept as it is passes
+    even under a tighter limit). Project names and keys are also checked for clashes."""
+    fields = FORMS[form]
+    model: Any = projects.ProjectInput if form == "project" else stories.StoryInput
+    data = project_data(values) if form == "project" else story_data(values)
+    if stored is not None:
+        stored = project_data(stored) if form == "project" else story_data(stored)
+    try:
+        parsed = parse(model, data, context={"stored": stored} if stored else None)
+    except ValidationFailed as exc:
+        mine = {f: m for f, m in exc.field_errors.items() if f.rsplit(".", 1)[-1] == name}
+        return field_errors_for(fields, mine).get(name)
+    if form == "project" and name in ("name", "key"):
+        try:
+            projects.check_free(
+                s,
+                actor,
+                name=parsed.name if name == "name" else None,
+                key=parsed.key if name == "key" else None,
+                skip=target,
+            )
+        except Conflict as exc:
+            return exc.message
+    return None

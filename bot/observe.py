@@ -17,6 +17,7 @@ from prometheus_client import Histogram
 from sqlalchemy import event
 
 from bot.settings import Settings
+from storage.backup.hold import hold_database
 from storage.db import OPERATION, Database
 
 log = logging.getLogger("autodevhub.db")
@@ -34,9 +35,12 @@ _STARTED = "autodevhub_statement_started"
 _LITERALS = re.compile(r"'(?:[^']|'')*'|\b\d+(?:\.\d+)?\b")
 
 
-def open_database(settings: Settings) -> Database:
-    """The configured database, observed (what serve, the scheduler and the CLI use)."""
+def open_database(settings: Settings, holder: str) -> Database:
+    """The configured database, observed (what serve, the scheduler and the CLI use), and
+    held under the name `holder` until disposed: restore refuses while any process holds it,
+    naming them (storage/backup/hold.py)."""
     db = Database(settings.database_url)
+    db.on_dispose(hold_database(db.url, holder).release)
     observe(db, slow_ms=settings.slow_query_ms)
     return db
 

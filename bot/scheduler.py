@@ -26,7 +26,6 @@ from bot.ui import backup as backup_ui
 from bot.ui import charts
 from bot.ui import digest as digest_ui
 from storage.backup.files import BackupFailed, list_backups
-from storage.backup.hold import DatabaseHold, hold_database
 from storage.backup.take import BackupReport, take_backup
 from storage.check import optimize
 from storage.db import Database
@@ -463,36 +462,15 @@ def start_scheduler(
     return Scheduler(Jobs(settings, db, factory)).start()
 
 
-@dataclass
-class BackgroundServices:
-    """What runs beside `serve`: the hold on the database (restore refuses while it is held)
-    and the scheduler. `stop()` when serving ends."""
-
-    hold: DatabaseHold
-    scheduler: Scheduler | None
-
-    def stop(self) -> None:
-        if self.scheduler is not None:
-            self.scheduler.shutdown(wait=False)
-        self.hold.release()
-
-
-def start_services(settings: Settings, db: Database) -> BackgroundServices:
-    """The serve process's hook: hold the database, start the scheduler (if enabled)."""
-    hold = hold_database(settings.database_url)
-    try:
-        return BackgroundServices(hold, start_scheduler(settings, db))
-    except Exception:
-        hold.release()
-        raise
-
-
 def main(settings: Settings) -> int:
     """`autodevhub scheduler`: the scheduler alone, until SIGINT or SIGTERM."""
-    db = open_database(settings)
+    try:
+        db = open_database(settings, "autodevhub scheduler")
+    except DomainError as exc:  # a restore is replacing the database
+        log.error("scheduler cannot start: %s", exc.message)
+        return 1
     try:
         db.upgrade()
-        hold = hold_database(settings.database_url)
     except Exception as exc:
         log.error("scheduler cannot start: %s", getattr(exc, "message", type(exc).__name__))
         db.dispose()
@@ -505,6 +483,5 @@ def main(settings: Settings) -> int:
         stop.wait()
     finally:
         scheduler.shutdown()
-        hold.release()
         db.dispose()
     return 0

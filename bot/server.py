@@ -375,7 +375,7 @@ def main(settings: Settings, host: str | None = None, port: int | None = None) -
         return console_main(settings)
 
     socket_mode = settings.slack_app_token is not None
-    db = open_database(settings)
+    db = open_database(settings, "autodevhub serve")
     try:
         db.upgrade()
         app = create_app(settings, db, socket_mode=socket_mode)
@@ -386,9 +386,9 @@ def main(settings: Settings, host: str | None = None, port: int | None = None) -
     host = host or settings.host
     port = port or settings.port
     wsgi_app = make_wsgi_app(settings, db, app)
-    from bot.scheduler import start_services  # holds the database, runs the scheduler
+    from bot.scheduler import start_scheduler  # cleanup, backups, digests (if enabled)
 
-    services = start_services(settings, db)
+    scheduler = start_scheduler(settings, db)
     from bot.ai.worker import start_generation_workers  # the AI generation queue (issue 4)
 
     generation = start_generation_workers(settings, db)
@@ -411,8 +411,9 @@ def main(settings: Settings, host: str | None = None, port: int | None = None) -
         generation.stop()
         if cards is not None:
             cards.stop()
-        services.stop()
-        db.dispose()
+        if scheduler is not None:
+            scheduler.shutdown(wait=False)
+        db.dispose()  # and with it this process's hold on the database
     return 0
 
 

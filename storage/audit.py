@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from storage.errors import ValidationFailed
-from storage.models import AuditLog, User, utcnow
+from storage.models import AuditLog, Project, User, utcnow
 from storage.permissions import require_admin
 
 if TYPE_CHECKING:
@@ -29,6 +29,7 @@ class AuditEntry:
     details: dict[str, Any]
     actor_slack_id: str | None
     created_at: datetime
+    subject: str = ""  # what it is about, as people name it: WEB-7, WEB, @maria, #C123
 
 
 def jsonable(value: Any) -> Any:
@@ -83,6 +84,17 @@ def list_audit(s: Session, actor: Actor, limit: int = 20) -> list[AuditEntry]:
         .order_by(AuditLog.created_at.desc(), AuditLog.id.desc())
         .limit(limit)
     ).all()
+    # a project's current key, for entries that carry only its id (an edit, a link)
+    project_ids = {row.resource_id for row, _ in rows if row.resource_type == "project"}
+    keys = dict(
+        s.execute(
+            select(Project.id, Project.key).where(
+                Project.team_id == actor.team_id, Project.id.in_(project_ids)
+            )
+        ).all()
+        if project_ids
+        else []
+    )
     return [
         AuditEntry(
             id=row.id,
@@ -92,6 +104,25 @@ def list_audit(s: Session, actor: Actor, limit: int = 20) -> list[AuditEntry]:
             details=dict(row.details or {}),
             actor_slack_id=slack_id,
             created_at=row.created_at,
+            subject=_subject(row.resource_type, row.resource_id, row.details or {}, keys),
         )
         for row, slack_id in rows
     ]
+
+
+def _subject(kind: str, resource_id: str | None, details: dict[str, Any], keys: dict) -> str:
+    """What a change was about, by the name people use (never a row's internal id)."""
+    named: Any = None
+    if kind == "story":
+        named = details.get("key")
+    elif kind == "project":
+        named = keys.get(resource_id) or details.get("key") or details.get("name")
+    elif kind == "user":
+        named = f"@{details['slack_user_id']}" if details.get("slack_user_id") else None
+    elif kind == "channel":
+        named = f"#{resource_id}" if resource_id else None
+    elif kind in ("generation_request", "subscription", "digest"):
+        named = details.get("project") or ("personal" if details.get("personal") else None)
+    if isinstance(named, str) and named:
+        return named
+    return f"a {kind.replace('_', ' ')}"

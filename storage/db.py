@@ -6,7 +6,7 @@ import contextlib
 import os
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
@@ -116,6 +116,7 @@ class Database:
             self._writer_turn = threading.RLock()
         self._write = sessionmaker(self.write_engine, expire_on_commit=False)
         self._read = sessionmaker(self.read_engine, expire_on_commit=False)
+        self._on_dispose: list[Callable[[], None]] = []
 
     @property
     def dialect(self) -> str:
@@ -158,10 +159,16 @@ class Database:
         with self.write_engine.connect() as conn:
             return MigrationContext.configure(conn).get_current_revision()
 
+    def on_dispose(self, release: Callable[[], None]) -> None:
+        """Run `release` when the database is disposed (a process's hold on it)."""
+        self._on_dispose.append(release)
+
     def dispose(self) -> None:
         self.write_engine.dispose()
         if self.read_engine is not self.write_engine:
             self.read_engine.dispose()
+        while self._on_dispose:
+            self._on_dispose.pop()()
 
 
 def alembic_config(url: str) -> Config:

@@ -327,7 +327,8 @@ def project_for_request(
 # ---- changes --------------------------------------------------------------------------
 
 
-def _check_free(s: Session, actor: Actor, *, name: str | None, key: str | None, skip: str | None):
+def check_free(s: Session, actor: Actor, *, name: str | None, key: str | None, skip: str | None):
+    """Refuse (Conflict) a name or key another project of the workspace (not `skip`) has."""
     team = Project.team_id == actor.team_id
     others = Project.id != skip if skip else True
     if name is not None:
@@ -354,7 +355,7 @@ def _flush_unique(s: Session, what: str) -> None:
 def create_project(s: Session, actor: Actor, data: ProjectInput | dict[str, Any]) -> ProjectView:
     """Create a project owned by the actor (name unique per workspace, any case)."""
     data = parse(ProjectInput, data)
-    _check_free(s, actor, name=data.name, key=data.key, skip=None)
+    check_free(s, actor, name=data.name, key=data.key, skip=None)
     key = data.key
     if key is None:
         taken = set(s.scalars(select(Project.key).where(Project.team_id == actor.team_id)))
@@ -427,7 +428,7 @@ def update_project(s: Session, actor: Actor, ref: str, changes: dict[str, Any]) 
     if not diff:
         return view_of(s, project)
     name_changed = new["name"].casefold() != project.name_folded
-    _check_free(
+    check_free(
         s,
         actor,
         name=new["name"] if name_changed else None,

@@ -29,6 +29,9 @@ FIELD_LABELS = {
 
 
 def label(field: str) -> str:
+    """A field as people read it: `story_points` -> Story points (a nested one by its last
+    part: `settings.default_priority` -> Default priority)."""
+    field = field.rsplit(".", 1)[-1]
     return FIELD_LABELS.get(field, field.replace("_", " ").capitalize())
 
 
@@ -72,8 +75,10 @@ def failed_from(exc: ValidationError, *, prefix: str = "") -> ValidationFailed:
         detail = _message(err)
         if len(loc) > 1 and loc[1].isdigit():
             detail = f"item {int(loc[1]) + 1} {detail}"
-        elif len(loc) > 1:  # a nested field, e.g. settings.default_priority
-            detail = f"{label(loc[1]).lower()} {detail}"
+        elif len(loc) > 1:  # a nested field, named in full: settings.default_priority
+            field = f"{field}.{loc[1]}"
+            if field in field_errors:
+                continue
         field_errors[field] = detail
     message = "; ".join(f"{label(f.removeprefix(prefix))} {m}" for f, m in field_errors.items())
     return ValidationFailed(message + ".", field_errors)

@@ -2,22 +2,27 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
+from typing import Any
 
 from pydantic import ValidationError
 
 from bot.ai.generator import StoryGenerator
 from bot.ai.schemas import GenerationAsk
 from bot.ai.worker import GenerationWorkerPool
+from bot.forms import yes_or_no
 from bot.settings import Settings
 from bot.ui.text import counted
 from storage.db import Database
-from storage.errors import ValidationFailed
+from storage.errors import DomainError, ValidationFailed
+from storage.fields import AUDIENCE_MAX, FEATURE_MAX, MAX_STORIES
 from storage.generation import queue
 from storage.generation.drafts import DraftReview, open_drafts, save_drafts
 from storage.generation.form import generate_form
 from storage.generation.lookalikes import draft_lookalikes
+from storage.projects import find_project
 from storage.users import Actor
 
 WAIT_FOR_OTHER_WORKER = 300.0  # seconds: a running server may have taken the request
@@ -67,6 +72,35 @@ def _chosen(answer: str, review: DraftReview) -> list[int] | None:
     return picked
 
 
+def _feature(answer: str) -> str:
+    if not answer:
+        raise ValueError("Describe the feature in a sentence or two.")
+    if len(answer) > FEATURE_MAX:
+        raise ValueError(f"That is {len(answer)} characters; the limit is {FEATURE_MAX}.")
+    return answer
+
+
+def _count(answer: str) -> int:
+    if not answer:
+        return 3
+    if not re.fullmatch(r"[0-9]{1,2}", answer) or not 1 <= int(answer) <= MAX_STORIES:
+        raise ValueError(f"Say how many as a number from 1 to {MAX_STORIES}.")
+    return int(answer)
+
+
+def _audience(answer: str) -> str | None:
+    if len(answer) > AUDIENCE_MAX:
+        raise ValueError(f"An audience is at most {AUDIENCE_MAX} characters.")
+    return answer or None
+
+
+def _yes_no(answer: str) -> bool:
+    chosen = yes_or_no(answer, True)
+    if chosen is None:
+        raise ValueError(f"'{answer[:40]}' is not a yes or no: answer y or n.")
+    return chosen
+
+
 def generate_in_console(
     db: Database,
     settings: Settings,
@@ -83,15 +117,29 @@ def generate_in_console(
         form = generate_form(s, actor, text, channel_id=None, rate_limit_per_minute=limit)
     if form.note:
         say(form.note)
-    project = form.initial["project"] or ask("Project (key or name): ").strip()
-    feature = form.initial["feature"] or ask("Feature description: ").strip()
+
+    def until_taken(prompt: str, take: Callable[[str], Any]) -> Any:
+        """Ask until `take` accepts the answer; a refusal says why and asks that again."""
+        while True:
+            try:
+                return take(ask(prompt).strip())
+            except (ValueError, DomainError) as exc:
+                say(exc.message if isinstance(exc, DomainError) else str(exc))
+
+    def project_named(answer: str) -> str:
+        with db.read() as s:
+            return find_project(s, actor, answer).key
+
+    keys = "/".join(p.key for p in form.projects)
+    project = form.initial["project"] or until_taken(f"Project ({keys}): ", project_named)
+    feature = form.initial["feature"] or until_taken("Feature description: ", _feature)
     try:
         wanted = GenerationAsk(
             project_ref=project,
             feature=feature,
-            count=ask("How many stories, 1 to 10 [3]: ").strip() or 3,
-            audience=ask("Audience (empty for none): ").strip() or None,
-            include_tasks=ask("Include tasks? [Y/n]: ").strip().lower() not in ("n", "no"),
+            count=until_taken(f"How many stories, 1 to {MAX_STORIES} [3]: ", _count),
+            audience=until_taken("Audience (empty for none): ", _audience),
+            include_tasks=until_taken("Include tasks? [Y/n]: ", _yes_no),
         )
     except ValidationError as exc:
         raise ValidationFailed(str(exc.errors()[0].get("msg", "invalid"))) from None
@@ -126,7 +174,9 @@ def generate_in_console(
         review = open_drafts(s, actor, request.id, lookalikes=lookalikes)
     for line in draft_lines(review):
         say(line)
-    picked = _chosen(ask("Save which drafts? (all, none, or numbers like 1,3): "), review)
+    picked = until_taken(
+        "Save which drafts? (all, none, or numbers like 1,3): ", lambda a: _chosen(a, review)
+    )
     if picked == []:
         say("Nothing saved.")
         return

@@ -376,7 +376,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     settings = Settings()
-    db = open_database(settings)
+    db = open_database(settings, "autodevhub AI worker")
     pool = GenerationWorkerPool(
         db,
         settings,

@@ -25,6 +25,8 @@ MAX_ROWS = 20  # 2 blocks a row + header + nav stays far below Slack's 50 blocks
 def story_list(listed: Any) -> dict[str, Any]:
     """A page of stories (`bot.commands.StoryListed`), with paging buttons when there is more."""
     blocks: list[Any] = [HeaderBlock(text=clip(listed.title, 150))]
+    if listed.note:
+        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=escape(listed.note))]))
     if not listed.stories:
         blocks.append(SectionBlock(text=MarkdownTextObject(text=escape(listed.empty_hint))))
     rows = [story_row(story, listed.paging_token) for story in listed.stories[:MAX_ROWS]]

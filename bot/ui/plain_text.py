@@ -69,7 +69,8 @@ def text_for(reply: Any) -> str:
     if isinstance(reply, commands.StoryShown):
         return story_text(reply.story, reply.note)
     if isinstance(reply, commands.StoryListed):
-        lines = [reply.title + (f" (page {reply.page})" if reply.paging_token else "")]
+        lines = [reply.note] if reply.note else []
+        lines.append(reply.title + (f" (page {reply.page})" if reply.paging_token else ""))
         lines += [story_line(s) for s in reply.stories] or [reply.empty_hint]
         more = []
         if reply.has_previous:
@@ -96,11 +97,15 @@ def text_for(reply: Any) -> str:
     if isinstance(reply, commands.AuditShown):
         if not reply.entries:
             return "No changes recorded yet."
-        return "\n".join(
-            f"{e.created_at:%Y-%m-%d %H:%M} @{e.actor_slack_id or '?'} {e.action} "
-            f"{e.resource_type} {e.resource_id or ''}".rstrip()
-            for e in reply.entries
-        )
+        from bot.ui.reports import audit_detail
+
+        lines = []
+        for e in reply.entries:
+            who = f"@{e.actor_slack_id}" if e.actor_slack_id else "someone"
+            detail = audit_detail(e)
+            line = f"{e.created_at:%Y-%m-%d %H:%M} {who} {e.action} {e.subject}"
+            lines.append(line + (f" — {detail}" if detail else ""))
+        return "\n".join(lines)
     if isinstance(reply, commands.AdminGranted):
         return f"@{reply.slack_user_id} is now a workspace admin."
     from bot.ui.replies import message_for

@@ -44,8 +44,8 @@ def audit(entries: list[Any]) -> dict[str, Any]:
     for entry in entries:
         when = entry.created_at.strftime("%Y-%m-%d %H:%M UTC")
         who = mention(entry.actor_slack_id) if entry.actor_slack_id else "someone"
-        what = f"{escape(entry.action)} {escape(entry.resource_type)}"
-        detail = _detail(entry.details)
+        what = f"{escape(entry.action)} {escape(entry.subject)}"
+        detail = escape(audit_detail(entry))
         line = f"`{when}` {who} {what}" + (f" — {detail}" if detail else "")
         if sum(len(c) + 1 for c in chunk) + len(line) > SECTION_LIMIT - 10:
             blocks.append(SectionBlock(text=MarkdownTextObject(text="\n".join(chunk))))
@@ -59,15 +59,17 @@ def audit(entries: list[Any]) -> dict[str, Any]:
     }
 
 
-def _detail(details: dict[str, Any] | None) -> str:
-    if not details:
-        return ""
+def audit_detail(entry: Any) -> str:
+    """A few words after an audit line's subject (unescaped): a title, a name, a move."""
+    details = entry.details or {}
     shown = [
         str(details[key])
-        for key in ("key", "name", "title", "status", "slack_user_id")
-        if isinstance(details.get(key), str | int)
+        for key in ("title", "name", "status")
+        if isinstance(details.get(key), str | int) and str(details[key]) != entry.subject
     ]
-    return escape(clip(" ".join(shown[:2]), 80))
+    if isinstance(details.get("from"), str) and isinstance(details.get("to"), str):
+        shown.append(f"{details['from']} → {details['to']}")
+    return clip(" ".join(shown[:2]), 80)
 
 
 def admin_granted(slack_user_id: str) -> dict[str, Any]:

@@ -2,7 +2,7 @@
 
 The grammar is bot.commands' (shared with the console); this module only carries out its
 Reply in Slack: a message, a modal, or the few replies that need Slack after the write
-(generate's form, a digest sent now, a backup).
+(generate's form, a digest sent now, a backup, an export's file).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from bot.ui.modals import modal_for
 from bot.ui.replies import message_for
 from handlers.commands.backup import back_up
 from handlers.commands.digest import send_now
+from handlers.commands.export import send_export
 from handlers.commands.generate import open_generate_form
 from handlers.listening import Request, after_ack, run_shown
 
@@ -79,9 +80,11 @@ def run_command(req: Request) -> None:
     req.answer(message, public=message["response_type"] == "in_channel")
 
 
-# The replies carried out in Slack after the command's write (a form, a digest, a backup).
+# The replies carried out in Slack after the command's write (a form, a digest, a backup, an
+# export's file).
 AFTER_THE_WRITE: dict[type, Callable[[Request, Any], None]] = {
     commands.GenerateAsked: open_generate_form,
     commands.DigestNow: send_now,
     commands.BackupAsked: back_up,
+    commands.ExportAsked: send_export,
 }

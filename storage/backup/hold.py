@@ -7,7 +7,9 @@ import fcntl
 import logging
 import os
 import time
+import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy.engine import make_url
@@ -32,17 +34,27 @@ def lock_path(db_path: Path) -> Path:
     return db_path.with_name(db_path.name + "-serve.lock")
 
 
-class DatabaseHold:
-    """A shared flock on `<db>-serve.lock`, held by each serve/scheduler process while it runs.
+def holders_dir(db_path: Path) -> Path:
+    return db_path.with_name(f".{db_path.name}.holders")
 
-    The kernel drops the lock when the process exits, even on SIGKILL, so a crashed server
-    never leaves a stale "in use" behind. Restore takes the lock exclusively: it can only get
-    it when no process holds the database, and a server starting meanwhile waits for it.
+
+class DatabaseHold:
+    """A shared flock on `<db>-serve.lock`, held by every process that opens the database
+    (serve, the scheduler, the shell, the AI worker, CLI commands) while it runs, and a
+    file named after it in `.<db>.holders/` so that restore can say who is using it.
+
+    The kernel drops the locks when the process exits, even on SIGKILL, so a crashed
+    process never leaves a stale "in use" behind (its name file is swept by the next
+    restore). Restore takes the lock exclusively: it can only get it when no process holds
+    the database, and a process starting meanwhile waits for it.
     """
 
-    def __init__(self, database_url: str) -> None:
+    def __init__(self, database_url: str, holder: str = "autodevhub") -> None:
         self.path = sqlite_path(database_url)
+        self.holder = holder
         self._fd: int | None = None
+        self._name_fd: int | None = None
+        self._name: Path | None = None
 
     def acquire(self, *, timeout: float = 30.0) -> DatabaseHold:
         if self.path is None or self._fd is not None:
@@ -66,9 +78,34 @@ class DatabaseHold:
                     ) from None
                 time.sleep(0.1)
         self._fd = fd
+        self._write_name()
         return self
 
+    def _write_name(self) -> None:
+        """Who holds it, for restore's refusal: one file per process, locked while it lives."""
+        assert self.path is not None
+        try:
+            folder = holders_dir(self.path)
+            folder.mkdir(exist_ok=True)
+            name = folder / f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+            hidden = name.with_name("." + name.name)  # locked and written before it is seen
+            fd = os.open(hidden, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o644)
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            since = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+            os.write(fd, f"{self.holder} (pid {os.getpid()}, since {since})".encode())
+            os.rename(hidden, name)
+        except OSError as exc:
+            log.warning("cannot name this process beside %s (%s)", self.path, exc)
+            return
+        self._name_fd, self._name = fd, name
+
     def release(self) -> None:
+        if self._name is not None:
+            with contextlib.suppress(OSError):
+                self._name.unlink()
+        if self._name_fd is not None:
+            os.close(self._name_fd)
+        self._name_fd = self._name = None
         if self._fd is not None:
             with contextlib.suppress(OSError):
                 fcntl.flock(self._fd, fcntl.LOCK_UN)
@@ -82,9 +119,32 @@ class DatabaseHold:
         self.release()
 
 
-def hold_database(database_url: str) -> DatabaseHold:
-    """Mark the database as in use by this process (serve, scheduler) until released."""
-    return DatabaseHold(database_url).acquire()
+def hold_database(database_url: str, holder: str = "autodevhub") -> DatabaseHold:
+    """Mark the database as in use by this process until released."""
+    return DatabaseHold(database_url, holder).acquire()
+
+
+def current_holders(db_path: Path) -> list[str]:
+    """The processes holding the database, as they named themselves ("autodevhub shell
+    (pid 4242, since …)"); the files of processes that died are removed on the way."""
+    folder = holders_dir(db_path)
+    names = []
+    for file in sorted(folder.glob("*")) if folder.is_dir() else []:
+        try:
+            fd = os.open(file, os.O_RDONLY)
+        except FileNotFoundError:
+            continue  # released meanwhile
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            except BlockingIOError:  # alive: it keeps its file locked
+                names.append(os.read(fd, 512).decode(errors="replace") or file.name)
+                continue
+            with contextlib.suppress(FileNotFoundError):
+                file.unlink()  # its process died without releasing it
+        finally:
+            os.close(fd)
+    return names
 
 
 @contextlib.contextmanager

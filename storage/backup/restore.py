@@ -1,4 +1,5 @@
-"""Restoring SQLite from a backup file: every check first, then the swap, migrations, index."""
+"""Restoring SQLite from a backup file: every check first, then the backup's rows replace the
+database's in one transaction that first keeps a copy of it, so no committed write is lost."""
 
 from __future__ import annotations
 
@@ -11,10 +12,11 @@ import sqlite3
 import tempfile
 import zlib
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from storage.backup.files import PARTIAL_SUFFIX, fsync_dir, fsync_file
-from storage.backup.hold import exclusive, sqlite_path
+from storage.backup.hold import current_holders, exclusive, sqlite_path
 from storage.backup.sqlite_copy import verify_sqlite_file
 from storage.db import is_sqlite, normalize_url
 from storage.errors import DomainError
@@ -84,28 +86,110 @@ def _known_revision(revision: str) -> bool:
         return False
 
 
-def _keep_previous(db_path: Path) -> Path:
-    """Save the current database (with its WAL content) beside it as `<db>.old`."""
-    old = db_path.with_name(db_path.name + ".old")
-    tmp = db_path.with_name(f".{db_path.name}.old{PARTIAL_SUFFIX}")
-    try:
-        src = sqlite3.connect(db_path, isolation_level=None, timeout=30)
-        dst = sqlite3.connect(tmp, isolation_level=None)
-        try:
-            src.backup(dst)
-            dst.execute("PRAGMA journal_mode = DELETE").fetchone()
-        finally:
-            dst.close()
-            src.close()
-    except sqlite3.DatabaseError:
-        # the current file is damaged (maybe why we restore): keep its bytes as they are
-        shutil.copyfile(db_path, tmp)
-        wal = db_path.with_name(db_path.name + "-wal")
-        if wal.exists():
-            shutil.copyfile(wal, old.with_name(old.name + "-wal"))
+KEPT_MARK = ".before-restore-"
+
+
+def _kept_path(db_path: Path) -> Path:
+    """A name no earlier restore used: `<db>.before-restore-<UTC time>[-N]`."""
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    candidate = db_path.with_name(f"{db_path.name}{KEPT_MARK}{stamp}")
+    n = 1
+    while candidate.exists():
+        n += 1
+        candidate = db_path.with_name(f"{db_path.name}{KEPT_MARK}{stamp}-{n}")
+    return candidate
+
+
+def _publish(tmp: Path, final: Path) -> None:
+    """Give the finished copy its name without ever replacing a file of that name."""
     fsync_file(tmp)
-    os.replace(tmp, old)
-    return old
+    os.link(tmp, final)  # fails if `final` appeared meanwhile: an earlier copy is never lost
+    tmp.unlink()
+    fsync_dir(final.parent)
+
+
+def _copy_of(db_path: Path, dest: Path) -> None:
+    """A consistent copy of the database as committed now, as one self-contained file."""
+    src = sqlite3.connect(db_path, isolation_level=None, timeout=30)
+    dst = sqlite3.connect(dest, isolation_level=None)
+    try:
+        src.backup(dst)
+        dst.execute("PRAGMA journal_mode = DELETE").fetchone()
+    finally:
+        dst.close()
+        src.close()
+
+
+def _byte_copy(db_path: Path, dest: Path) -> None:
+    """The damaged database's bytes as they are (with its WAL beside the copy)."""
+    shutil.copyfile(db_path, dest)
+    wal = db_path.with_name(db_path.name + "-wal")
+    if wal.exists():
+        shutil.copyfile(wal, dest.with_name(dest.name + "-wal"))
+
+
+def _tables(conn: sqlite3.Connection, schema: str) -> dict[str, list[str]]:
+    """Each ordinary table of `schema` with its columns; the search index's virtual table
+    and its shadow tables are left out: its triggers keep it in step with the stories."""
+    rows = conn.execute(
+        f"SELECT name, sql FROM {schema}.sqlite_master WHERE type = 'table'"
+    ).fetchall()
+    virtual = [name for name, sql in rows if (sql or "").upper().startswith("CREATE VIRTUAL")]
+    tables = {}
+    for name, _sql in rows:
+        if name.startswith("sqlite_") or any(name.startswith(v) for v in virtual):
+            continue
+        tables[name] = [r[1] for r in conn.execute(f'PRAGMA {schema}.table_info("{name}")')]
+    return tables
+
+
+def _replace_contents(db_path: Path, restored: Path, kept: Path) -> None:
+    """In one write transaction on the live database: copy it as it is to `kept`, then
+    replace every table's rows with the backup's (rowids kept, so the search index's
+    keys hold).
+
+    No file is swapped under a process that has the database open: every process sees the
+    restored rows at its next read, and a write either committed before this transaction
+    took the write lock (and is in `kept`) or waits for it and lands on the restored data.
+    """
+    live = sqlite3.connect(db_path, isolation_level=None, timeout=60)
+    try:
+        live.execute("PRAGMA busy_timeout = 60000")
+        live.execute("ATTACH DATABASE ? AS restored", (str(restored),))
+        mine, theirs = _tables(live, "main"), _tables(live, "restored")
+        missing = sorted(set(mine) - set(theirs))
+        if missing:
+            raise RestoreRefused(
+                f"The backup has no table {', '.join(missing)}, which this database has."
+            )
+        live.execute("BEGIN IMMEDIATE")  # waits for the write in flight, holds off the next
+        try:
+            tmp = kept.with_name(f".{kept.name}{PARTIAL_SUFFIX}")
+            _copy_of(db_path, tmp)  # read by a second connection: everything committed
+            _publish(tmp, kept)
+            for table, columns in mine.items():
+                cols = ", ".join(f'"{c}"' for c in columns)
+                rowid = "" if _without_rowid(live, table) else "rowid, "
+                live.execute(f'DELETE FROM main."{table}"')
+                live.execute(
+                    f'INSERT INTO main."{table}" ({rowid}{cols}) '
+                    f'SELECT {rowid}{cols} FROM restored."{table}"'
+                )
+            live.execute("COMMIT")
+        except BaseException:
+            live.execute("ROLLBACK")
+            raise
+    finally:
+        with contextlib.suppress(sqlite3.Error):
+            live.execute("DETACH DATABASE restored")
+        live.close()
+
+
+def _without_rowid(conn: sqlite3.Connection, table: str) -> bool:
+    sql = conn.execute(
+        "SELECT sql FROM main.sqlite_master WHERE type = 'table' AND name = ?", (table,)
+    ).fetchone()[0]
+    return "WITHOUT ROWID" in (sql or "").upper()
 
 
 def restore_backup(
@@ -114,10 +198,12 @@ def restore_backup(
     *,
     force: bool = False,
 ) -> RestoreReport:
-    """Replace the SQLite database with the backup `file`, keeping the current one as `.old`.
+    """Replace the SQLite database's contents with the backup `file`, keeping the current
+    database under its own name (`<db>.before-restore-<time>`, never overwritten).
 
-    Every check happens before the database is touched: a refused restore changes nothing.
-    Migrations then run forward and the search index is rebuilt and checked.
+    Every check happens first, on an unpacked copy migrated forward to this version's
+    schema: a refused restore changes nothing. Without `force`, it refuses while another
+    process (serve, the shell, the scheduler, a CLI command) holds the database, naming them.
     """
     url = normalize_url(database_url)
     if not is_sqlite(url):
@@ -130,39 +216,82 @@ def restore_backup(
         raise RestoreRefused("An in-memory SQLite database cannot be restored into.")
     db_path.parent.mkdir(parents=True, exist_ok=True)
     with exclusive(db_path) as alone:
+        holders = [] if alone else current_holders(db_path)
         if not alone and not force:
+            who = " and ".join(holders) if holders else "Another process"
             raise RestoreRefused(
-                f"A server or scheduler is using {db_path} right now. Stop it first, or pass "
-                "--force (then restart every process that uses the database)."
+                f"{who} {'is' if len(holders) < 2 else 'are'} using {db_path} right now. Stop "
+                "it first, or pass --force (it then carries on with the restored data; what it "
+                "wrote before is kept with the current database)."
             )
         if not alone:
-            log.warning("restoring %s while another process holds it (--force)", db_path)
+            log.warning("restoring %s while %s hold it (--force)", db_path, holders or "others")
         else:  # nobody else is here: scratch files beside the database are a killed run's
-            for pattern in (f".{db_path.name}.restore-*", f".{db_path.name}.old{PARTIAL_SUFFIX}*"):
+            for pattern in (f".{db_path.name}.restore-*", f".{db_path.name}{KEPT_MARK}*"):
                 for leftover in db_path.parent.glob(pattern):
                     with contextlib.suppress(FileNotFoundError):
                         leftover.unlink()
-        fd, scratch_name = tempfile.mkstemp(
-            prefix=f".{db_path.name}.restore-", suffix=PARTIAL_SUFFIX, dir=db_path.parent
-        )
-        os.close(fd)
-        scratch = Path(scratch_name)
-        previous = None
+        folder = tempfile.mkdtemp(prefix=f".{db_path.name}.restore-", dir=db_path.parent)
         try:
+            scratch = Path(folder) / db_path.name
             verify_backup_file(Path(file), scratch)
-            if db_path.exists():
-                previous = _keep_previous(db_path)
-            os.replace(scratch, db_path)
-            for suffix in ("-wal", "-shm", "-journal"):
-                with contextlib.suppress(FileNotFoundError):
-                    db_path.with_name(db_path.name + suffix).unlink()
-            fsync_dir(db_path.parent)
+            revision, problems = _migrate_and_check(f"sqlite:///{scratch}")
+            if problems:
+                raise RestoreRefused(
+                    f"The database in {Path(file).name} fails its checks after migrating: "
+                    + "; ".join(problems[:3])
+                )
+            previous = None
+            if not db_path.exists():
+                os.replace(scratch, db_path)
+                fsync_dir(db_path.parent)
+            else:
+                previous = _kept_path(db_path)
+                try:
+                    _migrate(url)  # the same schema on both sides, to copy table by table
+                    _replace_contents(db_path, scratch, previous)
+                except sqlite3.DatabaseError as exc:
+                    if not _damaged(exc):
+                        raise RestoreRefused(f"The database could not be replaced: {exc}.") from exc
+                    if not alone:
+                        raise RestoreRefused(
+                            f"{db_path} is damaged ({exc}) and in use: stop every process that "
+                            "uses it, then restore again."
+                        ) from exc
+                    previous = _swap_damaged(db_path, scratch, previous)
         finally:
-            with contextlib.suppress(FileNotFoundError):
-                scratch.unlink()
-        revision, problems = _migrate_and_check(url)
+            shutil.rmtree(folder, ignore_errors=True)
     log.info("restored %s from %s (previous kept as %s)", db_path, file, previous)
+    problems = _checks(url)
     return RestoreReport(database=db_path, previous=previous, revision=revision, problems=problems)
+
+
+def _damaged(exc: sqlite3.DatabaseError) -> bool:
+    text = str(exc).lower()
+    return "malformed" in text or "not a database" in text or "corrupt" in text
+
+
+def _swap_damaged(db_path: Path, scratch: Path, kept: Path) -> Path:
+    """A damaged database nobody has open: keep its bytes, put the restored file in place."""
+    tmp = kept.with_name(f".{kept.name}{PARTIAL_SUFFIX}")
+    _byte_copy(db_path, tmp)
+    _publish(tmp, kept)
+    os.replace(scratch, db_path)
+    for suffix in ("-wal", "-shm", "-journal"):
+        with contextlib.suppress(FileNotFoundError):
+            db_path.with_name(db_path.name + suffix).unlink()
+    fsync_dir(db_path.parent)
+    return kept
+
+
+def _migrate(url: str) -> None:
+    from storage.db import Database
+
+    db = Database(url)
+    try:
+        db.upgrade()
+    finally:
+        db.dispose()
 
 
 def _migrate_and_check(url: str) -> tuple[str | None, list[str]]:
@@ -174,5 +303,16 @@ def _migrate_and_check(url: str) -> tuple[str | None, list[str]]:
         db.upgrade()
         rebuild_search_index(db)
         return db.current_revision(), run_checks(db)
+    finally:
+        db.dispose()
+
+
+def _checks(url: str) -> list[str]:
+    from storage.check import run_checks
+    from storage.db import Database
+
+    db = Database(url)
+    try:
+        return run_checks(db)
     finally:
         db.dispose()

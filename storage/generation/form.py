@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from storage.errors import NotFound, ValidationFailed
-from storage.fields import FEATURE_MAX
+from storage.fields import FEATURE_MAX, PROJECT_KEY
 from storage.generation.rate_limit import check_rate_limit
 from storage.projects import list_projects, project_for_request
 from storage.users import Actor
@@ -27,7 +28,8 @@ def generate_form(
     s: Session, actor: Actor, text: str, *, channel_id: str | None, rate_limit_per_minute: int
 ) -> GenerateForm:
     """Read `[PROJECT] [FEATURE TEXT]`: a first word naming a project picks it, else the
-    channel's linked project; the rest is the feature. Refuses early when rate-limited."""
+    channel's linked project; the rest is the feature. Refuses early when rate-limited,
+    and when the first word looks like a project key (WEBB) that no project has."""
     projects = list_projects(s, actor)
     if not projects:
         raise NotFound("There are no projects yet: create one with `/project new` first.")
@@ -40,6 +42,8 @@ def generate_form(
             named = project_for_request(s, actor, first, channel_id)
             text = rest.strip()
         except (NotFound, ValidationFailed):  # the first word is the feature's, not a project
+            if PROJECT_KEY.match(first):  # ...unless it looks like a key: a typo, not text
+                raise NotFound(unknown_key(first, projects)) from None
             named = None
     project = named or project_for_request(s, actor, None, channel_id)
     project_id = project.id if project else None
@@ -56,3 +60,22 @@ def generate_form(
         text = text[:FEATURE_MAX]
     initial = {"project": project_id, "feature": text, "count": 3, "include_tasks": include_tasks}
     return GenerateForm(projects=projects, initial=initial, note=note)
+
+
+SHOWN_PROJECTS = 10
+
+
+def unknown_key(word: str, projects: list[Any]) -> str:
+    """The refusal of a key-like first word no project has: the projects, the closest."""
+    keys = [p.key for p in projects]
+    close = difflib.get_close_matches(word, keys, n=1, cutoff=0.4)
+    listed = ", ".join(f"{p.key} ({p.name})" for p in projects[:SHOWN_PROJECTS])
+    if len(projects) > SHOWN_PROJECTS:
+        listed += f" and {len(projects) - SHOWN_PROJECTS} more"
+    guess = f" Did you mean {close[0]}?" if close else ""
+    example = close[0] if close else keys[0]
+    return (
+        f"No project has the key {word}.{guess} Projects here: {listed}. Nothing was "
+        f"generated. To describe a feature that starts with {word}, name the project first: "
+        f"`/autodev generate {example} {word} …`"
+    )

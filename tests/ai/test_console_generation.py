@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import pytest
 from sqlalchemy import select
 
 from bot.ai.console import generate_in_console
 from storage.db import Database
-from storage.errors import ValidationFailed
 from storage.models import GenerationRequest, UserStory
 from tests.ai.conftest import make_settings, seed_project
 from tests.fakes.anthropic_api import FakeAnthropic
@@ -54,5 +52,18 @@ def test_console_offline_and_failure(sqlite_db: Database, fake_claude: FakeAnthr
     fake_claude.then("status", status=500)
     said = run(sqlite_db, make_settings(), actor, "web Something", ["1", "", "", ""])
     assert "Generation failed" in said[-1] and "Nothing was saved" in said[-1]
-    with pytest.raises(ValidationFailed):
-        run(sqlite_db, make_settings(), actor, "web Other", ["11", "", ""])
+
+
+def test_console_asks_a_refused_answer_again(sqlite_db: Database, fake_claude: FakeAnthropic):
+    """A bad count, a "maybe" or a draft number out of range is asked again, not fatal."""
+    actor = seed_project(sqlite_db)
+    answers = ["11", "2", "", "maybe", "n", "7", "none"]
+    said = run(sqlite_db, make_settings(), actor, "web Other", answers)
+    assert "Say how many as a number from 1 to 10." in said
+    assert "'maybe' is not a yes or no: answer y or n." in said
+    assert "Choose drafts by number, 1 to 2." in said
+    assert said[-1] == "Nothing saved."
+    with sqlite_db.read() as s:
+        assert s.scalars(select(UserStory)).all() == []
+        (request,) = s.scalars(select(GenerationRequest)).all()
+    assert request.request_data["count"] == 2 and request.request_data["include_tasks"] is False

@@ -65,12 +65,16 @@ def test_project_and_story_from_the_console(sqlite_db):
     assert (story.status, story.story_points, story.tags) == ("IN_PROGRESS", 5, ["auth", "mail"])
 
 
-def test_bad_fields_are_asked_again_and_nothing_is_saved_until_right(sqlite_db):
+def test_bad_fields_are_asked_again_at_once_and_nothing_is_saved_until_right(sqlite_db):
     out = run_console(
         sqlite_db,
-        ["/project new", "Web", "1x", "", "ftp://nope", "", "", "", "", "WEB", "https://x.example"],
+        ["/project new", "Web", "1x", "WEB", "", "ftp://nope", "https://x.example", *[""] * 4],
     )
-    assert "key:" in out and "repository_url:" in out and "Please correct:" in out
+    assert "  Key must be 2–10 capital letters or digits, starting with a letter" in out
+    assert "  Repository URL must be an http(s) address" in out
+    assert out.count("  Key: ") == 2 and out.count("  Repository URL: ") == 2
+    assert out.count("  Name: ") == 1 and "Please correct" not in out
+    assert "repository_url" not in out and "key:" not in out  # fields as people read them
     assert "Project created." in out
     with sqlite_db.read() as s:
         assert s.scalars(select(Project.key)).all() == ["WEB"]
@@ -211,3 +215,11 @@ def test_generate_in_the_console_saves_the_chosen_offline_drafts(sqlite_db, monk
     assert len(stories) == 1
     assert stories[0].meta["ai_model"] == "offline"
     assert stories[0].meta["generation_request_id"]
+
+
+def test_export_in_the_console_points_at_the_command_line(sqlite_db):
+    out = run_console(
+        sqlite_db, [*NEW_PROJECT, "/project export web markdown", "/project export WEB pdf"]
+    )
+    assert "In a terminal, run `autodevhub export WEB --format markdown`" in out
+    assert "'pdf' is not an export format; use one of csv, markdown, json." in out

@@ -28,8 +28,15 @@ Two halves, both used by tests that drive the real server the way Slack does:
   Message metadata is checked as Slack checks it (invalid_metadata_format / _schema); what
   Slack answers `ok` to but loses (metadata whose event_type it drops, a reply to a thread
   that does not exist) is answered `ok` and recorded as a refusal all the same.
-  Files (`fake.files`, tests/fakes/slack_files.py): files_upload_v2's three steps with an
-  upload URL on the fake, and image blocks that must show a file the app uploaded.
+  Files (`fake.files`, tests/fakes/slack_files.py, the rules): files_upload_v2's three
+  steps, in Slack's order: files.getUploadURLExternal (filename and a whole, non-zero length
+  required) hands out a file id and an upload URL on this same server; the bytes are POSTed
+  there (recorded as "upload_url"); then files.completeUploadExternal shares the file in
+  `channel_id` when given, or keeps it private to the app. An unknown or completed file id,
+  or one whose bytes never reached its upload URL, is refused; bytes that differ from the
+  announced length are refused and recorded. Image blocks must show a completed image the
+  app uploaded. `uploaded(channel)` reads what was shared; conversations.open gives each
+  user one DM channel (`dm_channel(user)`).
 
 * `SignedSlack` — sends signed, form-encoded (or JSON, for events) requests to the app's
   `/slack/events`: `command`, `block_action`, `view_submission`, `shortcut`,
@@ -72,7 +79,13 @@ import pytest
 from slack_sdk.signature import SignatureVerifier
 
 from tests.fakes.block_kit import check_message, check_view, check_view_errors
-from tests.fakes.slack_files import FILE_METHODS, UPLOAD_PATH, SlackFiles
+from tests.fakes.slack_files import (
+    FILE_METHODS,
+    UPLOAD_METHOD,
+    UPLOAD_PATH,
+    SlackFiles,
+    UploadedFile,
+)
 
 SIGNING_SECRET = "test-signing-secret"
 BOT_TOKEN = "xoxb-test-token"
@@ -550,6 +563,14 @@ class SlackChannels:
             answer["response_metadata"] = {"next_cursor": _cursor(next_ts)}
         return answer
 
+    def share_refusal(self, channel: str) -> str | None:
+        """Sharing a file in `channel`: channel_not_found for what is no conversation id,
+        else the error the channel was set to refuse posts with, if any."""
+        if not CHANNEL_ID.fullmatch(channel):
+            return "channel_not_found"
+        with self._lock:
+            return self._refused.get(channel)
+
     def _read_refusal(self, channel: str) -> str | None:
         """Reading a channel: channel_not_found for what is no conversation id or a channel
         refused so; not_in_channel when the bot is not in it (is_archived: still readable)."""
@@ -629,8 +650,8 @@ class FakeSlackAPI:
         # Every message posted here, by channel: chat.update of any other is refused, as
         # Slack refuses it (an ephemeral message, or one the app never posted)
         self._channels = SlackChannels()
-        # files_upload_v2's three steps and image blocks showing a file: slack_files.py
-        self.files = SlackFiles()
+        # files_upload_v2's three steps, shared files and image blocks: slack_files.py
+        self.files = SlackFiles(share_refusal=self._channels.share_refusal)
         self.history_limits = HISTORY_LIMITS  # (default, maximum) of conversations.history
         self._cond = threading.Condition()
         self._scripts: dict[str, list[_Scripted]] = {}
@@ -640,6 +661,7 @@ class FakeSlackAPI:
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._held: dict[str, threading.Event] = {}
+        self._dms: dict[str, str] = {}  # user id: their DM channel with the app
 
     # -- lifecycle ---------------------------------------------------------------------
     def start(self) -> FakeSlackAPI:
@@ -766,6 +788,18 @@ class FakeSlackAPI:
         """One stored message (top-level or reply) as Slack holds it, None if there is none."""
         return self._channels.message(channel, ts)
 
+    def uploaded(self, channel: str | None = None) -> list[UploadedFile]:
+        """The files completed, oldest first; those shared in `channel` only, when given
+        (`fake.files` has every file announced, private ones too)."""
+        return self.files.uploaded(channel)
+
+    def dm_channel(self, user_id: str) -> str:
+        """The id of `user_id`'s DM with the app (what conversations.open answers)."""
+        with self._cond:
+            return self._dms.setdefault(
+                user_id, "D" + hashlib.sha256(user_id.encode()).hexdigest()[:10].upper()
+            )
+
     def calls_to(self, method: str, where: Callable[[Call], bool] | None = None) -> list[Call]:
         with self._cond:
             return [c for c in self.calls if c.method == method and (where is None or where(c))]
@@ -865,14 +899,32 @@ class FakeSlackAPI:
         return Refusal(method, found.error, found.problems) if found else None
 
     def _receive_upload(self, req: BaseHTTPRequestHandler, path: str, raw: bytes) -> None:
-        """A POST to an upload URL, recorded as method "file_upload" (`params["bytes"]`)."""
-        status, body, refused = self.files.receive_upload(path, raw)
+        """A POST of a file's bytes to an upload URL, recorded as method "upload_url"
+        (`params`: `file_id`, None for an unknown URL, and `bytes`)."""
+        status, body, file_id, refused = self.files.receive_upload(
+            path.removeprefix(UPLOAD_PATH), raw
+        )
         with self._cond:
-            self.calls.append(Call("file_upload", {"bytes": len(raw)}, path=path))
+            self.calls.append(
+                Call(UPLOAD_METHOD, {"file_id": file_id, "bytes": len(raw)}, path=path)
+            )
             self._cond.notify_all()
         if refused is not None:
-            _refuse(Refusal("file_upload", "upload_refused", (refused,)))
+            _refuse(Refusal(UPLOAD_METHOD, refused.error, refused.problems))
         self._send_text(req, status, body)
+
+    def _open_conversation(self, p: dict[str, Any]) -> dict[str, Any]:
+        """conversations.open with one user: their DM with the app (the same each time)."""
+        users = [u for u in str(p.get("users") or "").split(",") if u.strip()]
+        if p.get("channel"):
+            return {"ok": True, "channel": {"id": p["channel"]}}
+        if not users:
+            return {"ok": False, "error": "users_list_not_supplied"}
+        if len(users) > 8:
+            return {"ok": False, "error": "too_many_users"}
+        if len(users) > 1:
+            return {"ok": True, "channel": {"id": "G" + uuid.uuid4().hex[:10].upper()}}
+        return {"ok": True, "channel": {"id": self.dm_channel(users[0].strip()), "is_im": True}}
 
     def _next_script(self, method: str) -> _Scripted | None:
         queue = self._scripts.get(method)
@@ -930,6 +982,8 @@ class FakeSlackAPI:
                 "channel": channel,
                 "permalink": f"https://fake.slack.test/archives/{channel}/p{mts}",
             }
+        if method == "conversations.open":
+            return self._open_conversation(p)
         if method == "conversations.info":
             return {
                 "ok": True,

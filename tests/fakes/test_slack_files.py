@@ -34,10 +34,11 @@ def test_an_uploaded_png_is_shown_by_id_and_kept_with_its_bytes(fake, client):
     done = client.files_upload_v2(file=PNG, filename="c.png", title="Chart", alt_txt="a chart")
     file_id = done["file"]["id"]
     kept = fake.files.get(file_id)
-    assert kept.data == PNG and kept.completed and kept.title == "Chart"
+    assert kept.content == PNG and kept.completed and kept.title == "Chart"
     assert kept.alt_txt == "a chart" and kept.shared_to == []
-    [upload] = fake.calls_to("file_upload")
-    assert upload.params == {"bytes": len(PNG)}
+    assert fake.uploaded() == [kept] and fake.uploaded("C1") == []  # private to the app
+    [upload] = fake.calls_to("upload_url")
+    assert upload.params == {"file_id": file_id, "bytes": len(PNG)}
     client.chat_postMessage(channel="C1", text="x", blocks=[_image(file_id)])
     assert take_refusals() == []
 
@@ -77,17 +78,43 @@ def test_completing_a_file_whose_bytes_never_arrived_is_file_not_found(fake, cli
     assert len(take_refusals()) == 3
 
 
+def test_a_file_is_completed_once_in_its_own_workspace_and_threads_need_a_channel(fake, client):
+    done = client.files_upload_v2(file=PNG, filename="c.png", channel="D0DM", initial_comment="hi")
+    file_id = done["file"]["id"]
+    assert done["file"]["ims"] == ["D0DM"] and fake.uploaded("D0DM")[0].initial_comment == "hi"
+    with pytest.raises(SlackApiError) as again:
+        client.files_completeUploadExternal(files=[{"id": file_id}])
+    assert again.value.response["error"] == "file_not_found"
+    answer = client.files_getUploadURLExternal(filename="c.png", length=len(PNG))
+    http_request("POST", answer["upload_url"], PNG)
+    fake.team_for_token["xoxb-other"] = "T0THER"
+    other = WebClient(token="xoxb-other", base_url=fake.api_url)
+    with pytest.raises(SlackApiError) as elsewhere:
+        other.files_completeUploadExternal(files=[{"id": answer["file_id"]}])
+    assert elsewhere.value.response["error"] == "file_not_found"
+    with pytest.raises(SlackApiError) as unthreaded:
+        client.files_completeUploadExternal(files=[{"id": answer["file_id"]}], thread_ts="1.2")
+    assert unthreaded.value.response["error"] == "invalid_arguments"
+    assert [r.error for r in take_refusals()] == [
+        "file_not_found",
+        "file_not_found",
+        "invalid_arguments",
+    ]
+    assert not fake.files.get(answer["file_id"]).completed
+
+
 def test_an_upload_of_other_than_the_announced_length_is_refused(fake, client):
     answer = client.files_getUploadURLExternal(filename="c.png", length=10)
     wrong = http_request("POST", answer["upload_url"], b"12345")
     assert wrong.status == 400
-    assert [r.method for r in take_refusals()] == ["file_upload"]
+    assert [(r.method, r.error) for r in take_refusals()] == [("upload_url", "length_mismatch")]
     right = http_request("POST", answer["upload_url"], b"0123456789")
     assert right.status == 200 and right.text == "OK - 10"
     again = http_request("POST", answer["upload_url"], b"0123456789")
     assert again.status == 400
-    take_refusals()
+    assert [r.error for r in take_refusals()] == ["already_uploaded"]
     assert http_request("POST", fake.base_url + "/upload/v1/nothing", b"x").status == 404
+    assert [r.error for r in take_refusals()] == ["not_found"]
 
 
 @pytest.mark.parametrize("case", ["unknown", "not completed", "not an image", "other team"])

@@ -334,3 +334,95 @@ def test_a_refused_channel_refuses_posts_and_updates_until_allowed(fake, client)
     fake.reset()  # a refused channel is a scripted answer: reset forgets it
     assert post_card(client)
     assert take_refusals() == []  # what Slack refuses for the channel is no payload refusal
+
+
+# -- files: files_upload_v2's three steps ---------------------------------------------------
+def test_files_upload_v2_goes_up_in_three_steps_to_an_upload_url_on_the_fake(fake, client):
+    done = client.files_upload_v2(
+        channel="D0DM", content="a,b\r\n1,2\r\n", filename="x.csv", initial_comment="here"
+    )
+    assert done["file"]["name"] == "x.csv" and done["file"]["title"] == "x.csv"
+    (announced,) = fake.calls_to("files.getUploadURLExternal")
+    assert announced.params["filename"] == "x.csv" and announced.params["length"] == "10"
+    (sent,) = fake.calls_to("upload_url")
+    assert sent.params["bytes"] == 10
+    assert fake.base_url.startswith("http://127.0.0.1:")
+    (shared,) = fake.uploaded("D0DM")
+    assert (shared.content, shared.initial_comment) == (b"a,b\r\n1,2\r\n", "here")
+    assert take_refusals() == []
+
+
+def test_an_upload_url_is_asked_for_with_a_filename_and_a_whole_nonzero_length(fake, client):
+    for arguments, error in (
+        ({"filename": "", "length": 3}, "invalid_arguments"),
+        ({"filename": "x.csv", "length": "three"}, "invalid_arguments"),
+        ({"filename": "x.csv", "length": 0}, "missing_argument"),
+    ):
+        with pytest.raises(SlackApiError) as refused:
+            client.files_getUploadURLExternal(**arguments)
+        assert refused.value.response["error"] == error
+    with pytest.raises(SlackApiError) as refused:
+        client.api_call("files.getUploadURLExternal", params={"filename": "x.csv"})
+    assert refused.value.response["error"] == "invalid_arguments"
+    assert (
+        "missing required field: length"
+        in refused.value.response["response_metadata"]["messages"][0]
+    )
+    assert len(take_refusals()) == 4
+
+
+def test_completing_an_unknown_or_unsent_file_is_refused(fake, client):
+    with pytest.raises(SlackApiError) as refused:
+        client.files_completeUploadExternal(files=[{"id": "F0NEVER", "title": "x"}])
+    assert refused.value.response["error"] == "file_not_found"
+    ticket = client.files_getUploadURLExternal(filename="x.csv", length=3)
+    assert ticket["upload_url"].startswith(fake.base_url + "/upload/")
+    with pytest.raises(SlackApiError) as refused:  # its bytes never reached the upload URL
+        client.files_completeUploadExternal(files=[{"id": ticket["file_id"], "title": "x"}])
+    assert refused.value.response["error"] == "file_not_found"
+    with pytest.raises(SlackApiError) as refused:
+        client.api_call("files.completeUploadExternal", params={"files": "not json"})
+    assert refused.value.response["error"] == "invalid_arguments"
+    assert [r.error for r in take_refusals()] == [
+        "file_not_found",
+        "file_not_found",
+        "invalid_arguments",
+    ]
+    assert fake.uploaded() == []
+
+
+def test_bytes_other_than_announced_and_unknown_upload_urls_are_refused(fake, client):
+    from tests.fakes.slack_api import http_request
+
+    ticket = client.files_getUploadURLExternal(filename="x.csv", length=3)
+    # refused, and nothing kept: completing it then finds no bytes
+    assert http_request("POST", ticket["upload_url"], b"abcd").status == 400
+    assert [r.error for r in take_refusals()] == ["length_mismatch"]
+    assert fake.files.get(ticket["file_id"]).content is None
+    with pytest.raises(SlackApiError) as refused:
+        client.files_completeUploadExternal(files=[{"id": ticket["file_id"]}])
+    assert refused.value.response["error"] == "file_not_found"
+    assert [r.error for r in take_refusals()] == ["file_not_found"]
+    assert http_request("POST", fake.base_url + "/upload/v1/nope", b"abc").status == 404
+    assert [r.error for r in take_refusals()] == ["not_found"]
+
+
+def test_a_file_shared_in_a_channel_that_refuses_posts_is_refused(fake, client):
+    fake.refuse_channel("C0GONE", "channel_not_found")
+    with pytest.raises(SlackApiError) as refused:
+        client.files_upload_v2(channel="C0GONE", content="x", filename="x.txt")
+    assert refused.value.response["error"] == "channel_not_found"
+    with pytest.raises(SlackApiError) as refused:
+        client.files_upload_v2(channel="#general", content="x", filename="x.txt")
+    assert refused.value.response["error"] == "channel_not_found"
+    assert fake.uploaded() == []
+
+
+def test_conversations_open_gives_each_member_one_dm(fake, client):
+    first = client.conversations_open(users="U0MARIA")["channel"]["id"]
+    assert first == client.conversations_open(users="U0MARIA")["channel"]["id"]
+    assert first == fake.dm_channel("U0MARIA") and first.startswith("D")
+    assert first != client.conversations_open(users="U0SAM")["channel"]["id"]
+    with pytest.raises(SlackApiError) as refused:
+        client.api_call("conversations.open", params={})
+    assert refused.value.response["error"] == "users_list_not_supplied"

@@ -51,7 +51,7 @@ def test_restore_refusals_exit_1_and_say_nothing_changed(
         assert restore_main(settings, str(good)) == 1
         assert "pass --force" in capsys.readouterr().err
         assert restore_main(settings, str(good), force=True) == 0
-        assert "Restart every process" in capsys.readouterr().out
+        assert "carry on with the restored data" in capsys.readouterr().out
 
 
 def test_backup_failure_exit_1_without_a_traceback(

@@ -76,10 +76,6 @@ WEB_API_SCOPES: dict[str, tuple[str, ...]] = {
     "views.open": (),
     # api.slack.com/methods/views.publish lists no scope (it needs the Home tab enabled)
     "views.publish": (),
-    # docs.slack.dev/reference/methods/files.getUploadURLExternal and
-    # files.completeUploadExternal: files:write (the weekly digest's chart, bot/scheduler.py)
-    "files.getUploadURLExternal": ("files:write",),
-    "files.completeUploadExternal": ("files:write",),
     # docs.slack.dev/reference/methods/auth.test: "No scopes required"
     "auth.test": (),
     # api.slack.com/methods/oauth.v2.access: authenticated by client id and secret, no token
@@ -87,6 +83,14 @@ WEB_API_SCOPES: dict[str, tuple[str, ...]] = {
     # docs.slack.dev/reference/methods/apps.connections.open: no scopes on the bot token; the
     # app-level token (SLACK_APP_TOKEN) needs connections:write, which is not in a manifest
     "apps.connections.open": (),
+    # docs.slack.dev/reference/methods/files.getUploadURLExternal and
+    # files.completeUploadExternal: files:write (the two steps of files_upload_v2: the
+    # weekly digest's chart, bot/scheduler.py, and /project export's file)
+    "files.getUploadURLExternal": ("files:write",),
+    "files.completeUploadExternal": ("files:write",),
+    # docs.slack.dev/reference/methods/conversations.open: im:write opens a DM with one member
+    # (channels:manage, groups:write and mpim:write are for the other kinds, unused here)
+    "conversations.open": ("im:write",),
     RESPONSE_URL: (),
 }
 # docs.slack.dev/reference/scopes/commands: "Add shortcuts and slash commands that people can use"
@@ -115,8 +119,6 @@ FEATURE_CALLS: dict[str, tuple[str, ...]] = {
     "OAuthSettings": ("oauth.v2.access", "auth.test"),  # the install callback
     "SocketModeHandler": ("apps.connections.open",),
     "WebhookClient": (RESPONSE_URL,),
-    # slack_sdk's files_upload_v2: the URL, the upload to it (no Web API method), the completion
-    "files_upload_v2": ("files.getUploadURLExternal", "files.completeUploadExternal"),
 }
 # What a listener or middleware asks Bolt for (by parameter name) -> the Web API methods Bolt
 # calls when it is used. A name missing here fails the test: look it up and add it.
@@ -282,7 +284,8 @@ def oauth_app(fake_slack, slack_db):
 
 # -- what the code calls on the Web API --------------------------------------------------------
 def _web_client_methods() -> dict[str, set[str]]:
-    """WebClient's Python method -> the Web API methods it calls, read from slack_sdk."""
+    """WebClient's Python method -> the Web API methods it calls, read from slack_sdk: by
+    `api_call`, or through its other methods (files_upload_v2 calls two of them)."""
     tree = ast.parse(Path(inspect.getsourcefile(WebClient)).read_text())
     client = next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == "WebClient")
     methods: dict[str, set[str]] = {}
@@ -299,6 +302,19 @@ def _web_client_methods() -> dict[str, set[str]]:
             }
             if called:
                 methods[fn.name] = called
+    for fn in client.body:
+        if isinstance(fn, ast.FunctionDef) and fn.name not in methods:
+            through = {
+                method
+                for node in ast.walk(fn)
+                if isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and isinstance(node.func.value, ast.Name)
+                and node.func.value.id == "self"
+                for method in methods.get(node.func.attr, ())
+            }
+            if through:
+                methods[fn.name] = through
     return methods
 
 

@@ -216,7 +216,7 @@ def test_restore_refuses_bad_files_and_leaves_the_database_untouched(
             restore_backup(sqlite_db.url, bad)
         assert bad.name in info.value.message, label
         assert _fingerprint(db_path) == before, label
-        assert not db_path.with_name(db_path.name + ".old").exists(), label
+        assert not list(db_path.parent.glob("*before-restore*")), label
         leftovers = [p.name for p in db_path.parent.iterdir() if ".restore-" in p.name]
         assert leftovers == [], label
     with pytest.raises(RestoreRefused, match="no file"):
@@ -262,10 +262,10 @@ def test_restore_keeps_the_old_database_and_runs_forward(
     backed_up = _story_ids(sqlite_db)
     owner = make_user(sqlite_db, "T3", "U3")
     later = make_story(sqlite_db, make_project(sqlite_db, owner, team="T3"), team="T3")
-    db_path = sqlite_path(sqlite_db.url)
     sqlite_db.dispose()
     report = restore_backup(sqlite_db.url, backup_file)
-    assert report.previous == db_path.with_name(db_path.name + ".old")
+    assert report.previous is not None
+    assert report.previous.name.startswith("autodevhub.db.before-restore-")
     assert report.revision == "0003"  # the backup is migrated forward to head
     assert _story_ids(sqlite_db) == backed_up
     old = Database(f"sqlite:///{report.previous}")
@@ -319,3 +319,77 @@ def test_a_second_backup_in_the_same_directory_waits_for_the_first(
         t.join()
     assert len(set(results)) == 3
     assert sorted(p.name for p in backups.iterdir()) == sorted(results)
+
+
+def test_restore_names_every_process_holding_the_database(
+    sqlite_db: Database, backup_file: Path
+) -> None:
+    shell = hold_database(sqlite_db.url, "autodevhub shell")
+    code = (
+        "import os; from storage.backup.hold import hold_database; "
+        f"hold_database({sqlite_db.url!r}, 'autodevhub scheduler'); os._exit(0)"
+    )
+    # a process that died holding it is not named (its name file is swept)
+    subprocess.run([sys.executable, "-c", code], cwd=ROOT, timeout=60, check=True)
+    serve = hold_database(sqlite_db.url, "autodevhub serve")
+    try:
+        with pytest.raises(RestoreRefused) as info:
+            restore_backup(sqlite_db.url, backup_file)
+        message = info.value.message
+        assert "autodevhub shell (pid " in message and "autodevhub serve (pid " in message
+        assert "scheduler" not in message
+        assert " are using " in message and "--force" in message
+        serve.release()
+        with pytest.raises(RestoreRefused, match=r"^autodevhub shell \(pid \d+, since .*\) is "):
+            restore_backup(sqlite_db.url, backup_file)
+    finally:
+        serve.release()
+        shell.release()
+    assert restore_backup(sqlite_db.url, backup_file).problems == []
+
+
+def test_each_restore_keeps_the_database_it_replaced_under_its_own_name(
+    sqlite_db: Database, backup_file: Path
+) -> None:
+    backed_up = _story_ids(sqlite_db)
+    owner = make_user(sqlite_db, "T5", "U5")
+    first_extra = make_story(sqlite_db, make_project(sqlite_db, owner, team="T5"), team="T5")
+    first = restore_backup(sqlite_db.url, backup_file).previous
+    second_extra = make_story(
+        sqlite_db, make_project(sqlite_db, make_user(sqlite_db, "T6", "U6"), team="T6"), team="T6"
+    )
+    second = restore_backup(sqlite_db.url, backup_file).previous
+    assert first is not None and second is not None and first != second
+    kept = {}
+    for path in (first, second):
+        old = Database(f"sqlite:///{path}")
+        try:
+            kept[path] = _story_ids(old)
+        finally:
+            old.dispose()
+    assert first_extra in kept[first] and second_extra not in kept[first]  # not overwritten
+    assert second_extra in kept[second]
+    assert _story_ids(sqlite_db) == backed_up
+
+
+def test_a_forced_restore_shows_in_a_process_that_had_the_database_open(
+    sqlite_db: Database, backup_file: Path
+) -> None:
+    """No reopen, no restart: the rows change under the open pool, and its next write lands
+    on the restored data (the search index in step)."""
+    backed_up = _story_ids(sqlite_db)
+    owner = make_user(sqlite_db, "T7", "U7")
+    project = make_project(sqlite_db, owner, team="T7")
+    make_story(sqlite_db, project, title="written before the restore", team="T7")
+    with hold_database(sqlite_db.url, "autodevhub shell"):
+        report = restore_backup(sqlite_db.url, backup_file, force=True)
+    assert report.problems == []
+    assert _story_ids(sqlite_db) == backed_up  # the same Database object, its pool still open
+    owner = make_user(sqlite_db, "T8", "U8")
+    after = make_story(
+        sqlite_db, make_project(sqlite_db, owner, team="T8"), title="kerberos", team="T8"
+    )
+    assert _story_ids(sqlite_db) == backed_up | {after}
+    from storage.check import run_checks
+
+    assert run_checks(sqlite_db) == []

@@ -67,8 +67,8 @@ BAD_PROJECTS = [
     ({"name": "x" * 101}, "name"),
     ({"name": "---"}, "name"),
     ({"name": "ok", "repository_url": "ftp://x"}, "repository_url"),
-    ({"name": "ok", "settings": {"default_priority": "URGENT"}}, "settings"),
-    ({"name": "ok", "settings": {"unknown": 1}}, "settings"),
+    ({"name": "ok", "settings": {"default_priority": "URGENT"}}, "settings.default_priority"),
+    ({"name": "ok", "settings": {"unknown": 1}}, "settings.unknown"),
     ({"name": "ok", "owner": "U1"}, "owner"),
 ]
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+import re
 
-from storage.models import User
+from sqlalchemy import func, select
+
+from storage.models import GenerationRequest, User
 from tests.handlers.flows import answer_to, create_project, create_story
 
 
@@ -59,3 +61,37 @@ def test_words_owned_by_other_features_answer(slack):
         answer = answer_to(slack, "/autodev", word)
         assert answer.params["response_type"] == "ephemeral"
         assert answer.text_of()
+
+
+HEX_ID = re.compile(r"\b[0-9a-f]{32}\b")
+
+
+def test_audit_names_stories_and_projects_as_people_do(slack):
+    """Story keys and project keys, never a row's internal id."""
+    create_project(slack, "Web shop", "WEB")
+    create_story(slack, "WEB", "Reset password")
+    answer_to(slack, "/story", "move WEB-1 ready")
+    answer_to(slack, "/project", "link WEB")  # an entry that carries only the project's id
+    text = answer_to(slack, "/autodev", "audit").text_of()
+    assert "story.create WEB-1 — Reset password" in text
+    assert "story.move WEB-1 — DRAFT → READY" in text
+    assert "project.link_channel WEB" in text and "project.create WEB — Web shop" in text
+    assert not HEX_ID.search(text), text
+
+
+def test_generate_with_a_key_no_project_has_is_refused_and_opens_nothing(slack, slack_db):
+    create_project(slack, "Web shop", "WEB")
+    create_project(slack, "Mobile app", "MOB")
+    opened = len(slack.fake.calls_to("views.open"))
+    text = answer_to(slack, "/autodev", "generate WBE Export as CSV").text_of()
+    assert "No project has the key WBE. Did you mean WEB?" in text
+    assert "MOB (Mobile app)" in text and "WEB (Web shop)" in text
+    assert "Nothing was generated" in text
+    assert len(slack.fake.calls_to("views.open")) == opened
+    with slack_db.read() as s:
+        assert s.scalar(select(func.count()).select_from(GenerationRequest)) == 0
+    # a first word that is no key-like word is the feature's own
+    slack.command("/autodev", "generate Export as CSV")
+    view = slack.fake.wait_for("views.open", count=opened + 1).params["view"]
+    feature = next(b for b in view["blocks"] if b.get("block_id") == "feature")
+    assert feature["element"]["initial_value"] == "Export as CSV"

@@ -250,3 +250,23 @@ def test_move_and_assign_by_command_refresh_the_homes_they_touch(slack):
     assert "Reset password" in bob_home[-1].text_of()
     answer_to(slack, "/story", "move WEB-1 done")
     slack.fake.wait_for("views.publish", lambda c: "*Done* (1)" in c.text_of())
+
+
+def test_next_past_the_last_page_says_so(slack):
+    """An old message's Next (the list has since shrunk, or was clicked twice) keeps the
+    page it is on and says it is the last, instead of starting again at page 1."""
+    create_project(slack, "Web shop", "WEB")
+    for n in range(11):
+        create_story(slack, "WEB", f"Story {n}")
+    first = answer_to(slack, "/story", "list WEB")
+    nav = next(b for b in first.params["blocks"] if b.get("block_id") == "paging")
+    _, url = slack.block_action(ids.PAGE_NEXT, value=nav["elements"][0]["value"])
+    last = slack.fake.wait_response(url)
+    assert "Page 2" in last.text_of() and "last page" not in last.text_of()
+    nav = next(b for b in last.params["blocks"] if b.get("block_id") == "paging")
+    token = nav["elements"][0]["value"]  # Previous carries the list's token
+    _, url = slack.block_action(ids.PAGE_NEXT, value=token)
+    again = slack.fake.wait_response(url)
+    assert "This is the last page." in again.text_of()
+    assert "Page 2" in again.text_of() and "Story 0" in again.text_of()
+    assert "Story 10" not in again.text_of()  # not page 1 again
