@@ -23,13 +23,15 @@ from bot.clients import ClientFor, one_client_per_workspace, workspace_clients
 from bot.observe import open_database
 from bot.settings import Settings
 from bot.ui import backup as backup_ui
+from bot.ui import charts
 from bot.ui import digest as digest_ui
 from storage.backup.files import BackupFailed, list_backups
 from storage.backup.take import BackupReport, take_backup
 from storage.check import optimize
 from storage.db import Database
-from storage.digests.compose import compose_digest
+from storage.digests.compose import Digest, compose_digest
 from storage.digests.due import DueDigest, due_digests, mark_sent, pause_subscription
+from storage.digests.flow import CumulativeFlow, digest_flow
 from storage.digests.schedule import latest_slot
 from storage.digests.subscriptions import DigestView, subscription
 from storage.errors import DomainError
@@ -57,6 +59,12 @@ LAST_BACKUP = Gauge(
 DIGESTS = Counter(
     "autodevhub_digests_total",
     "Digests by outcome (posted, paused = Slack refused, failed = will try next slot).",
+    ["outcome"],
+)
+CHARTS = Counter(
+    "autodevhub_digest_charts_total",
+    "Weekly digest charts by outcome (attached; failed = drawing or upload; refused = the "
+    "message with the image was refused and went out as text).",
     ["outcome"],
 )
 
@@ -91,24 +99,33 @@ def deliver_digest(
 ) -> Delivery:
     """Compose the digest since the last one, post it, and record it as sent.
 
-    A refusal that retrying will not fix (channel gone, not a member, archived) pauses the
-    subscription and tells its creator by DM; other errors leave it due for the next slot.
+    A weekly channel digest carries its project's cumulative-flow chart when one can be
+    drawn and uploaded; without it (drawing failed, Slack refused the file) it goes out as
+    text all the same. A refusal that retrying will not fix (channel gone, not a member,
+    archived) pauses the subscription and tells its creator by DM; other errors leave it
+    due for the next slot.
     """
     now = now or utcnow()
+    flow: CumulativeFlow | None = None
     with db.read() as s:
         view = subscription(s, subscription_id)
         if view is None or not view.active:
             return Delivery(subscription_id, "skipped", "gone or paused")
         digest = compose_digest(s, subscription_id, until=now)
+        if _charted(digest):
+            flow = digest_flow(s, subscription_id, until=now)
     message = digest_ui.digest_message(digest)
+    chart = _chart_block(client, digest, flow) if flow is not None else None
     try:
-        client.chat_postMessage(
-            channel=view.channel_id,
-            text=message["text"],
-            blocks=message["blocks"],
-            unfurl_links=False,
-            unfurl_media=False,
-        )
+        try:
+            _post_digest(client, view, digest_ui.with_chart(message, chart) if chart else message)
+        except SlackApiError as exc:
+            if chart is None or exc.response.get("error") != "invalid_blocks":
+                raise
+            # Slack would not show the file (still processing, or not ours to show)
+            log.warning("digest %s: chart refused (invalid_blocks), sent as text", subscription_id)
+            CHARTS.labels("refused").inc()
+            _post_digest(client, view, message)
     except SlackApiError as exc:
         error = str(exc.response.get("error") or "unknown_error")
         if error in digest_ui.REFUSALS:
@@ -126,6 +143,55 @@ def deliver_digest(
         mark_sent(s, subscription_id, now)
     DIGESTS.labels("posted").inc()
     return Delivery(subscription_id, "posted", "quiet" if digest.quiet else "")
+
+
+def _post_digest(client: WebClient, view: DigestView, message: dict[str, Any]) -> None:
+    client.chat_postMessage(
+        channel=view.channel_id,
+        text=message["text"],
+        blocks=message["blocks"],
+        unfurl_links=False,
+        unfurl_media=False,
+    )
+
+
+def _charted(digest: Digest) -> bool:
+    """Only a weekly channel digest with news gets a chart (a quiet week's would be flat)."""
+    return digest.kind == "channel" and digest.frequency == "weekly" and not digest.quiet
+
+
+def _chart_block(client: WebClient, digest: Digest, flow: CumulativeFlow) -> dict[str, Any] | None:
+    """Draw the flow, upload it (privately: the message shows it) and return its image block;
+    None, with a warning in the log, when there is too little to draw or any step fails."""
+    if flow.empty or len(flow.days) < 2:
+        return None
+    title = digest_ui.chart_title(digest, flow)
+    alt_text = digest_ui.chart_alt_text(digest, flow)
+    try:
+        png = charts.cumulative_flow_png(flow, title=title)
+        uploaded = client.files_upload_v2(
+            file=png,
+            filename=f"{digest.project_key.lower()}-flow-{digest.until:%Y-%m-%d}.png",
+            title=title,
+            alt_txt=alt_text,
+        )
+        file_id = str(uploaded["file"]["id"])
+    except Exception as exc:  # a chart never costs the digest
+        # the type and Slack's error code only: an upload URL or response body is no log line
+        if isinstance(exc, SlackApiError):
+            error = exc.response.get("error")
+        else:
+            error = str(exc) if isinstance(exc, charts.ChartFailed) else None
+        log.warning(
+            "digest of %s: no chart (%s%s), sent as text",
+            digest.project_key,
+            type(exc).__name__,
+            f": {error}" if error else "",
+        )
+        CHARTS.labels("failed").inc()
+        return None
+    CHARTS.labels("attached").inc()
+    return digest_ui.chart_block(file_id, alt_text, title)
 
 
 def _tell_creator(client: WebClient, view: DigestView, reason: str) -> None:

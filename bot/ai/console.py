@@ -14,6 +14,7 @@ from bot.ai.schemas import GenerationAsk
 from bot.ai.worker import GenerationWorkerPool
 from bot.forms import yes_or_no
 from bot.settings import Settings
+from bot.ui.text import counted
 from storage.db import Database
 from storage.errors import DomainError, ValidationFailed
 from storage.fields import AUDIENCE_MAX, FEATURE_MAX, MAX_STORIES
@@ -34,7 +35,8 @@ def draft_lines(review: DraftReview) -> list[str]:
         if review.offline
         else f"Written by {review.ai_model}. Review before saving."
     )
-    lines = [f"{len(review.drafts)} drafts for {review.project_name} ({review.project_key})."]
+    drafts = counted(len(review.drafts), "draft")
+    lines = [f"{drafts} for {review.project_name} ({review.project_key})."]
     lines.append(source)
     for draft in review.drafts:
         story = draft.story
@@ -43,7 +45,7 @@ def draft_lines(review: DraftReview) -> list[str]:
             draft.state, ""
         )
         lines.append(f"{draft.index + 1}. {story.get('title')}{state}")
-        lines.append(f"   {story.get('priority')} · {points} points")
+        lines.append(f"   {story.get('priority')} · {counted(points, 'point')}")
         lines.append(f"   {story.get('description')}")
         lines += [f"   ✓ {c}" for c in story.get("acceptance_criteria") or []]
         lines += [f"   - {t}" for t in story.get("tasks") or []]

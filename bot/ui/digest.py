@@ -6,9 +6,17 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from slack_sdk.models.blocks import ContextBlock, HeaderBlock, MarkdownTextObject, SectionBlock
+from slack_sdk.models.blocks import (
+    ContextBlock,
+    HeaderBlock,
+    ImageBlock,
+    MarkdownTextObject,
+    SectionBlock,
+)
+from slack_sdk.models.blocks.basic_components import SlackFile
 
-from bot.ui.text import SECTION_LIMIT, clip, escape, mention
+from bot.ui.text import SECTION_LIMIT, clip, counted, escape, mention
+from storage.digests.flow import FLOW_DAYS
 
 TITLE_CHARS = 80
 STATUS_LABEL = {"DRAFT": "Draft", "READY": "Ready", "IN_PROGRESS": "In progress", "DONE": "Done"}
@@ -92,7 +100,9 @@ def digest_message(digest: Any) -> dict[str, Any]:
         return _personal(digest)
     label = f"{escape(digest.project_key)} — {escape(digest.project_name)}"
     period = "week" if digest.frequency == "weekly" else "day"
-    open_part = f"{digest.open_count} open stories ({_pts(digest.open_points)})"
+    open_part = (
+        f"{counted(digest.open_count, 'open story', 'open stories')} ({_pts(digest.open_points)})"
+    )
     if digest.quiet:
         line = (
             f":zzz: Quiet {period} on *{label}*: nothing created, moved or finished. {open_part}."
@@ -146,7 +156,7 @@ def _personal(digest: Any) -> dict[str, Any]:
     if digest.quiet:
         line = (
             f":zzz: Quiet {period}: nobody else changed your stories. You have "
-            f"{digest.open_total} open {'story' if digest.open_total == 1 else 'stories'}."
+            f"{counted(digest.open_total, 'open story', 'open stories')}."
         )
         return {"text": f"Quiet {period} on your stories.", "blocks": [_section(line)]}
     blocks: list[dict[str, Any]] = [
@@ -168,9 +178,57 @@ def _personal(digest: Any) -> dict[str, Any]:
         )
     blocks.append(_context("`/autodev digest me off` stops your personal digest."))
     return {
-        "text": f"Your {digest.frequency} digest: {digest.moved_total} changes on your stories",
+        "text": f"Your {digest.frequency} digest: "
+        f"{counted(digest.moved_total, 'change')} on your stories",
         "blocks": blocks,
     }
+
+
+# ---------------------------------------------------------------- the weekly chart
+
+# Slack's limits: an image block's alt_text 2000 characters, an upload's alt_txt 1000.
+ALT_TEXT_CHARS = 1000
+
+
+def chart_title(digest: Any, flow: Any) -> str:
+    """ "WEB — cumulative flow, last 4 weeks" (or "since 06 Mar" for a younger project)."""
+    whole = len(flow.days) == FLOW_DAYS
+    span = f"last {FLOW_DAYS // 7} weeks" if whole else f"since {flow.days[0]:%d %b}"
+    return f"{digest.project_key} — cumulative flow, {span}"
+
+
+def chart_alt_text(digest: Any, flow: Any) -> str:
+    """What the chart shows, in words: for screen readers, and wherever images are off."""
+    first, last = flow.days[0], flow.days[-1]
+    start, now = flow.on(first), flow.on(last)
+    parts = ", ".join(
+        f"{now[status]} {STATUS_LABEL[status].lower()}"
+        for status in ("DRAFT", "READY", "IN_PROGRESS", "DONE")
+    )
+    text = (
+        f"Cumulative flow of {digest.project_key} from {first:%d %b} to {last:%d %b}: "
+        f"{_stories(sum(start.values()))} ({start['DONE']} done) on {first:%d %b}, "
+        f"{_stories(sum(now.values()))} on {last:%d %b}: {parts}."
+    )
+    return clip(text, ALT_TEXT_CHARS)
+
+
+def _stories(n: int) -> str:
+    return counted(n, "story", "stories")
+
+
+def chart_block(file_id: str, alt_text: str, title: str) -> dict[str, Any]:
+    """The uploaded chart, shown in the message (`slack_file`: a file this app uploaded)."""
+    return ImageBlock(
+        slack_file=SlackFile(id=file_id), alt_text=alt_text, title=clip(title, 2000)
+    ).to_dict()
+
+
+def with_chart(message: dict[str, Any], block: dict[str, Any]) -> dict[str, Any]:
+    """The digest with its chart after the totals (before the closing note)."""
+    blocks = list(message["blocks"])
+    blocks.insert(max(len(blocks) - 1, 0), block)
+    return {**message, "blocks": blocks}
 
 
 # ---------------------------------------------------------------- command replies

@@ -24,7 +24,7 @@ from bot.ai.schemas import SPLIT_ABOVE_POINTS
 from bot.forms import STORY_FORM
 from bot.ui import ids
 from bot.ui.modals import FLAG_ON, form_modal
-from bot.ui.text import SECTION_LIMIT, clip, escape
+from bot.ui.text import SECTION_LIMIT, clip, counted, escape
 from storage.fields import AUDIENCE_MAX, FEATURE_MAX, FEEDBACK_MAX, MAX_STORIES
 
 MAX_PROJECT_OPTIONS = 100
@@ -187,7 +187,7 @@ def generate_help() -> dict[str, Any]:
 
 def generating_message(project_key: str, count: int, *, kind: str = "new") -> dict[str, Any]:
     what = {"split": "Splitting the story", "regenerate": "Regenerating the drafts"}.get(
-        kind, f"Writing {count} {'story' if count == 1 else 'stories'}"
+        kind, f"Writing {counted(count, 'story', 'stories')}"
     )
     text = f":hourglass_flowing_sand: Generating… {what} for {escape(project_key)}."
     return {
@@ -318,7 +318,7 @@ def drafts_message(review: Any) -> dict[str, Any]:
     """The drafts to review: each with Save / Edit / Discard (Split when big), then Save all."""
     count = len(review.drafts)
     head = (
-        f"*{count} draft {'story' if count == 1 else 'stories'} for "
+        f"*{counted(count, 'draft story', 'draft stories')} for "
         f"{escape(review.project_name)} ({escape(review.project_key)})* from "
         f"_{escape(clip(review.feature, 200))}_"
     )

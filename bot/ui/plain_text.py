@@ -6,6 +6,7 @@ import re
 from typing import Any
 
 from bot import commands
+from bot.ui.text import counted
 from storage.projects import effective_settings
 
 WIDTH = 72
@@ -18,7 +19,7 @@ def story_text(story: Any, note: str | None = None) -> str:
         lines.append(note)
     lines.append(f"{story.key}  {story.title}")
     lines.append(
-        f"  {story.priority} · {story.story_points} points · {story.status} · {assignee}"
+        f"  {story.priority} · {counted(story.story_points, 'point')} · {story.status} · {assignee}"
         f" · {story.project_name}"
     )
     if story.description:

@@ -15,7 +15,7 @@ from slack_sdk.models.blocks import (
 
 from bot.ui import ids
 from bot.ui.story_card import delete_confirmation
-from bot.ui.text import SECTION_LIMIT, clip, escape, mention
+from bot.ui.text import SECTION_LIMIT, clip, counted, escape, mention
 
 
 def activity(report: Any, slack_user_id: str) -> dict[str, Any]:
@@ -39,7 +39,7 @@ def audit(entries: list[Any]) -> dict[str, Any]:
     if not entries:
         text = "No changes recorded yet."
         return {"text": text, "blocks": [SectionBlock(text=text).to_dict()]}
-    blocks: list[Any] = [HeaderBlock(text=f"Latest {len(entries)} changes")]
+    blocks: list[Any] = [HeaderBlock(text=f"Latest {counted(len(entries), 'change')}")]
     chunk: list[str] = []
     for entry in entries:
         when = entry.created_at.strftime("%Y-%m-%d %H:%M UTC")
@@ -53,7 +53,10 @@ def audit(entries: list[Any]) -> dict[str, Any]:
         chunk.append(clip(line, 500))
     if chunk:
         blocks.append(SectionBlock(text=MarkdownTextObject(text="\n".join(chunk))))
-    return {"text": f"Latest {len(entries)} changes", "blocks": [b.to_dict() for b in blocks[:50]]}
+    return {
+        "text": f"Latest {counted(len(entries), 'change')}",
+        "blocks": [b.to_dict() for b in blocks[:50]],
+    }
 
 
 def audit_detail(entry: Any) -> str:

@@ -47,6 +47,11 @@ def fit(value: object, limit: int) -> str:
     return pieces[0] + "…"
 
 
+def counted(n: int, singular: str, plural: str | None = None) -> str:
+    """ "1 draft", "3 drafts", "0 stories": a number with its noun in the right form."""
+    return f"{n} {singular if n == 1 else plural or singular + 's'}"
+
+
 def clip(text: str, limit: int) -> str:
     """`text` cut to `limit` characters, with an ellipsis when it was longer."""
     return text if len(text) <= limit else text[: limit - 1] + "…"

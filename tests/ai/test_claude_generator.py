@@ -147,7 +147,13 @@ def test_without_key_the_offline_generator_is_used() -> None:
     assert result.ai_model == "offline"
     assert result.offline
     assert [d.title for d in result.drafts] == ["Export reports as CSV", "Schedule them weekly"]
-    assert all("Made offline" in d.description for d in result.drafts)
+    assert result.extra["note"].startswith("Made offline")
+    assert [d.description for d in result.drafts] == [
+        "As an account holder, I want to export reports as CSV, "
+        "so that I can do it in one go instead of working around it.",
+        "As an account holder, I want to schedule them weekly, "
+        "so that I can do it in one go instead of working around it.",
+    ]
     assert all(d.acceptance_criteria[0].startswith("Given") for d in result.drafts)
 
 

@@ -28,14 +28,15 @@ Two halves, both used by tests that drive the real server the way Slack does:
   Message metadata is checked as Slack checks it (invalid_metadata_format / _schema); what
   Slack answers `ok` to but loses (metadata whose event_type it drops, a reply to a thread
   that does not exist) is answered `ok` and recorded as a refusal all the same.
-  Files go up as slack_sdk's `files_upload_v2` sends them, in Slack's three steps:
-  files.getUploadURLExternal (filename and a whole, non-zero length required) hands out a
-  file id and an upload URL on this same server; the bytes are POSTed there; then
-  files.completeUploadExternal (a JSON array of `{"id", "title"}`) shares them, in
-  `channel_id` when given. An unknown file id, or one whose bytes never reached its upload
-  URL, is refused; bytes that differ from the announced length are recorded as a refusal.
-  `uploaded(channel)` reads what was shared; conversations.open gives each user one DM
-  channel (`dm_channel(user)`).
+  Files (`fake.files`, tests/fakes/slack_files.py, the rules): files_upload_v2's three
+  steps, in Slack's order: files.getUploadURLExternal (filename and a whole, non-zero length
+  required) hands out a file id and an upload URL on this same server; the bytes are POSTed
+  there (recorded as "upload_url"); then files.completeUploadExternal shares the file in
+  `channel_id` when given, or keeps it private to the app. An unknown or completed file id,
+  or one whose bytes never reached its upload URL, is refused; bytes that differ from the
+  announced length are refused and recorded. Image blocks must show a completed image the
+  app uploaded. `uploaded(channel)` reads what was shared; conversations.open gives each
+  user one DM channel (`dm_channel(user)`).
 
 * `SignedSlack` — sends signed, form-encoded (or JSON, for events) requests to the app's
   `/slack/events`: `command`, `block_action`, `view_submission`, `shortcut`,
@@ -78,6 +79,13 @@ import pytest
 from slack_sdk.signature import SignatureVerifier
 
 from tests.fakes.block_kit import check_message, check_view, check_view_errors
+from tests.fakes.slack_files import (
+    FILE_METHODS,
+    UPLOAD_METHOD,
+    UPLOAD_PATH,
+    SlackFiles,
+    UploadedFile,
+)
 
 SIGNING_SECRET = "test-signing-secret"
 BOT_TOKEN = "xoxb-test-token"
@@ -205,51 +213,8 @@ VIEW_METHODS = {
 }
 
 
-ALT_TXT_MAX = 1000  # files.getUploadURLExternal's alt_txt_too_large
-
-
-def _file_refusal(method: str, params: dict[str, Any]) -> Refusal | None:
-    """Argument shapes of the file upload methods, as their reference pages state them."""
-    if method == "files.getUploadURLExternal":
-        problems = []
-        if not str(params.get("filename") or "").strip():
-            problems.append("missing required field: filename")
-        length = params.get("length")
-        if length in (None, ""):
-            problems.append("missing required field: length")
-        elif not re.fullmatch(r"[0-9]+", str(length)):
-            problems.append(f"length must be an integer, not {str(length)[:20]!r}")
-        if problems:
-            return Refusal(method, "invalid_arguments", tuple(problems))
-        if int(length) == 0:
-            # the reference: missing_argument "typically only occurs when the length is 0"
-            return Refusal(method, "missing_argument", ("length is 0",))
-        if len(str(params.get("alt_txt") or "")) > ALT_TXT_MAX:
-            return Refusal(method, "alt_txt_too_large", (f"alt_txt over {ALT_TXT_MAX} chars",))
-    if method == "files.completeUploadExternal":
-        files = params.get("files")
-        if isinstance(files, str):
-            try:
-                files = json.loads(files)
-            except ValueError:
-                files = None
-        if (
-            not isinstance(files, list)
-            or not files
-            or not all(isinstance(f, dict) and isinstance(f.get("id"), str) for f in files)
-        ):
-            return Refusal(
-                method, "invalid_arguments", ('files must be a JSON array of {"id": ...}',)
-            )
-        if params.get("thread_ts") and not (params.get("channel_id") or params.get("channels")):
-            return Refusal(method, "invalid_arguments", ("thread_ts needs a channel",))
-    return None
-
-
 def refusal_of(method: str, params: dict[str, Any]) -> Refusal | None:
     """How Slack would refuse this call of `method` (None: Slack takes it)."""
-    if method.startswith("files."):
-        return _file_refusal(method, params)
     if method in MESSAGE_METHODS or method == "response_url":
         missing = [a for a in MESSAGE_METHODS.get(method, ()) if not params.get(a)]
         if missing:
@@ -304,29 +269,6 @@ class _Scripted:
 
 
 APP_ID = "A0001"
-
-
-@dataclass
-class UploadedFile:
-    """A file as files.getUploadURLExternal announced it, its bytes once they came to the
-    upload URL, and where files.completeUploadExternal shared it."""
-
-    id: str
-    filename: str
-    length: int
-    token: str
-    team: str
-    content: bytes | None = None
-    title: str | None = None
-    completed: bool = False
-    channel: str | None = None  # None: completed without a channel (private to the app)
-    initial_comment: str | None = None
-
-    @property
-    def text(self) -> str:
-        return (self.content or b"").decode("utf-8")
-
-
 # A conversation id (public channel, private channel, DM); conversations.* answer
 # channel_not_found for anything else. chat.postMessage also takes a user id (its DM).
 CHANNEL_ID = re.compile(r"[CGD][A-Z0-9]+")
@@ -334,7 +276,6 @@ CHANNEL_ID = re.compile(r"[CGD][A-Z0-9]+")
 # conversations.history: 100 and 999 for internal and Marketplace apps; both are 15 for a
 # commercially distributed non-Marketplace app (set `FakeSlackAPI.history_limits`).
 HISTORY_LIMITS = (100, 999)
-UPLOAD_PATH = "/upload/v1/"  # where files.getUploadURLExternal's upload URLs point
 REPLIES_LIMITS = (1000, 1000)
 
 
@@ -709,6 +650,8 @@ class FakeSlackAPI:
         # Every message posted here, by channel: chat.update of any other is refused, as
         # Slack refuses it (an ephemeral message, or one the app never posted)
         self._channels = SlackChannels()
+        # files_upload_v2's three steps, shared files and image blocks: slack_files.py
+        self.files = SlackFiles(share_refusal=self._channels.share_refusal)
         self.history_limits = HISTORY_LIMITS  # (default, maximum) of conversations.history
         self._cond = threading.Condition()
         self._scripts: dict[str, list[_Scripted]] = {}
@@ -718,7 +661,6 @@ class FakeSlackAPI:
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._held: dict[str, threading.Event] = {}
-        self._files: dict[str, UploadedFile] = {}  # by file id
         self._dms: dict[str, str] = {}  # user id: their DM channel with the app
 
     # -- lifecycle ---------------------------------------------------------------------
@@ -847,10 +789,9 @@ class FakeSlackAPI:
         return self._channels.message(channel, ts)
 
     def uploaded(self, channel: str | None = None) -> list[UploadedFile]:
-        """The files completed (shared), oldest first; in `channel` only, when given."""
-        with self._cond:
-            done = [f for f in self._files.values() if f.completed]
-        return [f for f in done if channel is None or f.channel == channel]
+        """The files completed, oldest first; those shared in `channel` only, when given
+        (`fake.files` has every file announced, private ones too)."""
+        return self.files.uploaded(channel)
 
     def dm_channel(self, user_id: str) -> str:
         """The id of `user_id`'s DM with the app (what conversations.open answers)."""
@@ -914,8 +855,8 @@ class FakeSlackAPI:
         raw = req.rfile.read(length) if length else b""
         ctype = req.headers.get("Content-Type", "")
         path, _, query = req.path.partition("?")
-        if path.startswith(UPLOAD_PATH):
-            self._receive_upload(req, path.removeprefix(UPLOAD_PATH), raw)
+        if path.startswith(UPLOAD_PATH):  # a file's bytes (tests/fakes/slack_files.py)
+            self._receive_upload(req, path, raw)
             return
         params = {k: v[0] for k, v in parse_qs(query).items()} | _parse_body(raw, ctype)
         auth = req.headers.get("Authorization", "")
@@ -927,7 +868,7 @@ class FakeSlackAPI:
         else:
             method = path
         call = Call(method=method, params=params, token=token, path=path)
-        refusal = refusal_of(method, params)
+        refusal = refusal_of(method, params) or self._file_refusal(method, params, token)
         with self._cond:
             self.calls.append(call)
             scripted = self._next_script(method) if refusal is None else None
@@ -949,83 +890,28 @@ class FakeSlackAPI:
         else:
             self._send(req, 200, self._ok(method, params, token), {})
 
-    def _receive_upload(self, req: BaseHTTPRequestHandler, token: str, raw: bytes) -> None:
-        """A POST of a file's bytes to the upload URL files.getUploadURLExternal handed out:
-        Slack answers 200 "OK - <bytes>"; an unknown URL is not found."""
+    # -- files (the rules are in tests/fakes/slack_files.py) -------------------------------
+    def _file_refusal(
+        self, method: str, params: dict[str, Any], token: str | None
+    ) -> Refusal | None:
+        team = self.team_for_token.get(token or "", "T0001")
+        found = self.files.refusal_of(method, params, team)
+        return Refusal(method, found.error, found.problems) if found else None
+
+    def _receive_upload(self, req: BaseHTTPRequestHandler, path: str, raw: bytes) -> None:
+        """A POST of a file's bytes to an upload URL, recorded as method "upload_url"
+        (`params`: `file_id`, None for an unknown URL, and `bytes`)."""
+        status, body, file_id, refused = self.files.receive_upload(
+            path.removeprefix(UPLOAD_PATH), raw
+        )
         with self._cond:
-            found = next((f for f in self._files.values() if f.token == token), None)
             self.calls.append(
-                Call("upload_url", {"file_id": found.id if found else None, "bytes": len(raw)},
-                     path=UPLOAD_PATH + token)
-            )  # fmt: skip
-            if found is not None and found.content is None:
-                found.content = raw
+                Call(UPLOAD_METHOD, {"file_id": file_id, "bytes": len(raw)}, path=path)
+            )
             self._cond.notify_all()
-        if found is None:
-            _refuse(Refusal("upload_url", "not_found", ("no file was announced at this URL",)))
-            self._send_text(req, 404, "Not Found")
-            return
-        if len(raw) != found.length:
-            # not an error code Slack sends: the file would be cut short or padded
-            _refuse(
-                Refusal(
-                    "upload_url",
-                    "length_mismatch",
-                    (f"{found.filename}: {len(raw)} bytes sent, {found.length} announced",),
-                )
-            )
-        self._send_text(req, 200, f"OK - {len(raw)}")
-
-    def _announce_file(self, p: dict[str, Any], team: str) -> dict[str, Any]:
-        """files.getUploadURLExternal (its arguments were checked by `refusal_of`)."""
-        file_id = "F" + uuid.uuid4().hex[:10].upper()
-        token = uuid.uuid4().hex
-        with self._cond:
-            self._files[file_id] = UploadedFile(
-                file_id, str(p["filename"]), int(p["length"]), token, team
-            )
-        return {"ok": True, "upload_url": self.base_url + UPLOAD_PATH + token, "file_id": file_id}
-
-    def _complete_files(self, p: dict[str, Any]) -> dict[str, Any]:
-        """files.completeUploadExternal: every file must have been announced and uploaded;
-        the channel, when given, must be a conversation that takes posts."""
-        files = p["files"] if isinstance(p["files"], list) else json.loads(p["files"])
-        channel = p.get("channel_id") or (str(p.get("channels") or "").split(",")[0] or None)
-        refused: Refusal | None = None
-        with self._cond:
-            found = [self._files.get(f["id"]) for f in files]
-            for given, known in zip(files, found, strict=True):
-                if known is None or known.completed:
-                    why = "was never announced" if known is None else "was completed already"
-                    refused = Refusal(
-                        "files.completeUploadExternal", "file_not_found", (f"{given['id']} {why}",)
-                    )
-                elif known.content is None:
-                    refused = Refusal(
-                        "files.completeUploadExternal",
-                        "file_not_found",
-                        (f"{given['id']}: its bytes never reached its upload_url",),
-                    )
-            if refused is None and channel is not None:
-                error = self._channels.share_refusal(channel)
-                if error is not None:
-                    return {"ok": False, "error": error}
-            if refused is None:
-                for given, known in zip(files, found, strict=True):
-                    assert known is not None
-                    known.completed = True
-                    known.title = given.get("title") or known.filename
-                    known.channel = channel
-                    known.initial_comment = p.get("initial_comment")
         if refused is not None:
-            _refuse(refused)
-            return _refused_answer(refused)[1]
-        shown = [
-            {"id": f.id, "name": f.filename, "title": f.title, "size": f.length}
-            for f in found
-            if f is not None
-        ]
-        return {"ok": True, "files": shown}
+            _refuse(Refusal(UPLOAD_METHOD, refused.error, refused.problems))
+        self._send_text(req, status, body)
 
     def _open_conversation(self, p: dict[str, Any]) -> dict[str, Any]:
         """conversations.open with one user: their DM with the app (the same each time)."""
@@ -1064,6 +950,8 @@ class FakeSlackAPI:
                 "user_id": BOT_USER_ID,
                 "bot_id": BOT_ID,
             }
+        if method in FILE_METHODS:  # tests/fakes/slack_files.py
+            return self.files.answer(method, p, team=team, base_url=self.base_url)
         if method == "chat.postMessage":
             return self._channels.post(p, ts=ts, team=team)
         if method == "chat.update":
@@ -1094,10 +982,6 @@ class FakeSlackAPI:
                 "channel": channel,
                 "permalink": f"https://fake.slack.test/archives/{channel}/p{mts}",
             }
-        if method == "files.getUploadURLExternal":
-            return self._announce_file(p, team)
-        if method == "files.completeUploadExternal":
-            return self._complete_files(p)
         if method == "conversations.open":
             return self._open_conversation(p)
         if method == "conversations.info":

@@ -395,8 +395,14 @@ def test_bytes_other_than_announced_and_unknown_upload_urls_are_refused(fake, cl
     from tests.fakes.slack_api import http_request
 
     ticket = client.files_getUploadURLExternal(filename="x.csv", length=3)
-    assert http_request("POST", ticket["upload_url"], b"abcd").status == 200
+    # refused, and nothing kept: completing it then finds no bytes
+    assert http_request("POST", ticket["upload_url"], b"abcd").status == 400
     assert [r.error for r in take_refusals()] == ["length_mismatch"]
+    assert fake.files.get(ticket["file_id"]).content is None
+    with pytest.raises(SlackApiError) as refused:
+        client.files_completeUploadExternal(files=[{"id": ticket["file_id"]}])
+    assert refused.value.response["error"] == "file_not_found"
+    assert [r.error for r in take_refusals()] == ["file_not_found"]
     assert http_request("POST", fake.base_url + "/upload/v1/nope", b"abc").status == 404
     assert [r.error for r in take_refusals()] == ["not_found"]
 

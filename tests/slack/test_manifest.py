@@ -84,7 +84,8 @@ WEB_API_SCOPES: dict[str, tuple[str, ...]] = {
     # app-level token (SLACK_APP_TOKEN) needs connections:write, which is not in a manifest
     "apps.connections.open": (),
     # docs.slack.dev/reference/methods/files.getUploadURLExternal and
-    # files.completeUploadExternal: files:write (the two steps of files_upload_v2)
+    # files.completeUploadExternal: files:write (the two steps of files_upload_v2: the
+    # weekly digest's chart, bot/scheduler.py, and /project export's file)
     "files.getUploadURLExternal": ("files:write",),
     "files.completeUploadExternal": ("files:write",),
     # docs.slack.dev/reference/methods/conversations.open: im:write opens a DM with one member

@@ -259,7 +259,7 @@ def test_a_quiet_period_gets_one_short_line(db: Database) -> None:
     message = digest_message(d)
     assert len(message["blocks"]) == 1
     assert "Quiet week on *WEB — Website*" in message["blocks"][0]["text"]["text"]
-    assert "1 open stories (3 pts)" in message["blocks"][0]["text"]["text"]
+    assert "1 open story (3 pts)" in message["blocks"][0]["text"]["text"]
 
 
 def test_personal_digest_lists_my_open_stories_and_what_others_changed(db: Database) -> None:
