@@ -145,8 +145,8 @@ def _tables(conn: sqlite3.Connection, schema: str) -> dict[str, list[str]]:
 
 def _replace_contents(db_path: Path, restored: Path, kept: Path) -> None:
     """In one write transaction on the live database: copy it as it is to `kept`, then
-    replace every table's rows with the backup's (rowids kept, so the search index's
-    keys hold).
+    replace every table's rows with the backup's (rowids and the stories' search keys
+    kept, so the search index's triggers index each story under the key it had).
 
     No file is swapped under a process that has the database open: every process sees the
     restored rows at its next read, and a write either committed before this transaction
