@@ -6,7 +6,7 @@ from sqlalchemy import create_engine, pool
 
 from alembic import context
 from storage.db import normalize_url
-from storage.models import Base
+from storage.models import SEARCH_OBJECTS, Base
 
 config = context.config
 if config.config_file_name and config.attributes.get("configure_logger", True):
@@ -14,11 +14,9 @@ if config.config_file_name and config.attributes.get("configure_logger", True):
 
 target_metadata = Base.metadata
 
-# Search structures are made by raw SQL per dialect; autogenerate must not see them as drift.
-SEARCH_OBJECTS = ("stories_fts", "search_vector", "idx_stories_search")
-
 
 def include_object(obj, name, type_, reflected, compare_to):
+    """Search structures are made by raw SQL per dialect; autogenerate must not see them."""
     return not (name and name.startswith(SEARCH_OBJECTS))
 
 

@@ -66,10 +66,17 @@ def _sqlite_search_index(s: Session) -> list[str]:
             "search index: FTS5 integrity-check failed "
             f"({getattr(exc, 'orig', exc)}); the index does not match user_stories"
         )
+    # the index is keyed by user_stories.search_key (0 = the insert trigger gave none)
+    keyless = list(s.scalars(text("SELECT id FROM user_stories WHERE search_key = 0 ORDER BY id")))
+    if keyless:
+        problems.append(
+            "search index: "
+            + _ids(keyless, "stories without a search key (no story can be added until repaired)")
+        )
     unindexed = list(
         s.scalars(
             text(
-                "SELECT us.id FROM user_stories AS us WHERE us.rowid NOT IN "
+                "SELECT us.id FROM user_stories AS us WHERE us.search_key NOT IN "
                 "(SELECT id FROM stories_fts_docsize) ORDER BY us.id"
             )
         )
@@ -80,13 +87,13 @@ def _sqlite_search_index(s: Session) -> list[str]:
         s.scalars(
             text(
                 "SELECT d.id FROM stories_fts_docsize AS d WHERE d.id NOT IN "
-                "(SELECT rowid FROM user_stories) ORDER BY d.id"
+                "(SELECT search_key FROM user_stories) ORDER BY d.id"
             )
         )
     )
     if orphans:
         problems.append(
-            "search index: " + _ids(orphans, "index entries of deleted stories (rowid)")
+            "search index: " + _ids(orphans, "index entries of deleted stories (search key)")
         )
     stories = s.scalar(text("SELECT count(*) FROM user_stories"))
     indexed = s.scalar(text("SELECT count(*) FROM stories_fts_docsize"))
@@ -245,9 +252,17 @@ def print_sizes(db: Database) -> None:
 
 
 def rebuild_search_index(db: Database) -> None:
-    """Rebuild the search index from user_stories (cheap: one pass over the stories)."""
+    """Rebuild the search index from user_stories (cheap: one pass over the stories); on
+    SQLite a story left without a search key gets one first."""
     with db.write() as s:
         if db.dialect == "sqlite":
+            # the unique index holds at most one story at 0, the "no key yet" default
+            s.execute(
+                text(
+                    "UPDATE user_stories SET search_key = "
+                    "(SELECT max(search_key) + 1 FROM user_stories) WHERE search_key = 0"
+                )
+            )
             s.execute(text("INSERT INTO stories_fts(stories_fts) VALUES ('rebuild')"))
         else:
             s.execute(text("REINDEX INDEX idx_stories_search"))

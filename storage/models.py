@@ -49,6 +49,12 @@ PRIORITY_RANK_SQL = (
     + " ELSE 4 END"
 )
 
+# The search structures of each dialect, made by raw SQL in the migrations and left out of
+# these models and of autogenerate: SQLite's FTS5 table, its shadow tables and the stable key
+# it points at (user_stories.search_key, idx_stories_search_key); PostgreSQL's tsvector
+# column and its GIN index. A name starting with one of these is no drift.
+SEARCH_OBJECTS = ("stories_fts", "search_vector", "search_key", "idx_stories_search")
+
 NAMING = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",

@@ -20,6 +20,7 @@ WORD = re.compile(r"\w+")
 # every match. A common word matches a third of a big backlog (300,000 rows at 1M stories);
 # ranking them all took 1.4 s on SQLite and ~1 s on PostgreSQL. The newest 1,000 matches are
 # found in index order (FTS5 rowid order, the created_at index on PostgreSQL) and stop early.
+# The FTS5 rowid is user_stories.search_key (alembic 0004): stable, given in insertion order.
 # A word with fewer matches than that is ranked exactly as before.
 CANDIDATES = 1000
 
@@ -27,7 +28,7 @@ SQLITE_SEARCH = """
 SELECT id FROM (
     SELECT us.id AS id, us.created_at AS created_at, bm25(stories_fts, 2.5, 1.0) AS score
     FROM stories_fts
-    JOIN user_stories AS us ON us.rowid = stories_fts.rowid
+    JOIN user_stories AS us ON us.search_key = stories_fts.rowid
     WHERE stories_fts MATCH :query AND us.team_id = :team_id {project_filter}
     ORDER BY stories_fts.rowid DESC
     LIMIT :candidates

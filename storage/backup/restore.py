@@ -155,8 +155,8 @@ def _replace_contents(
     db_path: Path, restored: Path, kept: Path, progress: Progress = no_progress
 ) -> None:
     """In one write transaction on the live database: copy it as it is to `kept`, then
-    replace every table's rows with the backup's (rowids kept, so the search index's
-    keys hold).
+    replace every table's rows with the backup's (rowids and the stories' search keys
+    kept, so the search index's triggers index each story under the key it had).
 
     No file is swapped under a process that has the database open: every process sees the
     restored rows at its next read, and a write either committed before this transaction

@@ -27,7 +27,7 @@ SELECT number, key, title FROM (
     SELECT us.number AS number, p.key AS key, us.title AS title, us.created_at AS created_at,
            bm25(stories_fts, 1.0, 0.0) AS score
     FROM stories_fts
-    JOIN user_stories AS us ON us.rowid = stories_fts.rowid
+    JOIN user_stories AS us ON us.search_key = stories_fts.rowid
     JOIN projects AS p ON p.id = us.project_id
     WHERE stories_fts MATCH :query AND us.team_id = :team_id AND us.project_id = :project_id
     ORDER BY stories_fts.rowid DESC

@@ -266,7 +266,7 @@ def test_restore_keeps_the_old_database_and_runs_forward(
     report = restore_backup(sqlite_db.url, backup_file)
     assert report.previous is not None
     assert report.previous.name.startswith("autodevhub.db.before-restore-")
-    assert report.revision == "0003"  # the backup is migrated forward to head
+    assert report.revision == "0004"  # the backup is migrated forward to head
     assert _story_ids(sqlite_db) == backed_up
     old = Database(f"sqlite:///{report.previous}")
     try:
@@ -392,4 +392,40 @@ def test_a_forced_restore_shows_in_a_process_that_had_the_database_open(
     assert _story_ids(sqlite_db) == backed_up | {after}
     from storage.check import run_checks
 
+    assert run_checks(sqlite_db) == []
+
+
+def test_restore_keeps_each_storys_search_key(sqlite_db: Database, tmp_path: Path) -> None:
+    """The search index is keyed by user_stories.search_key, not the rowid: a restore copies
+    the keys, so every story is found by its own word even when the keys and rowids differ."""
+    from sqlalchemy import text
+
+    from storage.check import run_checks
+    from storage.search import search_stories
+    from storage.users import Actor
+    from tests.storage.test_search import _renumber_rowids
+
+    owner = make_user(sqlite_db, role="ADMIN")
+    project = make_project(sqlite_db, owner)
+    made = [make_story(sqlite_db, project, title=f"word{i}", created_by=owner) for i in range(9)]
+    with sqlite_db.write() as s:
+        s.execute(text("DELETE FROM user_stories WHERE title IN ('word1', 'word4')"))
+    sqlite_db.dispose()
+    _renumber_rowids(sqlite_db.url.removeprefix("sqlite:///"))
+    with sqlite_db.read() as s:
+        keys = dict(s.execute(text("SELECT id, search_key FROM user_stories")).all())
+        assert keys != dict(s.execute(text("SELECT id, rowid FROM user_stories")).all())
+    backup = take_backup(sqlite_db.url, tmp_path / "backups").file.path
+    for story_id in made[:3]:  # the live database changes after the backup
+        with sqlite_db.write() as s:
+            s.execute(text("DELETE FROM user_stories WHERE id = :id"), {"id": story_id})
+    make_story(sqlite_db, project, title="later", created_by=owner)
+    sqlite_db.dispose()
+    assert restore_backup(sqlite_db.url, backup).problems == []
+    with sqlite_db.read() as s:
+        assert dict(s.execute(text("SELECT id, search_key FROM user_stories")).all()) == keys
+        reader = Actor(user_id=owner, team_id="T1", slack_user_id="U1", role="ADMIN")
+        for i, story_id in enumerate(made):
+            found = [v.id for v in search_stories(s, reader, f"word{i}")]
+            assert found == ([] if i in (1, 4) else [story_id]), i
     assert run_checks(sqlite_db) == []

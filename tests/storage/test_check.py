@@ -176,3 +176,59 @@ def test_check_prints_each_tables_rows_and_indexes_and_analyzes_when_asked(db, c
         else:
             found = "SELECT last_analyze FROM pg_stat_user_tables WHERE relname = 'user_stories'"
             assert s.execute(text(found)).scalar() is not None
+
+
+def test_a_story_whose_search_key_drifted_is_reported_and_repaired(sqlite_db, capsys) -> None:
+    """The index points at user_stories.search_key: a key changed behind the triggers' back
+    (as a renumbered rowid did before) leaves a story unfound and an entry of no story;
+    `check` says so and `check --repair` mends it."""
+    from storage.search import search_stories
+    from storage.users import ensure_user
+    from tests.storage.conftest import World
+
+    with sqlite_db.write() as s:
+        alice = ensure_user(s, "T1", "UALICE")
+    world = World(sqlite_db, alice, alice, alice, alice)
+    _backlog(world)
+    with sqlite_db.write() as s:
+        s.execute(text("UPDATE user_stories SET search_key = search_key + 100 WHERE number = 4"))
+    problems = "\n".join(check.run_checks(sqlite_db))
+    assert "integrity-check failed" in problems
+    assert "1 stories not indexed" in problems
+    assert "1 index entries of deleted stories (search key)" in problems
+    with sqlite_db.read() as s:
+        assert search_stories(s, alice, "words 3") == []
+    assert check.main(sqlite_db.url) == 1
+    assert "--repair" in capsys.readouterr().out
+
+    assert check.main(sqlite_db.url, repair=True) == 0
+    assert check.run_checks(sqlite_db) == []
+    with sqlite_db.read() as s:
+        assert [v.key for v in search_stories(s, alice, "words 3")] == ["WEB-4"]
+
+
+def test_a_story_written_without_the_insert_trigger_gets_a_key_on_repair(sqlite_db) -> None:
+    """Without its insert trigger a story keeps the default key 0, and the next one could not
+    be written (the key is unique): `check` names it, the repair keys and indexes it."""
+    from storage.search import search_stories
+    from storage.users import ensure_user
+    from tests.storage.conftest import World
+
+    with sqlite_db.write() as s:
+        alice = ensure_user(s, "T1", "UALICE")
+    world = World(sqlite_db, alice, alice, alice, alice)
+    _backlog(world)
+    with sqlite_db.write() as s:
+        trigger = s.scalar(text("SELECT sql FROM sqlite_master WHERE name = 'stories_fts_ai'"))
+        s.execute(text("DROP TRIGGER stories_fts_ai"))
+    orphan = world.story(alice, "web", title="Keyless", description="lonely")
+    with sqlite_db.write() as s:
+        s.execute(text(trigger))
+    problems = check.run_checks(sqlite_db)
+    assert any("1 stories without a search key" in p and orphan.id in p for p in problems)
+    check.rebuild_search_index(sqlite_db)
+    assert check.run_checks(sqlite_db) == []
+    after = world.story(alice, "web", title="Keyed", description="fine")
+    with sqlite_db.read() as s:
+        assert [v.key for v in search_stories(s, alice, "lonely")] == [orphan.key]
+        assert [v.key for v in search_stories(s, alice, "keyed")] == [after.key]
