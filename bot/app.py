@@ -82,6 +82,11 @@ class ListenerPool(ThreadPoolExecutor):
             self._idle.notify_all()
         self._slots.release()
 
+    def saturated(self) -> bool:
+        """Whether members' work is waiting for a thread: every thread is busy and more is
+        queued (background work such as the card workers then gives way)."""
+        return self._busy > self._max_workers
+
     def wait_idle(self, timeout: float = 10.0) -> bool:
         """Block until no listener work is queued or running; False on timeout."""
         with self._idle:

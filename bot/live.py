@@ -40,6 +40,8 @@ CARD_EVENT = "autodevhub_story_card"
 LINE_EVENT = "autodevhub_card_line"
 LEASE = timedelta(seconds=60)
 HISTORY_SLACK = timedelta(seconds=10)  # how far before "posting" began to look for a post
+YIELD_FACTOR = 3.0  # while members wait: pause 3x each delivery's time (a quarter of the pace)
+YIELD_MAX = 1.0  # seconds
 
 ClientFor = Callable[[str], WebClient | None]
 
@@ -57,6 +59,7 @@ class CardWorkers:
         poll: float = 0.25,
         lease: float = LEASE.total_seconds(),
         name: str | None = None,
+        members_waiting: Callable[[], bool] | None = None,
     ) -> None:
         self.db = db
         self.client_for = client_for
@@ -64,6 +67,7 @@ class CardWorkers:
         self.window = timedelta(seconds=window)
         self.poll = poll
         self.lease = timedelta(seconds=lease)
+        self.members_waiting = members_waiting or (lambda: False)
         host = socket.gethostname()[:40]
         self.name = name or f"{host}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self._stop = threading.Event()
@@ -87,6 +91,7 @@ class CardWorkers:
 
     def _work(self, claimer: str) -> None:
         while not self._stop.is_set():
+            started = time.monotonic()
             try:
                 handled = self.run_once(claimer)
             except Exception:  # a database hiccup must not kill the worker
@@ -94,6 +99,12 @@ class CardWorkers:
                 handled = False
             if not handled:
                 self._stop.wait(self.poll)
+            elif self.members_waiting():
+                # Members first: while their clicks queue for a thread, a delivery's CPU and
+                # its turns at SQLite's one writer come out of their answers. Cards are
+                # informational and coalesce while they wait (a burst of changes becomes one
+                # update), so the workers give way: a quarter of their pace, never stopped.
+                self._stop.wait(min(YIELD_FACTOR * (time.monotonic() - started), YIELD_MAX))
 
     def run_once(self, claimer: str | None = None) -> bool:
         """Claim and deliver one card's waiting changes; False when nothing was due."""
@@ -277,8 +288,11 @@ def _find(page_at: Callable[[str | None], Any], event: str, key: str, value: str
     return None
 
 
-def start_card_workers(settings: Settings, db: Database) -> CardWorkers | None:
-    """What `serve` calls: started workers when a Slack client is configured."""
+def start_card_workers(
+    settings: Settings, db: Database, members_waiting: Callable[[], bool] | None = None
+) -> CardWorkers | None:
+    """What `serve` calls: started workers when a Slack client is configured, giving way
+    while `members_waiting()` (the app's listener pool is saturated)."""
     client_for = workspace_clients(settings, db)
     if client_for is None:
         return None
@@ -288,4 +302,5 @@ def start_card_workers(settings: Settings, db: Database) -> CardWorkers | None:
         size=settings.card_workers,
         window=settings.card_window,
         lease=settings.card_lease_seconds,
+        members_waiting=members_waiting,
     ).start()

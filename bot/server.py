@@ -394,7 +394,7 @@ def main(settings: Settings, host: str | None = None, port: int | None = None) -
     generation = start_generation_workers(settings, db)
     from bot.live import start_card_workers  # live story cards in channels (issue 12)
 
-    cards = start_card_workers(settings, db)
+    cards = start_card_workers(settings, db, app.listener_pool.saturated)  # type: ignore[attr-defined]
     if socket_mode:
         connect_socket_mode(settings, app)
         log.info("Socket Mode connected; /healthz and /metrics on %s:%s", host, port)

@@ -224,3 +224,55 @@ def test_bad_subscription_words_say_what_would_work_and_change_nothing(slack, ca
     create_story(slack, "WEB", "Reset password")
     settle(cards)
     assert slack.fake.messages(channel) == []
+
+
+def test_while_members_wait_the_workers_give_way_but_deliver_everything(
+    slack, slack_db, fake_slack, channel
+):
+    """Members first: with the listener pool saturated the workers pause between deliveries,
+    and still show every story and every change (they slow down, they never stop)."""
+    client = WebClient(token=BOT_TOKEN, base_url=fake_slack.api_url)
+    workers = CardWorkers(
+        slack_db,
+        lambda _team: client,
+        size=1,
+        window=0.05,
+        poll=0.05,
+        members_waiting=lambda: True,
+    ).start()
+    try:
+        create_project(slack, "Web shop", "WEB")
+        run(slack, "subscribe WEB", channel)
+        for i in range(4):
+            create_story(slack, "WEB", f"Story {i}")
+        run(slack, "move WEB-2 READY", channel, "/story")
+        shown = wait(
+            lambda: len(slack.fake.messages(channel)) == 4 and slack.fake.messages(channel)
+        )
+        (second,) = [c for c in shown if "Story 1" in str(c["blocks"])]
+        wait(lambda: len(slack.fake.thread(channel, second["ts"])) == 2)
+    finally:
+        workers.stop()
+    assert slack.fake.thread(channel, second["ts"])[1]["text"].endswith("moved *WEB-2* to READY")
+
+
+def test_the_listener_pool_says_when_members_work_is_waiting_for_a_thread():
+    import threading
+
+    from bot.app import ListenerPool
+
+    pool = ListenerPool(max_workers=2, max_pending=8)
+    release = threading.Event()
+    try:
+        assert not pool.saturated()
+        for _ in range(2):
+            pool.submit(release.wait)
+        assert not pool.saturated()  # every thread busy, nothing waiting yet
+        pool.submit(release.wait)
+        assert pool.saturated()
+        release.set()
+        assert pool.wait_idle(5)
+        assert not pool.saturated()
+    finally:
+        release.set()
+        pool.shutdown()
