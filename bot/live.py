@@ -29,6 +29,7 @@ from slack_sdk.errors import SlackApiError
 from bot.clients import workspace_clients
 from bot.settings import Settings
 from bot.ui import live as ui
+from storage import outbox
 from storage.db import Database
 from storage.live import deliveries
 from storage.live.deliveries import Batch
@@ -110,7 +111,12 @@ class CardWorkers:
         """Claim and deliver one card's waiting changes; False when nothing was due."""
         claimer = claimer or f"{self.name}:once"
         with self.db.read() as s:  # looked for outside the write: see deliveries.claim
-            due = deliveries.due_cards(s, window=self.window, lease=self.lease)
+            changes = outbox.waiting(s)
+            due = [] if changes else deliveries.due_cards(s, window=self.window, lease=self.lease)
+        if changes:
+            with self.db.write() as s:
+                outbox.fan_out(s)
+            return True
         if not due:
             return False
         with self.db.write() as s:

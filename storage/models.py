@@ -393,9 +393,31 @@ class StoryCard(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, server_default=func.now())
 
 
+class StoryChange(Base):
+    """The outbox's first half: one row per story change, written in the change's own
+    transaction (cheap: no read of who follows the project). The card workers fan each out
+    to the channels that follow its project (`CardUpdate` rows) and delete it, in one
+    transaction; `priority`, `assignee_slack_id` and `tags` are the story as the change
+    left it, which the channels' filters are matched against."""
+
+    __tablename__ = "story_changes"
+    __table_args__ = (Index("idx_story_changes_created", "created_at"),)
+
+    id: Mapped[str] = mapped_column(Id, primary_key=True, default=new_id)
+    project_id: Mapped[str] = mapped_column(Id)  # no foreign keys: written on every change
+    story_id: Mapped[str] = mapped_column(Id)
+    kind: Mapped[str] = mapped_column(String(16))
+    actor_slack_id: Mapped[str | None] = mapped_column(String(32))
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default="{}")
+    priority: Mapped[str] = mapped_column(String(8))
+    assignee_slack_id: Mapped[str | None] = mapped_column(String(32))
+    tags: Mapped[list[str]] = mapped_column(default=list, server_default="[]")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, server_default=func.now())
+
+
 class CardUpdate(Base):
-    """The outbox: one row per story change per subscription it matched, written in the
-    change's own transaction and delivered once (changes due together become one update)."""
+    """The outbox's second half: one row per story change per subscription it matched (fanned
+    out from `StoryChange`), delivered once (changes due together become one update)."""
 
     __tablename__ = "card_updates"
     __table_args__ = (

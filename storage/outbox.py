@@ -1,50 +1,25 @@
-"""Story changes as card updates, written in the change's own transaction.
+"""Story changes as card updates: recorded in the change's own transaction, fanned out after.
 
-Each story operation (storage/stories.py) calls `record`; for every channel following the
-story's project whose filters the change matches, or that already shows the story, one
-`CardUpdate` row is added. Nothing reaches Slack here: bot/live delivers them, once."""
+Each story operation (storage/stories.py) calls `record`, which writes one `StoryChange`
+row. The card workers call `fan_out`: for every channel following the story's project whose
+filters the change matches, or that already shows the story, one `CardUpdate` row. Nothing
+reaches Slack here: bot/live delivers them, once."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, bindparam, or_, select
+from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 
 from storage.fields import PRIORITY_RANK
-from storage.models import CardUpdate, LiveSubscription, StoryCard, new_id, utcnow
+from storage.models import CardUpdate, LiveSubscription, StoryCard, StoryChange, new_id, utcnow
 
 if TYPE_CHECKING:
     from storage.stories import StoryView
 
 
-# Built once: this runs inside every story change, where a fresh expression per call and
-# ORM objects per subscription cost more than the statements themselves (BENCHMARKS.md 6).
-# FOR SHARE (PostgreSQL): an unsubscribe committing meanwhile cannot pull a subscription
-# from under the updates written for it; it waits for this change, or is not seen.
-_FOLLOWING = (
-    select(
-        LiveSubscription.id,
-        LiveSubscription.events,
-        LiveSubscription.min_priority,
-        LiveSubscription.assignee_slack_id,
-        LiveSubscription.tag,
-        StoryCard.id.is_not(None).label("shown"),
-    )
-    .outerjoin(
-        StoryCard,
-        and_(
-            StoryCard.subscription_id == LiveSubscription.id,
-            StoryCard.story_id == bindparam("story_id"),
-        ),
-    )
-    .where(
-        LiveSubscription.project_id == bindparam("project_id"),
-        LiveSubscription.paused_at.is_(None),
-        or_(LiveSubscription.thread_ts == "", LiveSubscription.story_id == bindparam("story_id")),
-    )
-    .with_for_update(read=True, of=LiveSubscription)
-)
+_CHANGE = StoryChange.__table__.insert()
 _QUEUE = CardUpdate.__table__.insert()
 
 
@@ -56,14 +31,108 @@ def record(
     details: dict[str, Any] | None = None,
 ) -> None:
     """Queue the change `kind` (created, moved, assigned, done, deleted, edited) of `story`
-    (as it is after the change) for the channels that follow its project: those whose
-    filters the change matches, and those that already show the story."""
-    s.flush()  # the change first, then the subscriptions: the order every writer locks in
-    conn = s.connection()
-    following = conn.execute(_FOLLOWING, {"story_id": story.id, "project_id": story.project_id})
-    due = [sub.id for sub in following if sub.shown or matches(sub, story, kind, details or {})]
-    if due:
-        conn.execute(_QUEUE, [_row(sub_id, actor_slack_id, story, kind, details) for sub_id in due])
+    (as it is after the change): one row, whoever follows the project (`fan_out` decides).
+
+    One Core insert and nothing read: this runs inside every story change, and on SQLite's
+    one writer its cost is every change's (BENCHMARKS.md section 6)."""
+    s.connection().execute(
+        _CHANGE,
+        {
+            "id": new_id(),
+            "project_id": story.project_id,
+            "story_id": story.id,
+            "kind": kind,
+            "actor_slack_id": actor_slack_id,
+            "details": {"key": story.key, "title": story.title, **(details or {})},
+            "priority": story.priority,
+            "assignee_slack_id": story.assignee_slack_id,
+            "tags": list(story.tags or []),
+            "created_at": utcnow(),
+        },
+    )
+
+
+def waiting(s: Session) -> bool:
+    """Whether any change waits to be fanned out."""
+    return s.scalar(select(StoryChange.id).limit(1)) is not None
+
+
+def fan_out(s: Session, *, limit: int = 500) -> int:
+    """Turn up to `limit` waiting changes, oldest first, into a card update for each channel
+    that follows the story's project and that the change matches (or that shows the story
+    already), and delete them; all in the caller's transaction. Returns how many.
+
+    Rows are locked (PostgreSQL: SKIP LOCKED, so replicas share the work and none fans a
+    change out twice) and the subscriptions read FOR SHARE: an unsubscribe committing
+    meanwhile waits for this transaction, or is not seen. A card update keeps its change's
+    time: the coalescing window and the thread's order count from the change."""
+    changes = s.scalars(
+        select(StoryChange)
+        .order_by(StoryChange.created_at, StoryChange.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    ).all()
+    if not changes:
+        return 0
+    rows: list[dict[str, Any]] = []
+    by_project: dict[str, list[StoryChange]] = {}
+    for change in changes:
+        by_project.setdefault(change.project_id, []).append(change)
+    for project_id, its in by_project.items():
+        stories = {c.story_id for c in its}
+        subs = s.scalars(
+            select(LiveSubscription)
+            .where(
+                LiveSubscription.project_id == project_id,
+                LiveSubscription.paused_at.is_(None),
+                or_(LiveSubscription.thread_ts == "", LiveSubscription.story_id.in_(stories)),
+            )
+            .with_for_update(read=True)
+        ).all()
+        if not subs:
+            continue
+        shown = {
+            (subscription_id, story_id)
+            for subscription_id, story_id in s.execute(
+                select(StoryCard.subscription_id, StoryCard.story_id).where(
+                    StoryCard.subscription_id.in_([sub.id for sub in subs]),
+                    StoryCard.story_id.in_(stories),
+                )
+            )
+        }
+        for change in its:
+            for sub in subs:
+                if change.created_at < sub.created_at:
+                    continue  # it follows from its start (a thread gets its first card queued)
+                if sub.thread_ts and sub.story_id != change.story_id:
+                    continue
+                card = (sub.id, change.story_id)
+                if card in shown or matches(sub, change, change.kind, change.details):
+                    shown.add(card)  # its card will exist: the story's next changes go too
+                    rows.append(_fanned(sub.id, change))
+    if rows:
+        s.connection().execute(_QUEUE, rows)
+    s.execute(
+        delete(StoryChange)
+        .where(StoryChange.id.in_([c.id for c in changes]))
+        .execution_options(synchronize_session=False)
+    )
+    return len(changes)
+
+
+def _fanned(subscription_id: str, change: StoryChange) -> dict[str, Any]:
+    return {
+        "id": new_id(),
+        "subscription_id": subscription_id,
+        "story_id": change.story_id,
+        "kind": change.kind,
+        "actor_slack_id": change.actor_slack_id,
+        "details": change.details,
+        "state": "pending",
+        "attempts": 0,
+        "created_at": change.created_at,
+        "due_at": change.created_at,
+    }
 
 
 def queue(
@@ -100,9 +169,9 @@ def _row(
     }
 
 
-def matches(sub: Any, story: StoryView, kind: str, details: dict[str, Any]) -> bool:
-    """Whether a channel that does not show the story yet should, for this change (`sub`:
-    a row with the subscription's events, min_priority, assignee_slack_id and tag)."""
+def matches(sub: LiveSubscription, story: Any, kind: str, details: dict[str, Any]) -> bool:
+    """Whether a channel that does not show the story yet should, for this change (`story`:
+    its priority, assignee_slack_id and tags as the change left them)."""
     events = set(sub.events or ())
     if not (kind in events or (kind == "done" and "moved" in events)):
         return False

@@ -20,7 +20,7 @@ WORD = re.compile(r"\w+")
 # every match. A common word matches a third of a big backlog (300,000 rows at 1M stories);
 # ranking them all took 1.4 s on SQLite and ~1 s on PostgreSQL. The newest 1,000 matches are
 # found in index order (FTS5 rowid order, the created_at index on PostgreSQL) and stop early.
-# The FTS5 rowid is user_stories.search_key (alembic 0004): stable, given in insertion order.
+# The FTS5 rowid is user_stories.search_key (alembic 0005): stable, given in insertion order.
 # A word with fewer matches than that is ranked exactly as before.
 CANDIDATES = 1000
 

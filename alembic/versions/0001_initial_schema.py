@@ -9,8 +9,8 @@ dialect (made by raw SQL and kept out of autogenerate, see alembic/env.py) and t
 expired-session trigger.
 
 Note for later revisions: a batch (copy-and-move) migration of user_stories on SQLite
-drops the FTS triggers; recreate them with create_search() after such a step (since 0004,
-which keys the index by user_stories.search_key, with 0004's create_search()).
+drops the FTS triggers; recreate them with create_search() after such a step (since 0005,
+which keys the index by user_stories.search_key, with 0005's create_search()).
 """
 
 from collections.abc import Sequence

@@ -18,6 +18,7 @@ from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from storage import outbox
 from storage.live.subscriptions import SubscriptionView, subscription_view
 from storage.models import CardUpdate, LiveSubscription, StoryCard, UserStory, new_id, utcnow
 from storage.stories import StoryView, story_views_query, view_from_row
@@ -66,6 +67,8 @@ def claim(
     write: on SQLite a search inside the write would hold the one writer's lock while it
     reads the outbox, and every change a member makes waits behind it."""
     now = now or utcnow()
+    while outbox.fan_out(s):
+        pass
     return take(s, claimer, due_cards(s, window=window, lease=lease, now=now), lease=lease, now=now)
 
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from storage import projects, stories
+from storage import outbox, projects, stories
 from storage.errors import PermissionDenied, ValidationFailed
 from storage.live import deliveries
 from storage.live.subscriptions import Filters, channel_subscriptions, subscribe, unsubscribe
-from storage.models import AuditLog, CardUpdate
+from storage.models import AuditLog, CardUpdate, StoryChange
 from storage.users import ensure_user
 
 NOW = timedelta(0)
@@ -43,11 +43,18 @@ def test_only_matching_changes_reach_a_channel_until_it_shows_the_story(db):
         high = stories.create_story(
             s, ana, "WEB", {"title": "Down", "description": "x", "priority": "HIGH"}
         )
+    with db.read() as s:  # each change is one row, whoever follows the project
+        assert s.scalar(select(func.count()).select_from(StoryChange)) == 2
+        assert s.scalar(select(func.count()).select_from(CardUpdate)) == 0
+    with db.write() as s:
+        assert outbox.fan_out(s) == 2
     with db.read() as s:
+        assert s.scalar(select(StoryChange.id)) is None
         rows = s.execute(select(CardUpdate.story_id, CardUpdate.kind)).all()
     assert rows == [(high.id, "created")]  # LOW is below the floor; C0DONE wants only done
     with db.write() as s:
         stories.move_story(s, ana, low.key, "DONE")
+        outbox.fan_out(s)
     with db.read() as s:
         kinds = sorted(s.execute(select(CardUpdate.kind)).scalars())
     assert kinds == ["created", "done"]
@@ -140,6 +147,7 @@ def test_delivered_updates_and_old_expansions_are_pruned(db):
     with db.write() as s:
         deliveries.finish(s, batch, "w1")
         stories.move_story(s, ana, story.key, "DONE")  # still waiting: kept
+        assert outbox.fan_out(s) == 1
         expansion.stories_to_expand(s, "T0L", "C0WEB", "1.2", [("WEB", 1)])
     later = datetime(2999, 1, 1, tzinfo=UTC)
     with db.write() as s:
@@ -150,9 +158,9 @@ def test_delivered_updates_and_old_expansions_are_pruned(db):
         assert s.scalar(select(KeyExpansion.id)) is None
 
 
-def test_an_unsubscribe_meanwhile_never_fails_a_story_change(db):
+def test_an_unsubscribe_meanwhile_never_fails_a_fan_out(db):
     """PostgreSQL writes side by side: a channel unsubscribing while a change of its project
-    is being written waits for it, instead of pulling the subscription from under it."""
+    is being fanned out waits for it, instead of pulling the subscription from under it."""
     import threading
 
     from sqlalchemy import event
@@ -163,6 +171,9 @@ def test_an_unsubscribe_meanwhile_never_fails_a_story_change(db):
     with db.write() as s:
         subscribe(s, bob, "WEB", "C0WEB", Filters())
         story = stories.create_story(s, ana, "WEB", {"title": "Reset", "description": "x"})
+        outbox.fan_out(s)
+    with db.write() as s:
+        stories.move_story(s, ana, story.key, "READY")
     outcome: list[str] = []
 
     def unsubscribe_now() -> None:
@@ -173,7 +184,7 @@ def test_an_unsubscribe_meanwhile_never_fails_a_story_change(db):
     threads: list[threading.Thread] = []
 
     def before_the_updates(conn, cursor, statement, *args) -> None:
-        # the change is about to write its card updates
+        # the fan-out is about to write the change's card updates
         if not threads and statement.startswith("INSERT INTO card_updates"):
             threads.append(threading.Thread(target=unsubscribe_now))
             threads[0].start()
@@ -182,7 +193,7 @@ def test_an_unsubscribe_meanwhile_never_fails_a_story_change(db):
     event.listen(db.write_engine, "before_cursor_execute", before_the_updates)
     try:
         with db.write() as s:
-            stories.move_story(s, ana, story.key, "READY")
+            assert outbox.fan_out(s) == 1
     finally:
         event.remove(db.write_engine, "before_cursor_execute", before_the_updates)
     threads[0].join(10)

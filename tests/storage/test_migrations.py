@@ -43,7 +43,7 @@ def test_downgrade_to_base_and_up_again(db: Database) -> None:
         "digest_subscriptions",
         "scheduler_runs",
     } <= tables
-    assert db.current_revision() == "0004"
+    assert db.current_revision() == "0005"
 
 
 def test_sqlite_pragmas_on_every_connection(sqlite_db: Database) -> None:
@@ -73,9 +73,9 @@ def _contents(db: Database) -> dict[str, list[tuple]]:
 
 
 def test_upgrade_to_the_search_key_keeps_every_story_its_number_and_search(db: Database) -> None:
-    """0003 -> 0004 on a populated database: the same rows and story numbers, each story keyed
+    """0004 -> 0005 on a populated database: the same rows and story numbers, each story keyed
     by the rowid the index already used (SQLite), the same search results, `check` clean."""
-    db.downgrade("0003")
+    db.downgrade("0004")
     try:
         with db.write() as s:
             ana = ensure_user(s, "T0M", "U0ANA")
@@ -96,7 +96,7 @@ def test_upgrade_to_the_search_key_keeps_every_story_its_number_and_search(db: D
             with db.read() as s:
                 rowids = dict(s.execute(text("SELECT id, rowid FROM user_stories")).all())
         db.upgrade()
-        assert db.current_revision() == "0004"
+        assert db.current_revision() == "0005"
         assert _contents(db) == before
         columns = {c["name"] for c in inspect(db.write_engine).get_columns("user_stories")}
         if db.dialect == "sqlite":
@@ -122,7 +122,7 @@ def test_upgrade_to_the_search_key_keeps_every_story_its_number_and_search(db: D
             assert [v.key for v in search_stories(s, ana, "gizmo")] == [fresh.key] == ["WEB-31"]
         assert check.run_checks(db) == []
         after = _contents(db)
-        db.downgrade("0003")  # and back: the rows stay, the rowid index is rebuilt
+        db.downgrade("0004")  # and back: the rows stay, the rowid index is rebuilt
         assert _contents(db) == after
         if db.dialect == "sqlite":
             with db.read() as s:
