@@ -110,15 +110,15 @@ class CardWorkers:
     def run_once(self, claimer: str | None = None) -> bool:
         """Claim and deliver one card's waiting changes; False when nothing was due."""
         claimer = claimer or f"{self.name}:once"
-        with self.db.read() as s:  # looked for outside the write: see deliveries.claim
+        with self.db.read() as s:
             changes = outbox.waiting(s)
-            due = [] if changes else deliveries.due_cards(s, window=self.window, lease=self.lease)
-        if changes:
+        if changes:  # then a delivery: under a steady stream both go on, in turn
             with self.db.write() as s:
                 outbox.fan_out(s)
-            return True
+        with self.db.read() as s:  # looked for outside the write: see deliveries.claim
+            due = deliveries.due_cards(s, window=self.window, lease=self.lease)
         if not due:
-            return False
+            return changes
         with self.db.write() as s:
             batch = deliveries.take(s, claimer, due, lease=self.lease)
         if batch is None:

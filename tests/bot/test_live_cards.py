@@ -276,3 +276,27 @@ def test_the_listener_pool_says_when_members_work_is_waiting_for_a_thread():
     finally:
         release.set()
         pool.shutdown()
+
+
+def test_a_steady_stream_of_changes_does_not_hold_the_cards_back(
+    slack, slack_db, fake_slack, channel
+):
+    """A worker's turn fans out the waiting changes and then delivers a card: with a change
+    always waiting (a steady stream), cards still go out."""
+    from storage.stories import move_story
+    from storage.users import ensure_user
+
+    client = WebClient(token=BOT_TOKEN, base_url=fake_slack.api_url)
+    workers = CardWorkers(slack_db, lambda _team: client, size=1, window=0.0)  # not started
+    create_project(slack, "Web shop", "WEB")
+    run(slack, "subscribe WEB", channel)
+    create_story(slack, "WEB", "Reset password")
+    assert workers.run_once()  # the card, posted
+    (card,) = slack.fake.messages(channel)
+    with slack_db.write() as s:
+        me = ensure_user(s, slack.team_id, slack.user_id)
+    with slack_db.write() as s:
+        move_story(s, me, "WEB-1", "READY")  # a change waiting to be fanned out
+    assert workers.run_once()
+    # fanned out and delivered in the same turn: a stream cannot keep the cards waiting
+    assert len(slack.fake.thread(channel, card["ts"])) == 2
