@@ -21,9 +21,6 @@ from storage.fields import (
     Priority,
 )
 
-# Stories over this many points get a "Split" button.
-SPLIT_ABOVE_POINTS = 8
-
 # The seed's points scale; anything else is a schema break, not a rounding problem.
 Points = Literal[0, 1, 2, 3, 5, 8, 13, 21]
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]

@@ -20,12 +20,11 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from bot.ai.schemas import SPLIT_ABOVE_POINTS
 from bot.forms import STORY_FORM
 from bot.ui import ids
 from bot.ui.modals import FLAG_ON, form_modal
 from bot.ui.text import SECTION_LIMIT, clip, counted, escape
-from storage.fields import AUDIENCE_MAX, FEATURE_MAX, FEEDBACK_MAX, MAX_STORIES
+from storage.fields import AUDIENCE_MAX, FEATURE_MAX, FEEDBACK_MAX, MAX_STORIES, SPLIT_ABOVE_POINTS
 
 MAX_PROJECT_OPTIONS = 100
 MAX_BLOCKS = 50  # Slack's limit per message
