@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from bot.forms import project_initial, story_initial
-from storage import projects, sessions, stories
+from storage import projects, readiness, sessions, stories
 from storage.activity import user_activity
 from storage.audit import list_audit
 from storage.digests import schedule, subscriptions
@@ -102,6 +102,7 @@ class StoryShown:
     story: Any
     note: str | None = None
     public: bool = False
+    findings: list[Any] | None = None  # the readiness check's, look-alikes included
 
 
 @dataclass(frozen=True)
@@ -397,7 +398,8 @@ def _story(
         if verb == "list":
             return list_stories(s, actor, rest, channel_id)
         if verb == "show":
-            return StoryShown(stories.get_story(s, actor, _story_key(rest)))
+            story = stories.get_story(s, actor, _story_key(rest))
+            return StoryShown(story, findings=readiness.story_readiness(s, actor, story))
         if verb == "edit":
             return edit_story_form(stories.get_story(s, actor, _story_key(rest)))
         if verb == "move":

@@ -19,7 +19,8 @@ def message_for(reply: Any) -> dict[str, Any]:
     elif isinstance(reply, commands.Usage):
         body = help_ui.usage(reply.command, reply.problem)
     elif isinstance(reply, commands.StoryShown):
-        body, public = story_message(reply.story, note=reply.note), reply.public
+        body = story_message(reply.story, note=reply.note, findings=reply.findings)
+        public = reply.public
     elif isinstance(reply, commands.StoryListed):
         body = lists.story_list(reply)
     elif isinstance(reply, commands.ProjectShown):
