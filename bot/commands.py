@@ -62,7 +62,11 @@ USAGE = {
         ("list [PROJECT] [status:S] [priority:P] [mine]", "stories, CRITICAL first, newest first"),
         ("show KEY-N", "one story, e.g. WEB-7"),
         ("edit KEY-N", "change a story (opens a form)"),
-        ("move KEY-N STATUS", "DRAFT, READY, IN_PROGRESS or DONE"),
+        (
+            "move KEY-N STATUS",
+            "DRAFT, READY, IN_PROGRESS or DONE (held for a confirmation when the project "
+            "requires stories to be ready)",
+        ),
         ("assign KEY-N @user", "assign (or `nobody` to unassign, `me` for yourself)"),
         ("delete KEY-N", "delete a story (creator, project owner or admin)"),
         ("search TEXT", "full-text search over titles and descriptions"),
@@ -103,6 +107,15 @@ class StoryShown:
     note: str | None = None
     public: bool = False
     findings: list[Any] | None = None  # the readiness check's, look-alikes included
+
+
+@dataclass(frozen=True)
+class MoveHeld:
+    """The project's Definition of Ready (`require`) holds a move until it is confirmed."""
+
+    story: Any
+    status: str
+    findings: list[Any]
 
 
 @dataclass(frozen=True)
@@ -242,6 +255,7 @@ Reply = (
     Note
     | Usage
     | StoryShown
+    | MoveHeld
     | StoryListed
     | ProjectShown
     | ProjectsListed
@@ -404,11 +418,18 @@ def _story(
             return edit_story_form(stories.get_story(s, actor, _story_key(rest)))
         if verb == "move":
             key = _story_key(rest)
-            if len(rest) < 2:
+            words = rest[1:]
+            anyway = len(words) > 1 and words[-1].lower() == "anyway"
+            if anyway:  # the console's "Move anyway"
+                words = words[:-1]
+            if not words:
                 raise UsageProblem("/story", "Say the new status: " + ", ".join(STATUSES) + ".")
-            status = normalize_status(" ".join(rest[1:]))
-            story = stories.move_story(s, actor, key, status)
-            return StoryShown(story, note=f"{story.key} moved to {story.status}.")
+            status = normalize_status(" ".join(words))
+            try:
+                moved = readiness.move_story(s, actor, key, status, override=anyway)
+            except readiness.NotReady as held:
+                return MoveHeld(held.story, held.status, held.findings)
+            return StoryShown(moved.story, note=moved_note(moved), findings=moved.findings or None)
         if verb == "assign":
             key = _story_key(rest)
             if len(rest) < 2:
@@ -432,6 +453,23 @@ def _story(
     except UsageProblem as exc:
         return usage_for(exc)
     return Usage("/story", f"I don't know '{verb}'.")
+
+
+def moved_note(moved: readiness.Moved) -> str:
+    """What a move says: where the story went, and, when the Definition of Ready let it pass
+    with findings (warn) or was overridden (require), that it is not ready."""
+    story = moved.story
+    if moved.overridden:
+        return (
+            f"{story.key} moved to {story.status} anyway, "
+            f"{readiness.things_to_fix(moved.findings).lower()}; the override is in the audit log."
+        )
+    if moved.findings:
+        return (
+            f"{story.key} moved to {story.status}, but it is not ready: "
+            f"{readiness.things_to_fix(moved.findings).lower()} (below)."
+        )
+    return f"{story.key} moved to {story.status}."
 
 
 def _story_key(rest: list[str]) -> str:

@@ -322,9 +322,10 @@ class Console:
             return current
         if field.kind == "select" and field.name != "story_points":  # points: any 0–21
             word = vocabulary_word(answer)
-            if word not in field.options:
+            chosen = next((o for o in field.options if o.upper() == word), None)
+            if chosen is None:  # a vocabulary in capitals (HIGH) or not (warn), any case typed
                 raise Refused(not_one_of(field.label.lower(), answer, field.options))
-            return word
+            return chosen
         if field.kind == "user":
             return None if answer.lower() in ("-", "nobody", "none") else _console_id(answer)
         if field.kind == "multiline":

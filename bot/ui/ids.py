@@ -31,6 +31,9 @@ STORY_STATUS = "story_status"
 STORY_ASSIGN = "story_assign"
 STORY_EDIT = "story_edit"
 STORY_DELETE = "story_delete"
+# the Definition of Ready (issue 16): a held move's confirmation, and Improve with Claude
+STORY_MOVE_ANYWAY = "story_move_anyway"
+STORY_MOVE_CANCEL = "story_move_cancel"
 # list paging
 PAGE_NEXT = "page_next"
 PAGE_PREVIOUS = "page_previous"
@@ -44,6 +47,8 @@ ACTIONS = (
     STORY_ASSIGN,
     STORY_EDIT,
     STORY_DELETE,
+    STORY_MOVE_ANYWAY,
+    STORY_MOVE_CANCEL,
     PAGE_NEXT,
     PAGE_PREVIOUS,
     HOME_NEW_STORY,

@@ -55,6 +55,7 @@ def project_text(project: Any, note: str | None = None) -> str:
     lines.append(
         f"  owner @{project.owner_slack_id} · default priority "
         f"{settings['default_priority']} · template {settings['story_template']}"
+        f" · Definition of Ready {settings['ready_check']}"
     )
     return "\n".join(lines)
 
@@ -74,6 +75,17 @@ def text_for(reply: Any) -> str:
         return usage_text(reply.command, reply.problem)
     if isinstance(reply, commands.StoryShown):
         return story_text(reply.story, reply.note, reply.findings)
+    if isinstance(reply, commands.MoveHeld):
+        story = reply.story
+        return "\n".join(
+            [
+                f"{story.key} is not ready for {reply.status}: "
+                f"{things_to_fix(reply.findings).lower()}.",
+                *[f"  - {finding.message}" for finding in reply.findings],
+                "This project's Definition of Ready requires it. To move it anyway (recorded in "
+                f"the audit log): /story move {story.key} {reply.status} anyway",
+            ]
+        )
     if isinstance(reply, commands.StoryListed):
         lines = [reply.note] if reply.note else []
         lines.append(reply.title + (f" (page {reply.page})" if reply.paging_token else ""))

@@ -8,6 +8,7 @@ from bot import commands
 from bot.ui import digest, lists, live, messages, reports
 from bot.ui import help as help_ui
 from bot.ui.generation import generate_help
+from bot.ui.readiness import move_held
 from bot.ui.story_card import story_message
 
 
@@ -21,6 +22,8 @@ def message_for(reply: Any) -> dict[str, Any]:
     elif isinstance(reply, commands.StoryShown):
         body = story_message(reply.story, note=reply.note, findings=reply.findings)
         public = reply.public
+    elif isinstance(reply, commands.MoveHeld):
+        body = move_held(reply.story, reply.status, reply.findings)
     elif isinstance(reply, commands.StoryListed):
         body = lists.story_list(reply)
     elif isinstance(reply, commands.ProjectShown):

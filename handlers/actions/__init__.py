@@ -16,6 +16,8 @@ def register(app: App) -> None:
         (ids.STORY_ASSIGN, story_card.open_assign),
         (ids.STORY_EDIT, story_card.open_edit),
         (ids.STORY_DELETE, story_card.delete),
+        (ids.STORY_MOVE_ANYWAY, story_card.move_anyway),
+        (ids.STORY_MOVE_CANCEL, story_card.move_cancel),
         (ids.PAGE_NEXT, paging.turn_next),
         (ids.PAGE_PREVIOUS, paging.turn_previous),
         (ids.PROJECT_DELETE, project_delete.delete),
