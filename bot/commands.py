@@ -70,6 +70,11 @@ USAGE = {
         ("assign KEY-N @user", "assign (or `nobody` to unassign, `me` for yourself)"),
         ("delete KEY-N", "delete a story (creator, project owner or admin)"),
         ("search TEXT", "full-text search over titles and descriptions"),
+        (
+            "improve KEY-N",
+            "Claude rewrites the story against its readiness findings; you review it beside "
+            "the current one before anything is replaced",
+        ),
         ("help", "this help"),
     ],
     "/autodev": [
@@ -245,6 +250,14 @@ class ExportAsked:
 
 
 @dataclass(frozen=True)
+class ImproveAsked:
+    """`/story improve KEY-N`: Claude rewrites the story (asked for after the ack)."""
+
+    story_id: str
+    key: str
+
+
+@dataclass(frozen=True)
 class BackupAsked:
     """An admin asked for a verified backup now, or for the list of the newest."""
 
@@ -276,6 +289,7 @@ Reply = (
     | DigestNow
     | BackupAsked
     | ExportAsked
+    | ImproveAsked
 )
 
 
@@ -438,6 +452,9 @@ def _story(
             story = stories.assign_story(s, actor, key, assignee)
             note = f"{story.key} assigned." if assignee else f"{story.key} unassigned."
             return StoryShown(story, note=note)
+        if verb == "improve":
+            story = stories.get_story(s, actor, _story_key(rest))
+            return ImproveAsked(story.id, story.key)
         if verb == "delete":
             story = stories.get_story(s, actor, _story_key(rest))
             return ConfirmDelete("story", story.id, f"{story.key} {story.title}")

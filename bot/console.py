@@ -217,6 +217,11 @@ class Console:
                 f"In a terminal, run `autodevhub export {reply.project_key} --format "
                 f"{reply.format}` (it writes the file here)."
             )
+        elif isinstance(reply, commands.ImproveAsked):
+            self.say(
+                f"Improve with Claude is reviewed side by side in Slack: `/story improve "
+                f"{reply.key}` there, or the Improve button on its card."
+            )
         elif isinstance(reply, commands.DigestNow):
             self.say("Digests are posted in Slack; `/autodev digest now` works there.")
         else:

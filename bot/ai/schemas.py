@@ -124,6 +124,9 @@ class GenerationBrief(BaseModel):
     include_tasks: bool = True
     feedback: str | None = None
     split_story: dict[str, Any] | None = None  # a draft or story to split into smaller ones
+    # Improve with Claude: the story to rewrite and the readiness check's findings on it
+    improve_story: dict[str, Any] | None = None
+    findings: list[dict[str, Any]] = Field(default_factory=list)
     # the Slack thread the feature came from ({"user", "text"} each, oldest first)
     conversation: list[dict[str, Any]] = Field(default_factory=list)
     project: ProjectContext

@@ -185,9 +185,11 @@ def generate_help() -> dict[str, Any]:
 
 
 def generating_message(project_key: str, count: int, *, kind: str = "new") -> dict[str, Any]:
-    what = {"split": "Splitting the story", "regenerate": "Regenerating the drafts"}.get(
-        kind, f"Writing {counted(count, 'story', 'stories')}"
-    )
+    what = {
+        "split": "Splitting the story",
+        "regenerate": "Regenerating the drafts",
+        "improve": "Claude is improving the story",
+    }.get(kind, f"Writing {counted(count, 'story', 'stories')}")
     text = f":hourglass_flowing_sand: Generating… {what} for {escape(project_key)}."
     return {
         "text": f"Generating… {what} for {project_key}.",

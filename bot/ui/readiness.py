@@ -1,4 +1,5 @@
-"""Block Kit for the Definition of Ready: a move held back until someone confirms it."""
+"""Block Kit for readiness: a move the Definition of Ready holds back until someone confirms
+it, and Improve with Claude's side-by-side review."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.ui import ids
-from bot.ui.text import SECTION_LIMIT, clip, escape
+from bot.ui.text import SECTION_LIMIT, clip, escape, fit
 from storage.readiness import Finding, things_to_fix
 
 
@@ -60,4 +61,85 @@ def move_held(story: Any, status: str, findings: list[Finding]) -> dict[str, Any
                 ],
             ),
         ],
+    }
+
+
+# ---- Improve with Claude: the improved story beside the current one -------------------------
+FIELD_CHARS = 1900  # a section field holds 2000 characters
+
+
+def _side(label: str, value: Any) -> MarkdownTextObject:
+    if isinstance(value, list):
+        value = "\n".join(f"✓ {item}" for item in value)
+    shown = fit(value, FIELD_CHARS) if value not in (None, "", []) else "_none_"
+    return MarkdownTextObject(text=f"*{label}*\n{shown}")
+
+
+def _findings_line(findings: list[Finding]) -> str:
+    if not findings:
+        return ":white_check_mark: ready"
+    return f":warning: {things_to_fix(findings).lower()}"
+
+
+def improvement_message(review: Any) -> dict[str, Any]:
+    """The story now and Claude's version side by side, with Replace / Keep current."""
+    key = escape(review.key)
+    head = f":sparkles: *Claude's version of {key}*, beside the current one. Nothing changes "
+    head += "until you press Replace."
+    blocks: list[Any] = [SectionBlock(text=MarkdownTextObject(text=head))]
+    for field, label in (
+        ("title", "Title"),
+        ("description", "Description"),
+        ("acceptance_criteria", "Acceptance criteria"),
+        ("story_points", "Points"),
+    ):
+        blocks.append(
+            SectionBlock(
+                fields=[
+                    _side(f"{label} now", review.current.get(field)),
+                    _side(f"{label} by Claude", review.improved.get(field)),
+                ]
+            )
+        )
+    after = review.after
+    summary = f"Now: {_findings_line(review.before)} · Claude's: {_findings_line(after)}"
+    if after:
+        summary += " (" + "; ".join(escape(f.message) for f in after[:3]) + ")"
+    blocks.append(ContextBlock(elements=[MarkdownTextObject(text=clip(summary, 2000))]))
+    if review.state == "open":
+        blocks.append(
+            ActionsBlock(
+                block_id="ai_improve",
+                elements=[
+                    ButtonElement(
+                        text="Replace",
+                        action_id=ids.AI_IMPROVE_REPLACE,
+                        value=review.token,
+                        style="primary",
+                    ),
+                    ButtonElement(
+                        text="Keep current", action_id=ids.AI_IMPROVE_KEEP, value=review.token
+                    ),
+                ],
+            )
+        )
+    else:
+        said = "kept as it was" if review.state == "kept" else "replaced"
+        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=f"{key} was {said}.")]))
+    return {
+        "text": clip(escape(f"Claude's version of {review.key} to review"), 300),
+        "blocks": [b.to_dict() for b in blocks],
+    }
+
+
+def improve_offline(story: Any) -> dict[str, Any]:
+    """The Improve button without ANTHROPIC_API_KEY: what it needs, and what to do meanwhile."""
+    text = (
+        f":electric_plug: Improve with Claude needs Claude, and no ANTHROPIC_API_KEY is set: "
+        f"ask an admin to set it. Meanwhile the card of *{escape(story.key)}* lists what to "
+        "fix, and Edit changes it by hand."
+    )
+    return {
+        "text": "Improve with Claude needs ANTHROPIC_API_KEY.",
+        "blocks": [SectionBlock(text=MarkdownTextObject(text=text)).to_dict()],
     }

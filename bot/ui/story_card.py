@@ -162,6 +162,7 @@ def card_actions(story: Any) -> ActionsBlock:
                 style="danger",
                 confirm=delete_confirmation(f"{story.key} {story.title}", "story"),
             ),
+            ButtonElement(text="Improve with Claude", action_id=ids.STORY_IMPROVE, value=story.id),
         ],
     )
 

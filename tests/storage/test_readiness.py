@@ -209,3 +209,26 @@ def test_another_workspace_cannot_move_or_check(world) -> None:
     world.story(world.alice, "WEB", **GOOD)
     with pytest.raises(NotFound):
         _moved(world, world.eve, "WEB-1", "READY", override=True)
+
+
+def test_one_improvement_per_story_at_a_time(world) -> None:
+    from storage.errors import ValidationFailed
+    from storage.improve import ask_improvement
+
+    world.project(world.alice, "Web", key="WEB")
+    world.story(world.alice, "WEB", title="fix stuff", description="fix stuff")
+    world.story(world.alice, "WEB", **GOOD)
+    with world.db.write() as s:
+        asked = ask_improvement(s, world.bob, "WEB-1", rate_limit_per_minute=10)
+    assert asked.request_data["story_key"] == "WEB-1"
+    assert [f["name"] for f in asked.request_data["findings"]] == [
+        TITLE_VAGUE,
+        USER_VALUE,
+        CRITERIA_COUNT,
+    ]
+    with world.db.write() as s, pytest.raises(ValidationFailed, match="already improving WEB-1"):
+        ask_improvement(s, world.alice, "WEB-1", rate_limit_per_minute=10)
+    with world.db.write() as s:  # another story may be improved meanwhile
+        ask_improvement(s, world.alice, "WEB-2", rate_limit_per_minute=10)
+    with world.db.write() as s, pytest.raises(NotFound):
+        ask_improvement(s, world.eve, "WEB-1", rate_limit_per_minute=10)
