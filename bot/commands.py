@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from bot.forms import project_initial, story_initial
-from storage import projects, sessions, stories
+from storage import projects, readiness, sessions, stories
 from storage.activity import user_activity
 from storage.audit import list_audit
 from storage.digests import schedule, subscriptions
@@ -62,10 +62,19 @@ USAGE = {
         ("list [PROJECT] [status:S] [priority:P] [mine]", "stories, CRITICAL first, newest first"),
         ("show KEY-N", "one story, e.g. WEB-7"),
         ("edit KEY-N", "change a story (opens a form)"),
-        ("move KEY-N STATUS", "DRAFT, READY, IN_PROGRESS or DONE"),
+        (
+            "move KEY-N STATUS",
+            "DRAFT, READY, IN_PROGRESS or DONE (held for a confirmation when the project "
+            "requires stories to be ready)",
+        ),
         ("assign KEY-N @user", "assign (or `nobody` to unassign, `me` for yourself)"),
         ("delete KEY-N", "delete a story (creator, project owner or admin)"),
         ("search TEXT", "full-text search over titles and descriptions"),
+        (
+            "improve KEY-N",
+            "Claude rewrites the story against its readiness findings; you review it beside "
+            "the current one before anything is replaced",
+        ),
         ("help", "this help"),
     ],
     "/autodev": [
@@ -102,6 +111,16 @@ class StoryShown:
     story: Any
     note: str | None = None
     public: bool = False
+    findings: list[Any] | None = None  # the readiness check's, look-alikes included
+
+
+@dataclass(frozen=True)
+class MoveHeld:
+    """The project's Definition of Ready (`require`) holds a move until it is confirmed."""
+
+    story: Any
+    status: str
+    findings: list[Any]
 
 
 @dataclass(frozen=True)
@@ -231,6 +250,14 @@ class ExportAsked:
 
 
 @dataclass(frozen=True)
+class ImproveAsked:
+    """`/story improve KEY-N`: Claude rewrites the story (asked for after the ack)."""
+
+    story_id: str
+    key: str
+
+
+@dataclass(frozen=True)
 class BackupAsked:
     """An admin asked for a verified backup now, or for the list of the newest."""
 
@@ -241,6 +268,7 @@ Reply = (
     Note
     | Usage
     | StoryShown
+    | MoveHeld
     | StoryListed
     | ProjectShown
     | ProjectsListed
@@ -261,6 +289,7 @@ Reply = (
     | DigestNow
     | BackupAsked
     | ExportAsked
+    | ImproveAsked
 )
 
 
@@ -397,16 +426,24 @@ def _story(
         if verb == "list":
             return list_stories(s, actor, rest, channel_id)
         if verb == "show":
-            return StoryShown(stories.get_story(s, actor, _story_key(rest)))
+            story = stories.get_story(s, actor, _story_key(rest))
+            return StoryShown(story, findings=readiness.story_readiness(s, actor, story))
         if verb == "edit":
             return edit_story_form(stories.get_story(s, actor, _story_key(rest)))
         if verb == "move":
             key = _story_key(rest)
-            if len(rest) < 2:
+            words = rest[1:]
+            anyway = len(words) > 1 and words[-1].lower() == "anyway"
+            if anyway:  # the console's "Move anyway"
+                words = words[:-1]
+            if not words:
                 raise UsageProblem("/story", "Say the new status: " + ", ".join(STATUSES) + ".")
-            status = normalize_status(" ".join(rest[1:]))
-            story = stories.move_story(s, actor, key, status)
-            return StoryShown(story, note=f"{story.key} moved to {story.status}.")
+            status = normalize_status(" ".join(words))
+            try:
+                moved = readiness.move_story(s, actor, key, status, override=anyway)
+            except readiness.NotReady as held:
+                return MoveHeld(held.story, held.status, held.findings)
+            return StoryShown(moved.story, note=moved_note(moved), findings=moved.findings or None)
         if verb == "assign":
             key = _story_key(rest)
             if len(rest) < 2:
@@ -415,6 +452,9 @@ def _story(
             story = stories.assign_story(s, actor, key, assignee)
             note = f"{story.key} assigned." if assignee else f"{story.key} unassigned."
             return StoryShown(story, note=note)
+        if verb == "improve":
+            story = stories.get_story(s, actor, _story_key(rest))
+            return ImproveAsked(story.id, story.key)
         if verb == "delete":
             story = stories.get_story(s, actor, _story_key(rest))
             return ConfirmDelete("story", story.id, f"{story.key} {story.title}")
@@ -430,6 +470,23 @@ def _story(
     except UsageProblem as exc:
         return usage_for(exc)
     return Usage("/story", f"I don't know '{verb}'.")
+
+
+def moved_note(moved: readiness.Moved) -> str:
+    """What a move says: where the story went, and, when the Definition of Ready let it pass
+    with findings (warn) or was overridden (require), that it is not ready."""
+    story = moved.story
+    if moved.overridden:
+        return (
+            f"{story.key} moved to {story.status} anyway, "
+            f"{readiness.things_to_fix(moved.findings).lower()}; the override is in the audit log."
+        )
+    if moved.findings:
+        return (
+            f"{story.key} moved to {story.status}, but it is not ready: "
+            f"{readiness.things_to_fix(moved.findings).lower()} (below)."
+        )
+    return f"{story.key} moved to {story.status}."
 
 
 def _story_key(rest: list[str]) -> str:

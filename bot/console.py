@@ -217,6 +217,11 @@ class Console:
                 f"In a terminal, run `autodevhub export {reply.project_key} --format "
                 f"{reply.format}` (it writes the file here)."
             )
+        elif isinstance(reply, commands.ImproveAsked):
+            self.say(
+                f"Improve with Claude is reviewed side by side in Slack: `/story improve "
+                f"{reply.key}` there, or the Improve button on its card."
+            )
         elif isinstance(reply, commands.DigestNow):
             self.say("Digests are posted in Slack; `/autodev digest now` works there.")
         else:
@@ -322,9 +327,10 @@ class Console:
             return current
         if field.kind == "select" and field.name != "story_points":  # points: any 0–21
             word = vocabulary_word(answer)
-            if word not in field.options:
+            chosen = next((o for o in field.options if o.upper() == word), None)
+            if chosen is None:  # a vocabulary in capitals (HIGH) or not (warn), any case typed
                 raise Refused(not_one_of(field.label.lower(), answer, field.options))
-            return word
+            return chosen
         if field.kind == "user":
             return None if answer.lower() in ("-", "nobody", "none") else _console_id(answer)
         if field.kind == "multiline":

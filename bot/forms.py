@@ -12,6 +12,7 @@ from storage.errors import Conflict, ValidationFailed
 from storage.fields import (
     CRITERIA,
     DEFAULT_PRIORITY,
+    DEFAULT_READY_CHECK,
     DEFAULT_STATUS,
     DEFAULT_STORY_TEMPLATE,
     DESCRIPTION_MAX,
@@ -20,6 +21,7 @@ from storage.fields import (
     PROJECT_DESCRIPTION_MAX,
     PROJECT_KEY_MAX,
     PROJECT_NAME_MAX,
+    READY_CHECKS,
     REPOSITORY_URL_MAX,
     SLACK_INPUT_MAX,
     STATUSES,
@@ -77,8 +79,25 @@ PROJECT_FORM = (
     ),
     FormField("include_tasks", "Include tasks in generated stories", "flag"),
     FormField("auto_assign_points", "Estimate points for generated stories", "flag"),
+    FormField(
+        "ready_check",
+        "Definition of Ready",
+        "select",
+        READY_CHECKS,
+        optional=False,
+        hint=(
+            "Moving a story that is not ready to READY or IN_PROGRESS: warn says what is "
+            "missing; require asks to confirm (and records who did); off checks nothing."
+        ),
+    ),
 )
-PROJECT_SETTINGS = ("default_priority", "story_template", "include_tasks", "auto_assign_points")
+PROJECT_SETTINGS = (
+    "default_priority",
+    "story_template",
+    "include_tasks",
+    "auto_assign_points",
+    "ready_check",
+)
 
 STORY_FORM = (
     FormField("project", "Project", "project", optional=False),
@@ -131,6 +150,7 @@ def project_initial(project: Any | None = None) -> dict[str, Any]:
             "story_template": DEFAULT_STORY_TEMPLATE,
             "include_tasks": True,
             "auto_assign_points": True,
+            "ready_check": DEFAULT_READY_CHECK,
         }
     settings = project.settings or {}
     return {
@@ -142,6 +162,7 @@ def project_initial(project: Any | None = None) -> dict[str, Any]:
         "story_template": settings.get("story_template", DEFAULT_STORY_TEMPLATE),
         "include_tasks": bool(settings.get("include_tasks", True)),
         "auto_assign_points": bool(settings.get("auto_assign_points", True)),
+        "ready_check": settings.get("ready_check", DEFAULT_READY_CHECK),
     }
 
 

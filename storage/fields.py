@@ -27,6 +27,13 @@ PRIORITY_RANK = {"CRITICAL": 1, "HIGH": 2, "MEDIUM": 3, "LOW": 4}
 DEFAULT_PRIORITY: Priority = "MEDIUM"
 DEFAULT_STATUS: Status = "DRAFT"
 DEFAULT_STORY_TEMPLATE = "agile"
+# A project's Definition of Ready (issue 16): what moving a story to READY or IN_PROGRESS does
+# while the readiness check has findings. warn: it moves and says what is missing (nothing a
+# team did before is blocked); require: it asks for a confirmation, and records who overrode.
+READY_CHECKS = ("off", "warn", "require")
+ReadyCheck = Literal["off", "warn", "require"]
+DEFAULT_READY_CHECK: ReadyCheck = "warn"
+READY_GATED = ("READY", "IN_PROGRESS")
 
 
 def vocabulary_word(value: Any) -> Any:
@@ -52,6 +59,10 @@ ROW_ID = re.compile(r"^[0-9a-f]{32}$")  # a row's id, as buttons and tokens carr
 # Points: any whole number in MIN_POINTS..MAX_POINTS is stored; forms offer the scale.
 MIN_POINTS, MAX_POINTS = 0, 21
 POINT_SCALE = (0, 1, 2, 3, 5, 8, 13, 21)
+# Above this many points a story is too big for one sprint: the readiness check asks to split it.
+SPLIT_ABOVE_POINTS = 8
+# How many acceptance criteria a ready story has.
+READY_CRITERIA = (2, 6)
 
 
 @dataclass(frozen=True)
@@ -106,3 +117,4 @@ FORM_LIMITS = (
 )
 assert all(0 < limit <= SLACK_INPUT_MAX for limit in FORM_LIMITS)
 assert Priority.__args__ == PRIORITIES and Status.__args__ == STATUSES
+assert ReadyCheck.__args__ == READY_CHECKS and set(READY_GATED) <= set(STATUSES)

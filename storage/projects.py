@@ -18,6 +18,7 @@ from storage import audit, homes
 from storage.errors import Conflict, NotFound, ValidationFailed
 from storage.fields import (
     DEFAULT_PRIORITY,
+    DEFAULT_READY_CHECK,
     DEFAULT_STORY_TEMPLATE,
     PROJECT_DESCRIPTION_MAX,
     PROJECT_KEY,
@@ -26,6 +27,7 @@ from storage.fields import (
     ROW_ID,
     STORY_TEMPLATE_MAX,
     Priority,
+    ReadyCheck,
 )
 from storage.models import Project, User, UserStory, utcnow
 from storage.permissions import require_project_editor
@@ -56,11 +58,19 @@ class ProjectSettings(BaseModel):
     default_priority: Priority = DEFAULT_PRIORITY
     auto_assign_points: bool = True
     include_tasks: bool = True
+    # the Definition of Ready: what a move to READY or IN_PROGRESS does while the readiness
+    # check has findings (storage/readiness.py)
+    ready_check: ReadyCheck = DEFAULT_READY_CHECK
 
     @field_validator("default_priority", mode="before")
     @classmethod
     def _upper(cls, value: Any) -> Any:
         return value.strip().upper() if isinstance(value, str) else value
+
+    @field_validator("ready_check", mode="before")
+    @classmethod
+    def _lower(cls, value: Any) -> Any:
+        return value.strip().lower() if isinstance(value, str) else value
 
     @field_validator("ai_model", mode="before")
     @classmethod

@@ -496,7 +496,8 @@ def update_story(s: Session, actor: Actor, ref: str, changes: dict[str, Any]) ->
     return _apply(s, actor, story, project, new, "story.update")
 
 
-def _status(value: Any) -> str:
+def normalized_status(value: Any) -> str:
+    """A status as the vocabulary spells it, or ValidationFailed naming the statuses."""
     word = vocabulary_word(value)
     if word not in STATUSES:
         raise ValidationFailed(not_one_of("status", value, STATUSES), {"status": "enum"})
@@ -505,7 +506,7 @@ def _status(value: Any) -> str:
 
 def move_story(s: Session, actor: Actor, ref: str, status: str) -> StoryView:
     """Move a story to DRAFT, READY, IN_PROGRESS or DONE."""
-    status = _status(status)
+    status = normalized_status(status)
     story, project = find_story(s, actor, ref)
     return _apply(s, actor, story, project, {"status": status}, "story.move")
 

@@ -14,12 +14,14 @@ from bot.clients import workspace_clients
 from bot.settings import Settings
 from bot.ui import messages
 from bot.ui.generation import drafts_message, failed_message, generating_message
+from bot.ui.readiness import improvement_message
 from storage.db import Database
 from storage.errors import DomainError
 from storage.generation import queue
 from storage.generation.drafts import open_drafts
 from storage.generation.lookalikes import draft_lookalikes
 from storage.generation.queue import RequestView
+from storage.improve import IMPROVE_KIND, open_improvement
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +37,13 @@ def result_message(db: Database, request: RequestView) -> dict[str, Any]:
     """The drafts to review (opening their session) or the failure with a Retry button."""
     if request.status != "COMPLETED":
         return failed_message(request)
+    if request.request_data.get("kind") == IMPROVE_KIND:
+        try:
+            with db.write() as s:
+                review = open_improvement(s, queue.load_actor(s, request), request.id)
+        except DomainError as exc:
+            return messages.refusal(exc.message)
+        return improvement_message(review)
     try:
         with db.read() as s:  # full-text lookups outside the write transaction
             actor = queue.load_actor(s, request)

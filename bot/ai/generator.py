@@ -20,6 +20,10 @@ log = logging.getLogger(__name__)
 # Room for ten full stories with tasks; the schema caps everything else.
 MAX_OUTPUT_TOKENS = 8000
 OUTPUT_FORMAT = {"type": "json_schema", "schema": transform_schema(DraftBatch)}
+IMPROVE_NEEDS_CLAUDE = (
+    "Improve with Claude needs Claude: ask an admin to set ANTHROPIC_API_KEY. Meanwhile the "
+    "story's card lists what to fix by hand."
+)
 
 
 class GenerationFailed(Exception):

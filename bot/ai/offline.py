@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from bot.ai.generator import GenerationResult
+from bot.ai.generator import IMPROVE_NEEDS_CLAUDE, GenerationFailed, GenerationResult
 from bot.ai.schemas import DraftMetadata, GenerationBrief, StoryDraft
 from storage.projects import effective_settings
 
@@ -708,6 +708,8 @@ class OfflineGenerator:
     """Drafts distinct, grammatical stories from the feature text, no Claude needed."""
 
     def generate(self, brief: GenerationBrief, *, model: str | None = None) -> GenerationResult:
+        if brief.improve_story:  # rewriting a person's story needs Claude
+            raise GenerationFailed(IMPROVE_NEEDS_CLAUDE, ai_model=OFFLINE_MODEL)
         text = brief.feature
         if brief.split_story:  # split a big story: its title is the feature
             text = str(brief.split_story.get("title") or brief.feature)

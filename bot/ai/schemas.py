@@ -21,9 +21,6 @@ from storage.fields import (
     Priority,
 )
 
-# Stories over this many points get a "Split" button.
-SPLIT_ABOVE_POINTS = 8
-
 # The seed's points scale; anything else is a schema break, not a rounding problem.
 Points = Literal[0, 1, 2, 3, 5, 8, 13, 21]
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
@@ -127,6 +124,9 @@ class GenerationBrief(BaseModel):
     include_tasks: bool = True
     feedback: str | None = None
     split_story: dict[str, Any] | None = None  # a draft or story to split into smaller ones
+    # Improve with Claude: the story to rewrite and the readiness check's findings on it
+    improve_story: dict[str, Any] | None = None
+    findings: list[dict[str, Any]] = Field(default_factory=list)
     # the Slack thread the feature came from ({"user", "text"} each, oldest first)
     conversation: list[dict[str, Any]] = Field(default_factory=list)
     project: ProjectContext

@@ -85,6 +85,8 @@ def brief_from(context: dict[str, Any]) -> GenerationBrief:
         include_tasks=bool(ask.get("include_tasks", True)),
         feedback=ask.get("feedback"),
         split_story=ask.get("split_story"),
+        improve_story=ask.get("improve_story"),
+        findings=ask.get("findings") or [],
         conversation=ask.get("conversation") or [],
         project=ProjectContext(**context["project"]),
     )

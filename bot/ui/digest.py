@@ -103,6 +103,8 @@ def digest_message(digest: Any) -> dict[str, Any]:
     open_part = (
         f"{counted(digest.open_count, 'open story', 'open stories')} ({_pts(digest.open_points)})"
     )
+    if digest.not_ready:
+        open_part += f", {digest.not_ready} not ready"
     if digest.quiet:
         line = (
             f":zzz: Quiet {period} on *{label}*: nothing created, moved or finished. {open_part}."
@@ -135,6 +137,15 @@ def digest_message(digest: Any) -> dict[str, Any]:
             for t in digest.totals
         )
         blocks.append(_section(f":bar_chart: *By status*: {totals}"))
+    if digest.not_ready:
+        blocks.append(
+            _section(
+                f":warning: *Not ready*: {counted(digest.not_ready, 'open story', 'open stories')}"
+                f" of {digest.open_count} {'has' if digest.not_ready == 1 else 'have'} things to "
+                f"fix before they are built; `/story list {escape(digest.project_key)}` marks "
+                "which, and each card says what."
+            )
+        )
     if digest.urgent:
         lines = "\n".join(_story_line(s) for s in digest.urgent)
         blocks.append(

@@ -20,12 +20,11 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from bot.ai.schemas import SPLIT_ABOVE_POINTS
 from bot.forms import STORY_FORM
 from bot.ui import ids
 from bot.ui.modals import FLAG_ON, form_modal
 from bot.ui.text import SECTION_LIMIT, clip, counted, escape
-from storage.fields import AUDIENCE_MAX, FEATURE_MAX, FEEDBACK_MAX, MAX_STORIES
+from storage.fields import AUDIENCE_MAX, FEATURE_MAX, FEEDBACK_MAX, MAX_STORIES, SPLIT_ABOVE_POINTS
 
 MAX_PROJECT_OPTIONS = 100
 MAX_BLOCKS = 50  # Slack's limit per message
@@ -186,9 +185,11 @@ def generate_help() -> dict[str, Any]:
 
 
 def generating_message(project_key: str, count: int, *, kind: str = "new") -> dict[str, Any]:
-    what = {"split": "Splitting the story", "regenerate": "Regenerating the drafts"}.get(
-        kind, f"Writing {counted(count, 'story', 'stories')}"
-    )
+    what = {
+        "split": "Splitting the story",
+        "regenerate": "Regenerating the drafts",
+        "improve": "Claude is improving the story",
+    }.get(kind, f"Writing {counted(count, 'story', 'stories')}")
     text = f":hourglass_flowing_sand: Generating… {what} for {escape(project_key)}."
     return {
         "text": f"Generating… {what} for {project_key}.",

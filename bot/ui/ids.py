@@ -31,6 +31,10 @@ STORY_STATUS = "story_status"
 STORY_ASSIGN = "story_assign"
 STORY_EDIT = "story_edit"
 STORY_DELETE = "story_delete"
+# the Definition of Ready (issue 16): a held move's confirmation, and Improve with Claude
+STORY_MOVE_ANYWAY = "story_move_anyway"
+STORY_MOVE_CANCEL = "story_move_cancel"
+STORY_IMPROVE = "story_improve"
 # list paging
 PAGE_NEXT = "page_next"
 PAGE_PREVIOUS = "page_previous"
@@ -44,6 +48,9 @@ ACTIONS = (
     STORY_ASSIGN,
     STORY_EDIT,
     STORY_DELETE,
+    STORY_MOVE_ANYWAY,
+    STORY_MOVE_CANCEL,
+    STORY_IMPROVE,
     PAGE_NEXT,
     PAGE_PREVIOUS,
     HOME_NEW_STORY,
@@ -63,6 +70,8 @@ AI_DRAFT_SPLIT = "ai_draft_split"
 AI_SAVE_ALL = "ai_save_all"
 AI_REGENERATE = "ai_regenerate"
 AI_RETRY = "ai_retry"
+AI_IMPROVE_REPLACE = "ai_improve_replace"
+AI_IMPROVE_KEEP = "ai_improve_keep"
 AI_ACTIONS = (
     AI_DRAFT_SAVE,
     AI_DRAFT_EDIT,
@@ -71,6 +80,8 @@ AI_ACTIONS = (
     AI_SAVE_ALL,
     AI_REGENERATE,
     AI_RETRY,
+    AI_IMPROVE_REPLACE,
+    AI_IMPROVE_KEEP,
 )
 AI_VIEWS = (AI_GENERATE_MODAL, AI_FEEDBACK_MODAL, AI_EDIT_DRAFT_MODAL)
 ACTIONS = ACTIONS + AI_ACTIONS

@@ -68,7 +68,8 @@ def project_card(project: Any, *, note: str | None = None) -> dict[str, Any]:
     settings = effective_settings(project.settings)
     details.append(
         f"default priority {escape(settings['default_priority'])}, "
-        f"template {escape(settings['story_template'])}"
+        f"template {escape(settings['story_template'])}, "
+        f"Definition of Ready {escape(settings['ready_check'])}"
     )
     blocks.append(ContextBlock(elements=[MarkdownTextObject(text=clip(" · ".join(details), 2000))]))
     text = f"{project.name} ({project.key})"

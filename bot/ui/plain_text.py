@@ -6,13 +6,15 @@ import re
 from typing import Any
 
 from bot import commands
+from bot.ui.story_card import readiness_of
 from bot.ui.text import counted
 from storage.projects import effective_settings
+from storage.readiness import things_to_fix
 
 WIDTH = 72
 
 
-def story_text(story: Any, note: str | None = None) -> str:
+def story_text(story: Any, note: str | None = None, findings: list[Any] | None = None) -> str:
     assignee = f"@{story.assignee_slack_id}" if story.assignee_slack_id else "unassigned"
     lines = []
     if note:
@@ -22,6 +24,10 @@ def story_text(story: Any, note: str | None = None) -> str:
         f"  {story.priority} · {counted(story.story_points, 'point')} · {story.status} · {assignee}"
         f" · {story.project_name}"
     )
+    shown = readiness_of(story, findings)
+    if shown is not None:
+        lines.append(f"  {'✓' if not shown else '!'} {things_to_fix(shown)}")
+        lines += [f"    - {finding.message}" for finding in shown]
     if story.description:
         lines += ["  " + line for line in story.description.splitlines()]
     for criterion in story.acceptance_criteria or []:
@@ -49,6 +55,7 @@ def project_text(project: Any, note: str | None = None) -> str:
     lines.append(
         f"  owner @{project.owner_slack_id} · default priority "
         f"{settings['default_priority']} · template {settings['story_template']}"
+        f" · Definition of Ready {settings['ready_check']}"
     )
     return "\n".join(lines)
 
@@ -67,7 +74,18 @@ def text_for(reply: Any) -> str:
     if isinstance(reply, commands.Usage):
         return usage_text(reply.command, reply.problem)
     if isinstance(reply, commands.StoryShown):
-        return story_text(reply.story, reply.note)
+        return story_text(reply.story, reply.note, reply.findings)
+    if isinstance(reply, commands.MoveHeld):
+        story = reply.story
+        return "\n".join(
+            [
+                f"{story.key} is not ready for {reply.status}: "
+                f"{things_to_fix(reply.findings).lower()}.",
+                *[f"  - {finding.message}" for finding in reply.findings],
+                "This project's Definition of Ready requires it. To move it anyway (recorded in "
+                f"the audit log): /story move {story.key} {reply.status} anyway",
+            ]
+        )
     if isinstance(reply, commands.StoryListed):
         lines = [reply.note] if reply.note else []
         lines.append(reply.title + (f" (page {reply.page})" if reply.paging_token else ""))

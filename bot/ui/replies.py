@@ -8,6 +8,7 @@ from bot import commands
 from bot.ui import digest, lists, live, messages, reports
 from bot.ui import help as help_ui
 from bot.ui.generation import generate_help
+from bot.ui.readiness import move_held
 from bot.ui.story_card import story_message
 
 
@@ -19,7 +20,10 @@ def message_for(reply: Any) -> dict[str, Any]:
     elif isinstance(reply, commands.Usage):
         body = help_ui.usage(reply.command, reply.problem)
     elif isinstance(reply, commands.StoryShown):
-        body, public = story_message(reply.story, note=reply.note), reply.public
+        body = story_message(reply.story, note=reply.note, findings=reply.findings)
+        public = reply.public
+    elif isinstance(reply, commands.MoveHeld):
+        body = move_held(reply.story, reply.status, reply.findings)
     elif isinstance(reply, commands.StoryListed):
         body = lists.story_list(reply)
     elif isinstance(reply, commands.ProjectShown):

@@ -21,6 +21,7 @@ from slack_sdk.models.blocks import (
 from bot.ui import ids
 from bot.ui.text import SECTION_LIMIT, clip, escape, escaped_pieces, mention
 from storage.fields import STATUSES
+from storage.readiness import Finding, check_story, things_to_fix
 
 STATUS_EMOJI = {"DRAFT": ":memo:", "READY": ":white_circle:", "IN_PROGRESS": ":large_blue_circle:"}
 STATUS_EMOJI["DONE"] = ":white_check_mark:"
@@ -72,8 +73,33 @@ def status_select(story: Any, action_id: str = ids.STORY_STATUS) -> StaticSelect
     )
 
 
-def story_card(story: Any, *, note: str | None = None, actions: bool = True) -> list[dict]:
-    """Blocks of a full story card: title, key, summary, description, criteria, actions."""
+def readiness_of(story: Any, findings: list[Finding] | None = None) -> list[Finding] | None:
+    """The findings a surface shows for a story: `findings` when the caller has them (with the
+    look-alike one, which needs the database), else the pure check; None for a DONE story
+    (built already: whether it was ready no longer matters)."""
+    if story.status == "DONE":
+        return None
+    return check_story(story) if findings is None else findings
+
+
+def readiness_block(findings: list[Finding]) -> Any:
+    """A ready mark, or "2 things to fix" with what to do about each (mrkdwn, safe)."""
+    if not findings:
+        return ContextBlock(elements=[MarkdownTextObject(text=":white_check_mark: Ready to build")])
+    lines = [f"• {escape(f.message)}" for f in findings]
+    text = f"*:warning: {things_to_fix(findings)}*\n" + "\n".join(lines)
+    return SectionBlock(text=MarkdownTextObject(text=clip(text, SECTION_LIMIT)))
+
+
+def story_card(
+    story: Any,
+    *,
+    note: str | None = None,
+    actions: bool = True,
+    findings: list[Finding] | None = None,
+) -> list[dict]:
+    """Blocks of a full story card: title, key, summary, readiness, description, criteria,
+    actions. `findings`: the readiness check's, look-alikes included (else the pure check)."""
     blocks: list[Any] = []
     if note:
         blocks.append(ContextBlock(elements=[MarkdownTextObject(text=escape(note))]))
@@ -83,6 +109,9 @@ def story_card(story: Any, *, note: str | None = None, actions: bool = True) -> 
     blocks.append(
         ContextBlock(elements=[MarkdownTextObject(text=summary_line(story) + " · " + project)])
     )
+    shown = readiness_of(story, findings)
+    if shown is not None:
+        blocks.append(readiness_block(shown))
     blocks += _description(story.description)
     criteria = list(story.acceptance_criteria or [])
     if criteria:
@@ -133,6 +162,7 @@ def card_actions(story: Any) -> ActionsBlock:
                 style="danger",
                 confirm=delete_confirmation(f"{story.key} {story.title}", "story"),
             ),
+            ButtonElement(text="Improve with Claude", action_id=ids.STORY_IMPROVE, value=story.id),
         ],
     )
 
@@ -148,12 +178,17 @@ def delete_confirmation(label: str, kind: str) -> ConfirmObject:
     )
 
 
-def story_message(story: Any, *, note: str | None = None) -> dict[str, Any]:
+def story_message(
+    story: Any, *, note: str | None = None, findings: list[Finding] | None = None
+) -> dict[str, Any]:
     """A whole message holding one card (text is the notification fallback)."""
     fallback = f"{story.key} {story.title}"
     if note:
         fallback = f"{note} {fallback}"
-    return {"text": clip(escape(fallback), 300), "blocks": story_card(story, note=note)}
+    return {
+        "text": clip(escape(fallback), 300),
+        "blocks": story_card(story, note=note, findings=findings),
+    }
 
 
 @functools.cache
@@ -165,6 +200,15 @@ def _row_select(status: str) -> dict[str, Any]:
     return status_select(SimpleNamespace(status=status)).to_dict()
 
 
+def row_mark(story: Any) -> str:
+    """A list row's readiness mark: " · :warning: 2 to fix" on a story that is not ready
+    (the pure check: a look-alike would cost a query per row, so rows leave it out)."""
+    findings = readiness_of(story)
+    if not findings:
+        return ""
+    return f" · :warning: {len(findings)} to fix"
+
+
 def story_row(story: Any, list_token: str | None = None) -> dict:
     """A story in a list: key, title, summary, and its status select (acts in place).
 
@@ -172,6 +216,7 @@ def story_row(story: Any, list_token: str | None = None) -> dict:
     accessory=status_select(story)).to_dict()` (a test holds them equal), written as a dict
     because lists and App Home are the hot path."""
     text = f"*{escape(story.key)}*  {escape(story.title)}\n{summary_line(story)}"
+    text += row_mark(story)
     block_id = story_block_id(story.id, list_token)
     if len(block_id) > 255:
         raise ValueError("a story row's block_id is longer than Slack's 255 characters")

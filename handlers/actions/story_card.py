@@ -13,10 +13,11 @@ from bot import commands
 from bot.ui.lists import story_list
 from bot.ui.messages import note
 from bot.ui.modals import assign_modal, modal_for
+from bot.ui.readiness import move_held, parse_move_value
 from bot.ui.story_card import parse_story_block_id, story_message
 from bot.ui.text import escape
 from handlers.listening import Request
-from storage import stories
+from storage import readiness, stories
 
 
 def _clicked(req: Request) -> tuple[str, str | None, dict[str, Any]]:
@@ -28,13 +29,45 @@ def _clicked(req: Request) -> tuple[str, str | None, dict[str, Any]]:
 
 
 def move(req: Request) -> None:
+    """The status select: the story moves, held to its project's Definition of Ready (held:
+    a confirmation that names what is missing, beside what was clicked)."""
     story_id, list_token, action = _clicked(req)
     status = (action.get("selected_option") or {}).get("value")
+    _move(req, story_id, status, list_token=list_token, override=False)
+
+
+def move_anyway(req: Request) -> None:
+    """ "Move anyway" on a held move: moved, the override recorded; the confirmation is
+    replaced by the story's card."""
+    story_id, status = parse_move_value(_clicked(req)[2].get("value") or "")
+    _move(req, story_id, status, list_token=None, override=True)
+
+
+def move_cancel(req: Request) -> None:
+    """ "Cancel" on a held move: nothing moves; the confirmation says so."""
+    story_id, status = parse_move_value(_clicked(req)[2].get("value") or "")
     with req.write() as s:
-        actor = req.actor(s)
-        story = stories.move_story(s, actor, story_id, status)
-        listed = commands.page_of_token(s, actor, list_token) if list_token else None
-    redraw(req, listed, story_message(story, note=f"Moved to {story.status}."))
+        story = stories.get_story(s, req.actor(s), story_id)
+    req.answer(
+        note(f"{story.key} was not moved to {status}; it stays {story.status}."), replace=True
+    )
+
+
+def _move(req: Request, story_id: str, status: Any, *, list_token: str | None, override: bool):
+    try:
+        with req.write() as s:
+            actor = req.actor(s)
+            moved = readiness.move_story(s, actor, story_id, status, override=override)
+            listed = commands.page_of_token(s, actor, list_token) if list_token else None
+    except readiness.NotReady as held:
+        req.answer(move_held(held.story, held.status, held.findings))
+        return
+    said = commands.moved_note(moved) if moved.findings else f"Moved to {moved.story.status}."
+    card = story_message(moved.story, note=said, findings=moved.findings or None)
+    if override:
+        req.answer(card, replace=True)
+        return
+    redraw(req, listed, card)
 
 
 def delete(req: Request) -> None:

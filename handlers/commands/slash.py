@@ -21,6 +21,7 @@ from handlers.commands.backup import back_up
 from handlers.commands.digest import send_now
 from handlers.commands.export import send_export
 from handlers.commands.generate import open_generate_form
+from handlers.commands.improve import improve_story
 from handlers.listening import Request, after_ack, run_shown
 
 
@@ -87,4 +88,5 @@ AFTER_THE_WRITE: dict[type, Callable[[Request, Any], None]] = {
     commands.DigestNow: send_now,
     commands.BackupAsked: back_up,
     commands.ExportAsked: send_export,
+    commands.ImproveAsked: improve_story,
 }

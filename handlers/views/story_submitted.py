@@ -15,6 +15,7 @@ from bot.ui.modals import submitted_values
 from bot.ui.story_card import story_message
 from handlers.listening import Request
 from storage.live import subscriptions as live
+from storage.readiness import Finding, story_readiness, things_to_fix
 
 
 def save(req: Request, s: Session) -> Callable[[Request], None]:
@@ -32,16 +33,26 @@ def save(req: Request, s: Session) -> Callable[[Request], None]:
         if not (edited or tracked):  # after the ack: does the channel show new stories itself?
             with req.db.read() as s:
                 fed = live.follows(s, req.team_id, req.origin.channel_id, story.project_id)
+        with req.db.read() as s:  # the readiness check, look-alikes included (one query)
+            findings = story_readiness(s, actor, story)
         if tracked or fed:  # the card is posted there by the card workers
             where = "the message's thread" if tracked else "this channel"
-            req.answer(note(f"{story.key} created; its card follows in {where}."))
+            ready = "" if not findings else f" {things_to_fix(findings)}: see the card."
+            req.answer(note(f"{story.key} created; its card follows in {where}.{ready}"))
             return
-        show(req, story, edited=edited, list_token=list_token)
+        show(req, story, edited=edited, list_token=list_token, findings=findings)
 
     return show_story
 
 
-def show(req: Request, story: Any, *, edited: bool, list_token: str | None) -> None:
+def show(
+    req: Request,
+    story: Any,
+    *,
+    edited: bool,
+    list_token: str | None,
+    findings: list[Finding] | None = None,
+) -> None:
     """The story where the form was opened: the list it was edited from, redrawn; the card
     it was edited from, replaced; a new story posted in the channel. App Home redraws
     itself."""
@@ -55,6 +66,7 @@ def show(req: Request, story: Any, *, edited: bool, list_token: str | None) -> N
             req.answer(story_list(listed), replace=True)
             return
     if edited:
-        req.answer(story_message(story, note="Updated."), replace=origin.came_from == "message")
+        message = story_message(story, note="Updated.", findings=findings)
+        req.answer(message, replace=origin.came_from == "message")
     else:
-        req.answer(story_message(story, note="New story."), public=True)
+        req.answer(story_message(story, note="New story.", findings=findings), public=True)

@@ -12,6 +12,7 @@ from storage.digests.schedule import period
 from storage.errors import NotFound
 from storage.fields import STATUSES
 from storage.models import AuditLog, DigestSubscription, Project, User, UserStory, utcnow
+from storage.readiness import check_story
 
 # A digest lists at most this many stories per section, then "and N more".
 SECTION_ITEMS = 10
@@ -73,6 +74,8 @@ class Digest:
     # personal digests: the member's open stories and what others changed on them
     open_stories: list[StoryLine] = field(default_factory=list)
     open_total: int = 0
+    # channel digests: open stories the readiness check has findings on (look-alikes aside)
+    not_ready: int = 0
 
     @property
     def quiet(self) -> bool:
@@ -130,6 +133,7 @@ def compose_digest(s: Session, subscription_id: str, *, until: datetime | None =
     )
     urgent, urgent_total = _stories(s, urgent_where)
     return Digest(
+        not_ready=_not_ready(s, in_project),
         **base,
         created=created,
         created_total=created_total,
@@ -169,6 +173,20 @@ def _personal_digest(s: Session, sub: DigestSubscription, since: datetime, until
         open_stories=open_stories,
         open_total=open_total,
     )
+
+
+def _not_ready(s: Session, where) -> int:
+    """How many open stories have findings: one query for the fields the pure check reads
+    (a look-alike per story would be a query each, so the count leaves it out)."""
+    rows = s.execute(
+        select(
+            UserStory.title,
+            UserStory.description,
+            UserStory.acceptance_criteria,
+            UserStory.story_points,
+        ).where(where, UserStory.status != "DONE")
+    )
+    return sum(1 for row in rows if check_story(row._mapping))
 
 
 def _key(project_key: str, number: int) -> str:

@@ -111,7 +111,7 @@ def draft_lookalikes(s: Session, actor: Actor, request_id: str) -> list[list[dic
 
 
 def _lookalikes(
-    s: Session, actor: Actor, project_id: str, title: str, *, sqlite: bool
+    s: Session, actor: Actor, project_id: str, title: str, *, sqlite: bool, shown: int = SHOWN
 ) -> list[dict[str, str]]:
     """The project's stories whose titles share most words with `title`, best first."""
     words = _title_words(title)
@@ -141,4 +141,16 @@ def _lookalikes(
         if overlap >= DUPLICATE_OVERLAP:
             scored.append((overlap, f"{project_key}-{number}", their_title))
     scored.sort(key=lambda t: (-t[0], t[1]))
-    return [{"key": key, "title": story_title} for _, key, story_title in scored[:SHOWN]]
+    return [{"key": key, "title": story_title} for _, key, story_title in scored[:shown]]
+
+
+def title_lookalikes(
+    s: Session, actor: Actor, project_id: str, title: str, *, exclude_key: str | None = None
+) -> list[dict[str, str]]:
+    """The project's stories whose titles share most words with `title` ({key, title}, best
+    first), leaving out `exclude_key` (the story itself). One query."""
+    sqlite = s.get_bind().dialect.name == "sqlite"
+    if not sqlite:
+        s.execute(sql_text("SET LOCAL plan_cache_mode = force_custom_plan"))
+    found = _lookalikes(s, actor, project_id, title, sqlite=sqlite, shown=SHOWN + 1)
+    return [f for f in found if f["key"] != exclude_key][:SHOWN]

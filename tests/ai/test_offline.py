@@ -10,6 +10,7 @@ import pytest
 from bot.ai.offline import OfflineGenerator, singular, with_article
 from bot.ai.schemas import GenerationBrief, ProjectContext, StoryDraft
 from storage.fields import MAX_STORIES
+from storage.readiness import check_story
 
 FIBONACCI = {1, 2, 3, 5, 8, 13}
 GWT = re.compile(r"^Given .+, When .+, Then .+$")
@@ -192,3 +193,12 @@ def test_the_console_and_slack_count_drafts_and_points_in_the_right_form(
     assert "   HIGH · 1 point" in lines
     shown = drafts_message(review)["blocks"][0]["text"]["text"]
     assert shown.startswith(f"*{count} draft {'story' if count == 1 else 'stories'} for Foo")
+
+
+@pytest.mark.parametrize(("feature", "audience", "role", "first_title"), FEATURES)
+def test_offline_drafts_pass_the_readiness_check(
+    feature: str, audience: str | None, role: str | None, first_title: str | None
+) -> None:
+    """Issue 16: what a team sees first without a Claude key is ready to build."""
+    for draft in generate(feature, audience, MAX_STORIES):
+        assert check_story(draft) == [], draft

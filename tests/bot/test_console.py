@@ -25,7 +25,7 @@ def run_console(db, lines: list[str], user: str = "ana") -> str:
     return out.getvalue()
 
 
-NEW_PROJECT = ["/project new", "Web shop", "WEB", "The shop", "", "high", "", "n", ""]
+NEW_PROJECT = ["/project new", "Web shop", "WEB", "The shop", "", "high", "", "n", "", ""]
 
 
 def test_project_and_story_from_the_console(sqlite_db):
@@ -53,7 +53,8 @@ def test_project_and_story_from_the_console(sqlite_db):
     )
     assert "Project created." in out and "New story." in out
     assert "WEB-1      CRITICAL DRAFT       Reset password @maria" in out
-    assert "WEB-1 moved to IN_PROGRESS." in out
+    # the project's Definition of Ready is `warn` (the default): the move says what is missing
+    assert "WEB-1 moved to IN_PROGRESS, but it is not ready: 2 things to fix" in out
     assert "@bob" in out
     assert "Stories created this week: 1" in out
     with sqlite_db.read() as s:
@@ -68,7 +69,7 @@ def test_project_and_story_from_the_console(sqlite_db):
 def test_bad_fields_are_asked_again_at_once_and_nothing_is_saved_until_right(sqlite_db):
     out = run_console(
         sqlite_db,
-        ["/project new", "Web", "1x", "WEB", "", "ftp://nope", "https://x.example", *[""] * 4],
+        ["/project new", "Web", "1x", "WEB", "", "ftp://nope", "https://x.example", *[""] * 5],
     )
     assert "  Key must be 2–10 capital letters or digits, starting with a letter" in out
     assert "  Repository URL must be an http(s) address" in out
@@ -223,3 +224,19 @@ def test_export_in_the_console_points_at_the_command_line(sqlite_db):
     )
     assert "In a terminal, run `autodevhub export WEB --format markdown`" in out
     assert "'pdf' is not an export format; use one of csv, markdown, json." in out
+
+
+def test_a_move_the_definition_of_ready_holds_is_confirmed_with_anyway(sqlite_db):
+    require = ["/project new", "Web shop", "WEB", "", "", "", "", "", "", "require"]
+    story = ["/story new", "WEB", "fix stuff", "fix stuff", "", "", "21", "", "", ""]
+    out = run_console(
+        sqlite_db,
+        [*require, *story, "/story move WEB-1 READY", "/story move WEB-1 READY anyway", "quit"],
+    )
+    assert "Definition of Ready require" in out
+    assert "WEB-1 is not ready for READY: 4 things to fix." in out
+    assert "  - 21 points is too big for one sprint" in out
+    assert "/story move WEB-1 READY anyway" in out
+    assert "WEB-1 moved to READY anyway, 4 things to fix; the override is in the audit log." in out
+    with sqlite_db.read() as s:
+        assert s.scalars(select(UserStory.status)).one() == "READY"

@@ -152,6 +152,7 @@ def test_a_bad_priority_is_asked_again_alone_without_the_rejected_default(termin
     terminal.type("maybe", then="'maybe' is not a yes or no: answer y or n.")
     terminal.expect("Include tasks in generated stories? (y/n) [y]: ")
     terminal.type("n", then="Estimate points for generated stories? (y/n) [y]: ")
+    terminal.type("", then="Definition of Ready (off/warn/require) [warn]: ")
     terminal.type("", then="Project created.")
     terminal.expect(PROMPT)
     screen = terminal.screen

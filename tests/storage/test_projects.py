@@ -22,6 +22,7 @@ def test_create_derives_key_and_fills_settings_defaults(world) -> None:
         "default_priority": "MEDIUM",
         "auto_assign_points": True,
         "include_tasks": True,
+        "ready_check": "warn",
     }
     assert world.audit_actions()[-1] == "project.create"
 

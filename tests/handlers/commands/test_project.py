@@ -36,6 +36,7 @@ def test_new_opens_a_modal_with_every_field(slack):
         "story_template",
         "include_tasks",
         "auto_assign_points",
+        "ready_check",
     ]
     assert len(view["title"]["text"]) <= 24
 

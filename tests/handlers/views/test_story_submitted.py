@@ -70,5 +70,6 @@ def test_create_posts_the_card_in_channel_with_every_field(slack, slack_db):
         ids.STORY_ASSIGN,
         ids.STORY_EDIT,
         ids.STORY_DELETE,
+        ids.STORY_IMPROVE,
     ]
     assert actions["elements"][3]["confirm"]["title"]["text"] == "Delete this story?"
