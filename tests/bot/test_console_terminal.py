@@ -44,7 +44,7 @@ class Terminal:
             cwd=str(home),
             env=env,
             encoding="utf-8",
-            timeout=10,
+            timeout=30,  # a console starting while the suite loads both cores
             dimensions=(50, 250),
         )
         self.seen = ""
