@@ -201,3 +201,16 @@ def test_an_unsubscribe_meanwhile_never_fails_a_fan_out(db):
     with db.read() as s:
         assert stories.get_story(s, ana, story.key).status == "READY"
         assert channel_subscriptions(s, ana, "C0WEB") == []
+
+
+def test_a_project_nobody_follows_queues_nothing(db):
+    """The console, and workspaces without subscriptions: no outbox row piles up."""
+    ana, bob, _ = _team(db)
+    with db.write() as s:
+        projects.create_project(s, ana, {"name": "Quiet", "key": "QT"})
+        subscribe(s, bob, "WEB", "C0WEB", Filters())
+        stories.create_story(s, ana, "QT", {"title": "Unseen", "description": "x"})
+        stories.create_story(s, ana, "WEB", {"title": "Seen", "description": "x"})
+    with db.read() as s:
+        waiting = s.execute(select(StoryChange.kind, StoryChange.details)).all()
+    assert [(kind, details["title"]) for kind, details in waiting] == [("created", "Seen")]
