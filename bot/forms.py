@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from storage import projects, stories
+from storage import projects, readiness, stories
 from storage.errors import Conflict, ValidationFailed
 from storage.fields import (
     CRITERIA,
@@ -223,7 +223,7 @@ def save_story(s: Session, actor: Actor, target: str | None, values: dict[str, A
     `target`, or create one in the chosen project; then its assignee. Returns its StoryView."""
     data = story_data(values)
     if target:
-        story = stories.update_story(s, actor, target, data)
+        story = readiness.update_story(s, actor, target, data)
     else:
         if not values.get("project"):
             raise ValidationFailed("Choose a project.", {"project": "Choose a project."})

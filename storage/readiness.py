@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from storage import audit, stories
-from storage.errors import DomainError
+from storage.errors import DomainError, ValidationFailed
 from storage.fields import POINT_SCALE, READY_CRITERIA, READY_GATED, SPLIT_ABOVE_POINTS
 from storage.generation.lookalikes import title_lookalikes
 from storage.projects import effective_settings
@@ -405,3 +405,25 @@ def move_story(s: Session, actor: Actor, ref: str, status: str, *, override: boo
             {"key": moved.key, "to": target, "findings": finding_names(findings)},
         )
     return Moved(moved, findings, mode, overridden)
+
+
+def update_story(s: Session, actor: Actor, ref: str, data: dict[str, Any]) -> StoryView:
+    """Edit a story (stories.update_story), held to the Definition of Ready as a move is: under
+    `require`, an edit that also moves the story to READY or IN_PROGRESS is refused, on its
+    status field, while the story as edited still has findings (nothing is saved). The form
+    has no "anyway": the fields to fix are in it, and `/story move` confirms a move."""
+    story, project = stories.find_story(s, actor, ref)
+    before = story.status
+    updated = stories.update_story(s, actor, ref, data)
+    mode = effective_settings(project.settings)["ready_check"]
+    if mode == "require" and updated.status in READY_GATED and updated.status != before:
+        findings = story_readiness(s, actor, updated)
+        if findings:
+            listed = "; ".join(f.message for f in findings)
+            message = (
+                f"Not ready for {updated.status} ({things_to_fix(findings).lower()}): {listed} "
+                f"Fix them here, or keep the status and confirm with "
+                f"/story move {updated.key} {updated.status}."
+            )
+            raise ValidationFailed(message, {"status": message})
+    return updated

@@ -137,3 +137,27 @@ def test_the_project_form_edits_the_definition_of_ready(slack, slack_db):
     assert submit(slack, view, ready_check="require").status == 200
     create_story(slack, "WEB", "fix stuff", **NOT_READY)
     assert "not ready for" in answer_to(slack, "/story", "move WEB-1 READY").text_of()
+
+
+def test_require_holds_a_move_made_in_the_edit_form_until_the_story_is_fixed(slack, slack_db):
+    create_project(slack, "Web shop", "WEB", ready_check="require")
+    create_story(slack, "WEB", "fix stuff", **NOT_READY)
+    view = open_form(slack, "/story", "edit WEB-1")
+    reply = submit(slack, view, status="READY")
+    assert reply.status == 200
+    errors = reply.json["errors"]
+    assert list(errors) == ["status"]
+    assert errors["status"].startswith("Not ready for READY (")
+    assert "/story move WEB-1 READY" in errors["status"] and len(errors["status"]) <= 2000
+    assert _stories(slack_db, slack.team_id)[1].status == "DRAFT"  # nothing saved
+    fixed = {
+        "title": "Reset a forgotten password",
+        "description": "As a shopper, I want to reset my password, so that I can sign in again.",
+        "acceptance_criteria": "Given a known email, when I ask, then a reset link is sent\n"
+        "Given an expired link, when I open it, then I am asked to request a new one",
+        "story_points": "3",
+    }
+    reply = submit(slack, view, status="READY", **fixed)
+    assert reply.status == 200 and not reply.body, reply.text
+    story = _stories(slack_db, slack.team_id)[1]
+    assert (story.status, story.title) == ("READY", "Reset a forgotten password")
