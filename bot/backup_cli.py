@@ -75,6 +75,13 @@ def restore_main(settings: Settings, file: str, force: bool = False) -> int:
     print(f"Restored {report.database} from {file}.")
     if report.previous:
         print(f"The database it replaced is kept as {report.previous}.")
+    if report.stories_only_kept:
+        n = report.stories_only_kept
+        print(
+            f"{n} {'story' if n == 1 else 'stories'} written since the backup "
+            f"{'is' if n == 1 else 'are'} only in that copy; new stories will be given "
+            "their keys again."
+        )
     print(f"Schema at revision {report.revision}.")
     if report.problems:
         print("Checks found problems:", file=sys.stderr)

@@ -54,8 +54,13 @@ def build_parser() -> argparse.ArgumentParser:
     backup.add_argument("--list", action="store_true", help="list the backups that exist")
 
     restore = sub.add_parser("restore", help="restore the database from a backup file")
-    restore.add_argument("file")
-    restore.add_argument("--force", action="store_true", help="even while a server runs")
+    restore.add_argument("file", help="a backup file: autodevhub_*.db.gz (see backup --list)")
+    restore.add_argument(
+        "--force",
+        action="store_true",
+        help="even while other processes (serve, the shell, the scheduler) use the database: "
+        "they carry on with the restored data",
+    )
 
     export = sub.add_parser("export", help="write a project's stories to a file")
     export.add_argument("key", metavar="KEY", help="the project's key, e.g. WEB")

@@ -23,6 +23,7 @@ from bot.forms import (
 )
 from bot.observe import open_database
 from bot.settings import Settings
+from bot.ui.messages import SORRY_NOTHING_SAVED
 from bot.ui.plain_text import project_text, story_text, text_for
 from storage.db import Database
 from storage.errors import DomainError, ValidationFailed
@@ -41,6 +42,9 @@ AutoDevHub console — the Slack commands, typed here. Try `/project new`, `/sto
 Ctrl-C cancels a question or form, Ctrl-D leaves; arrow keys recall earlier commands."""
 SLASH = {"project": "/project", "story": "/story", "autodev": "/autodev"}
 WORDS = ["/project", "/story", "/autodev", "help", "next", "prev", "as", "quit"]
+
+
+log = logging.getLogger("autodevhub.console")
 
 
 class EndOfInput(Exception):
@@ -173,6 +177,11 @@ class Console:
                 self.say("\nCancelled.")
             except DomainError as exc:
                 self.say(exc.message)
+            except Exception as exc:  # a fault of ours (or the database's): one line, no trace
+                cause = getattr(exc, "orig", None) or exc
+                first = str(cause).splitlines()[0][:200] if str(cause) else ""
+                log.error("%s failed: %s: %s", line.split()[0][:40], type(cause).__name__, first)
+                self.say(SORRY_NOTHING_SAVED)
 
     def handle(self, line: str) -> None:
         words = line.split()

@@ -227,7 +227,7 @@ def save_story(s: Session, actor: Actor, target: str | None, values: dict[str, A
     else:
         if not values.get("project"):
             raise ValidationFailed("Choose a project.", {"project": "Choose a project."})
-        story = stories.create_story(s, actor, values["project"], data)
+        story = readiness.create_story(s, actor, values["project"], data)
     if "assignee" in values and values["assignee"] != story.assignee_slack_id:
         story = stories.assign_story(s, actor, story.id, values["assignee"])
     return story

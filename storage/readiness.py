@@ -21,7 +21,7 @@ from storage import audit, stories
 from storage.errors import DomainError, ValidationFailed
 from storage.fields import POINT_SCALE, READY_CRITERIA, READY_GATED, SPLIT_ABOVE_POINTS
 from storage.generation.lookalikes import title_lookalikes
-from storage.projects import effective_settings
+from storage.projects import effective_settings, find_project
 from storage.stories import StoryView
 from storage.users import Actor
 
@@ -415,15 +415,29 @@ def update_story(s: Session, actor: Actor, ref: str, data: dict[str, Any]) -> St
     story, project = stories.find_story(s, actor, ref)
     before = story.status
     updated = stories.update_story(s, actor, ref, data)
-    mode = effective_settings(project.settings)["ready_check"]
-    if mode == "require" and updated.status in READY_GATED and updated.status != before:
-        findings = story_readiness(s, actor, updated)
-        if findings:
-            listed = "; ".join(f.message for f in findings)
-            message = (
-                f"Not ready for {updated.status} ({things_to_fix(findings).lower()}): {listed} "
-                f"Fix them here, or keep the status and confirm with "
-                f"/story move {updated.key} {updated.status}."
-            )
-            raise ValidationFailed(message, {"status": message})
+    if updated.status != before:
+        _hold_to_the_definition(s, actor, project, updated)
     return updated
+
+
+def create_story(s: Session, actor: Actor, project_ref: str, data: dict[str, Any]) -> StoryView:
+    """Create a story (stories.create_story); under `require`, one created straight into
+    READY or IN_PROGRESS must be ready (refused on its status field otherwise)."""
+    made = stories.create_story(s, actor, project_ref, data)
+    _hold_to_the_definition(s, actor, find_project(s, actor, made.project_id), made)
+    return made
+
+
+def _hold_to_the_definition(s: Session, actor: Actor, project: Any, story: StoryView) -> None:
+    mode = effective_settings(project.settings)["ready_check"]
+    if mode != "require" or story.status not in READY_GATED:
+        return
+    findings = story_readiness(s, actor, story)
+    if findings:
+        listed = "; ".join(f.message for f in findings)
+        message = (
+            f"Not ready for {story.status} ({things_to_fix(findings).lower()}): {listed} "
+            f"Fix them here, or save it without this status and confirm the move with "
+            f"/story move {story.key} {story.status}."
+        )
+        raise ValidationFailed(message, {"status": message})

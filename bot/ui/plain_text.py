@@ -9,7 +9,7 @@ from bot import commands
 from bot.ui.story_card import readiness_of
 from bot.ui.text import counted
 from storage.projects import effective_settings
-from storage.readiness import things_to_fix
+from storage.readiness import check_story, things_to_fix
 
 WIDTH = 72
 
@@ -40,8 +40,11 @@ def story_text(story: Any, note: str | None = None, findings: list[Any] | None =
 
 
 def story_line(story: Any) -> str:
+    """A list's line; a story that is not ready ends with "! 2 to fix", as Slack's rows do."""
     assignee = f" @{story.assignee_slack_id}" if story.assignee_slack_id else ""
-    return f"{story.key:<10} {story.priority:<8} {story.status:<11} {story.title}{assignee}"
+    findings = [] if story.status == "DONE" else check_story(story)
+    mark = f"  ! {len(findings)} to fix" if findings else ""
+    return f"{story.key:<10} {story.priority:<8} {story.status:<11} {story.title}{assignee}{mark}"
 
 
 def project_text(project: Any, note: str | None = None) -> str:

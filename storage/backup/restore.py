@@ -39,6 +39,7 @@ class RestoreReport:
     previous: Path | None
     revision: str | None
     problems: list[str]
+    stories_only_kept: int = 0  # written since the backup: in `previous` only
 
 
 UNPACKING = "Unpacking the backup"
@@ -153,7 +154,7 @@ def _tables(conn: sqlite3.Connection, schema: str) -> dict[str, list[str]]:
 
 def _replace_contents(
     db_path: Path, restored: Path, kept: Path, progress: Progress = no_progress
-) -> None:
+) -> int:
     """In one write transaction on the live database: copy it as it is to `kept`, then
     replace every table's rows with the backup's (rowids and the stories' search keys
     kept, so the search index's triggers index each story under the key it had).
@@ -177,6 +178,10 @@ def _replace_contents(
             tmp = kept.with_name(f".{kept.name}{PARTIAL_SUFFIX}")
             _copy_of(db_path, tmp)  # read by a second connection: everything committed
             _publish(tmp, kept)
+            only_kept = live.execute(
+                "SELECT count(*) FROM main.user_stories "
+                "WHERE id NOT IN (SELECT id FROM restored.user_stories)"
+            ).fetchone()[0]
             rows = {
                 t: live.execute(f'SELECT count(*) FROM restored."{t}"').fetchone()[0] for t in mine
             }
@@ -192,6 +197,7 @@ def _replace_contents(
                 done += rows[table]
                 progress(RESTORING, done, total)
             live.execute("COMMIT")
+            return only_kept
         except BaseException:
             live.execute("ROLLBACK")
             raise
@@ -231,6 +237,8 @@ def restore_backup(
     db_path = sqlite_path(url)
     if db_path is None:
         raise RestoreRefused("An in-memory SQLite database cannot be restored into.")
+    if not Path(file).is_file():
+        raise RestoreRefused(f"There is no file {file}.")
     db_path.parent.mkdir(parents=True, exist_ok=True)
     with exclusive(db_path) as alone:
         holders = [] if alone else current_holders(db_path)
@@ -241,9 +249,7 @@ def restore_backup(
                 "it first, or pass --force (it then carries on with the restored data; what it "
                 "wrote before is kept with the current database)."
             )
-        if not alone:
-            log.warning("restoring %s while %s hold it (--force)", db_path, holders or "others")
-        else:  # nobody else is here: scratch files beside the database are a killed run's
+        if alone:  # nobody else is here: scratch files beside the database are a killed run's
             for pattern in (f".{db_path.name}.restore-*", f".{db_path.name}{KEPT_MARK}*"):
                 for leftover in db_path.parent.glob(pattern):
                     with contextlib.suppress(FileNotFoundError):
@@ -258,7 +264,9 @@ def restore_backup(
                     f"The database in {Path(file).name} fails its checks after migrating: "
                     + "; ".join(problems[:3])
                 )
-            previous = None
+            previous, only_kept = None, 0
+            if not alone:
+                log.warning("restoring %s while %s hold it (--force)", db_path, holders)
             if not db_path.exists():
                 os.replace(scratch, db_path)
                 fsync_dir(db_path.parent)
@@ -266,7 +274,7 @@ def restore_backup(
                 previous = _kept_path(db_path)
                 try:
                     _migrate(url)  # the same schema on both sides, to copy table by table
-                    _replace_contents(db_path, scratch, previous, progress)
+                    only_kept = _replace_contents(db_path, scratch, previous, progress)
                 except sqlite3.DatabaseError as exc:
                     if not _damaged(exc):
                         raise RestoreRefused(f"The database could not be replaced: {exc}.") from exc
@@ -280,7 +288,7 @@ def restore_backup(
             shutil.rmtree(folder, ignore_errors=True)
     log.info("restored %s from %s (previous kept as %s)", db_path, file, previous)
     problems = _checks(url)
-    return RestoreReport(database=db_path, previous=previous, revision=revision, problems=problems)
+    return RestoreReport(db_path, previous, revision, problems, only_kept)
 
 
 def _damaged(exc: sqlite3.DatabaseError) -> bool:

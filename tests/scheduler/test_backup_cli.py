@@ -47,7 +47,9 @@ def test_restore_refusals_exit_1_and_say_nothing_changed(
     assert backup_main(settings) == 0
     [good] = (tmp_path / "backups").glob("autodevhub_*.db.gz")
     capsys.readouterr()
-    with hold_database(sqlite_db.url):
+    with hold_database(sqlite_db.url, "autodevhub shell"):
+        assert restore_main(settings, str(tmp_path / "nothere.db.gz"), force=True) == 1
+        assert "There is no file" in capsys.readouterr().err  # not "stop it first"
         assert restore_main(settings, str(good)) == 1
         assert "pass --force" in capsys.readouterr().err
         assert restore_main(settings, str(good), force=True) == 0

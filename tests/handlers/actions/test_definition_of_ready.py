@@ -161,3 +161,15 @@ def test_require_holds_a_move_made_in_the_edit_form_until_the_story_is_fixed(sla
     assert reply.status == 200 and not reply.body, reply.text
     story = _stories(slack_db, slack.team_id)[1]
     assert (story.status, story.title) == ("READY", "Reset a forgotten password")
+
+
+def test_require_holds_a_story_made_straight_into_ready(slack, slack_db):
+    create_project(slack, "Web shop", "WEB", ready_check="require")
+    view = open_form(slack, "/story", "new WEB")
+    reply = submit(slack, view, title="fix stuff", status="READY", **NOT_READY)
+    assert reply.json["response_action"] == "errors"
+    assert list(reply.json["errors"]) == ["status"]
+    assert _stories(slack_db, slack.team_id) == {}  # nothing saved
+    reply = submit(slack, view, title="fix stuff", status="DRAFT", **NOT_READY)
+    assert reply.status == 200 and not reply.body, reply.text
+    assert _stories(slack_db, slack.team_id)[1].status == "DRAFT"
