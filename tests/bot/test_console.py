@@ -52,7 +52,7 @@ def test_project_and_story_from_the_console(sqlite_db):
         ],
     )
     assert "Project created." in out and "New story." in out
-    assert "WEB-1      CRITICAL DRAFT       Reset password @maria" in out
+    assert "WEB-1      CRITICAL DRAFT       Reset password @maria  ! 2 to fix" in out
     # the project's Definition of Ready is `warn` (the default): the move says what is missing
     assert "WEB-1 moved to IN_PROGRESS, but it is not ready: 2 things to fix" in out
     assert "@bob" in out
@@ -240,3 +240,24 @@ def test_a_move_the_definition_of_ready_holds_is_confirmed_with_anyway(sqlite_db
     assert "WEB-1 moved to READY anyway, 4 things to fix; the override is in the audit log." in out
     with sqlite_db.read() as s:
         assert s.scalars(select(UserStory.status)).one() == "READY"
+
+
+def test_a_fault_of_ours_gets_the_apology_and_the_console_goes_on(sqlite_db, caplog):
+    """A database that breaks under the console (here: the search index gone) is answered
+    with the apology and a one-line log, no traceback on screen, and the console goes on."""
+    from sqlalchemy import text
+
+    from bot.ui.messages import SORRY_NOTHING_SAVED
+
+    run_console(sqlite_db, NEW_PROJECT)
+    with sqlite_db.write() as s:
+        for trigger in ("stories_fts_ai", "stories_fts_ad", "stories_fts_au"):
+            s.execute(text(f"DROP TRIGGER {trigger}"))
+        s.execute(text("DROP TABLE stories_fts"))
+    shown = run_console(sqlite_db, ["/story search password", "/project list"])
+    assert "Traceback" not in shown and "OperationalError" not in shown
+    after = shown.split(SORRY_NOTHING_SAVED)[1]  # the apology, then the next command's answer
+    assert "WEB" in after and "Web shop" in after
+    (record,) = [r for r in caplog.records if r.name == "autodevhub.console"]
+    assert record.getMessage() == "/story failed: OperationalError: no such table: stories_fts"
+    assert record.exc_info is None  # one line, no trace
