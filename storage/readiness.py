@@ -15,12 +15,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from storage import audit, stories
 from storage.errors import DomainError, ValidationFailed
 from storage.fields import POINT_SCALE, READY_CRITERIA, READY_GATED, SPLIT_ABOVE_POINTS
 from storage.generation.lookalikes import title_lookalikes
+from storage.models import UserStory
 from storage.projects import effective_settings, find_project
 from storage.stories import StoryView
 from storage.users import Actor
@@ -344,8 +346,25 @@ def finding_names(findings: Iterable[Finding]) -> list[str]:
 
 # -- with the backlog -------------------------------------------------------------------------
 def story_lookalikes(s: Session, actor: Actor, story: StoryView) -> list[dict[str, str]]:
-    """The stories of the same project whose titles look like this one's (one query)."""
-    return title_lookalikes(s, actor, story.project_id, story.title, exclude_key=story.key)
+    """The stories of the same project whose titles look like this one's (one query), but
+    its siblings: drafts saved from one generation are slices of one feature, written to
+    differ, and share its words by design (a second query, only for such a story)."""
+    found = title_lookalikes(s, actor, story.project_id, story.title, exclude_key=story.key)
+    request = (story.meta or {}).get("generation_request_id")
+    if not (request and found):
+        return found
+    prefix = story.key.rsplit("-", 1)[0]
+    numbers = [int(f["key"].rsplit("-", 1)[1]) for f in found]
+    siblings = {
+        f"{prefix}-{number}"
+        for number, meta in s.execute(
+            select(UserStory.number, UserStory.meta).where(
+                UserStory.project_id == story.project_id, UserStory.number.in_(numbers)
+            )
+        )
+        if (meta or {}).get("generation_request_id") == request
+    }
+    return [f for f in found if f["key"] not in siblings]
 
 
 def story_readiness(s: Session, actor: Actor, story: StoryView) -> list[Finding]:

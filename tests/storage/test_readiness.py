@@ -149,6 +149,27 @@ def test_a_lookalike_in_the_project_is_a_finding_and_the_story_itself_is_not(wor
         assert "WEB-1" in found[0].message and "SHOP" not in found[0].message
 
 
+def test_drafts_saved_from_one_generation_are_not_each_others_lookalikes(world) -> None:
+    """Slices of one feature share its words by design; a story typed by hand that looks
+    like one of them is still told so."""
+    world.project(world.alice, "Web", key="WEB")
+    made = {"generation_request_id": "a" * 32}
+    for slice_ in ("", ": errors and empty states", ": who may do it"):
+        world.story(
+            world.alice, "WEB", **{**GOOD, "title": f"Export the backlog as CSV{slice_}"},
+            meta=made,
+        )  # fmt: skip
+    with world.db.read() as s:
+        drafts = [stories.get_story(s, world.alice, f"WEB-{n}") for n in (1, 2, 3)]
+        assert [readiness.story_readiness(s, world.alice, d) for d in drafts] == [[], [], []]
+    by_hand = world.story(world.alice, "WEB", **{**GOOD, "title": "Export the backlog to CSV"})
+    with world.db.read() as s:
+        found = readiness.story_readiness(s, world.alice, by_hand)
+        assert [f.name for f in found] == [LOOKALIKE] and "WEB-1" in found[0].message
+        # and a draft looks like the story typed by hand
+        assert [f.name for f in readiness.story_readiness(s, world.alice, drafts[0])] == [LOOKALIKE]
+
+
 def _moved(world, actor, ref, status, **kwargs):
     with world.db.write() as s:
         return readiness.move_story(s, actor, ref, status, **kwargs)
