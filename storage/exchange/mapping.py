@@ -291,7 +291,7 @@ def _priority(word: str) -> str | None:
         return PRIORITY_OF[folded]
     if vocabulary_word(word) in PRIORITIES:
         return vocabulary_word(word)
-    known = ", ".join(w.title() for w in PRIORITY_OF)
+    known = ", ".join(_shown(w) for w in PRIORITY_OF)
     raise ValidationFailed(f"its priority '{word[:40]}' is not one we know ({known}).")
 
 
@@ -308,7 +308,7 @@ def _status(word: str, category: str) -> str:
         return by_category
     raise ValidationFailed(
         f"its status '{word[:40]}' is not one we know; known statuses: "
-        f"{', '.join(w.title() for w in STATUS_OF)} (or a Status Category column saying To Do, "
+        f"{', '.join(_shown(w) for w in STATUS_OF)} (or a Status Category column saying To Do, "
         "In Progress or Done)."
     )
 
@@ -353,3 +353,8 @@ def _instant(value: Any) -> datetime | None:
     except ValueError:
         return None
     return found if found.tzinfo else found.replace(tzinfo=UTC)
+
+
+def _shown(word: str) -> str:
+    """A known word as the tools write it: "Won't Do", "In QA" (str.title gives "Won'T")."""
+    return " ".join(w.upper() if w in ("qa", "ui") else w[:1].upper() + w[1:] for w in word.split())
