@@ -511,9 +511,10 @@ CORE = Slice(
     "{want}",
     "so that I can do it in one go instead of working around it",
     (
-        "Given I am {role}, When I {act}, Then it is done and I see the result at once",
-        "Given I {act}, When it succeeds, Then I get a confirmation that says what changed",
-        "Given I {act} twice in a row, When the second attempt arrives, Then nothing is done twice",
+        "Given I am {role}, When I {act}, Then I see the result straight away",
+        "Given I {act}, When it succeeds, Then I am shown what was done",
+        "Given I {act} twice in a row, When the second attempt arrives, Then the result is the "
+        "same as after the first",
     ),
     ("Design the main path", "Build the main path", "Test the main path end to end"),
     5,
@@ -541,12 +542,12 @@ SLICES = (
         "permissions",
         "{title}: who may do it",
         "only the right people to be able to {act}",
-        "so that only the right people can do it and nobody sees what they should not",
+        "so that nobody sees or changes what is not theirs",
         (
             "Given I am {role} with access, When I {act}, Then it works as usual",
             "Given I have no access, When I try to {act}, "
             "Then I am refused with a message that says who can help",
-            "Given data of another team, When I {act}, Then none of it is shown",
+            "Given data I may not see, When I {act}, Then none of it is shown",
         ),
         ("Decide who may do it", "Check access on every path", "Test access and refusals"),
         3,
@@ -572,7 +573,7 @@ SLICES = (
         "scale",
         "{title}: large volumes",
         "to {act} just as quickly when there is a lot of data",
-        "so that it stays quick when there is a lot of data",
+        "so that I can rely on it as the data grows",
         (
             "Given 10,000 records, When I {act}, Then it finishes within 5 seconds",
             "Given it takes more than a second, When I {act}, "
@@ -603,7 +604,7 @@ SLICES = (
         "notify",
         "{title}: notifications",
         "the people concerned to hear about it when I {act}",
-        "so that the people concerned hear about it without checking back",
+        "so that nobody has to keep checking back for news",
         (
             "Given someone else is concerned, When I {act}, Then they are notified once",
             "Given they turned such notifications off, When I {act}, Then they are not notified",
@@ -617,9 +618,9 @@ SLICES = (
         "settings",
         "{title}: settings",
         "defaults I can change for what happens when I {act}",
-        "so that it fits the way my team works",
+        "so that it behaves the way I expect",
         (
-            "Given I am an admin, When I change its settings, "
+            "Given I may change its settings, When I change them, "
             "Then the next time anyone uses it the new settings apply",
             "Given the settings were never changed, When I {act}, Then sensible defaults apply",
         ),
@@ -647,7 +648,7 @@ SLICES = (
         "access",
         "{title}: keyboard and screen readers",
         "to {act} with only a keyboard or a screen reader",
-        "so that everyone on the team can use it",
+        "so that people who cannot use a mouse or see the screen can use it too",
         (
             "Given I use only a keyboard, When I {act}, Then every step can be reached",
             "Given I use a screen reader, When I {act}, Then each step and its result are read out",

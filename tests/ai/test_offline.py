@@ -113,7 +113,7 @@ def test_each_slice_has_criteria_that_fit_it() -> None:
     )
     assert core.acceptance_criteria[0] == (
         "Given I am a finance staff, When I export reports as CSV, "
-        "Then it is done and I see the result at once"
+        "Then I see the result straight away"
     )
     errors = by_title["Export reports as CSV: errors and empty states"]
     assert any("missing" in c for c in errors.acceptance_criteria)
@@ -202,3 +202,14 @@ def test_offline_drafts_pass_the_readiness_check(
     """Issue 16: what a team sees first without a Claude key is ready to build."""
     for draft in generate(feature, audience, MAX_STORIES):
         assert check_story(draft) == [], draft
+
+
+def test_no_offline_draft_gives_its_want_back_as_its_benefit():
+    """ "I want only the right people to …, so that only the right people can do it" says
+    nothing: a draft's benefit is not its want again."""
+    for draft in generate("Export the backlog as CSV", "shoppers", MAX_STORIES):
+        want, _, benefit = draft.description.partition(", so that ")
+        want_words = set(want.lower().split()) - {"i", "want", "to", "the", "a", "as", "when"}
+        benefit_words = set(benefit.lower().rstrip(".").split())
+        shared = want_words & benefit_words - {"it", "can", "i", "me", "my", "be"}
+        assert len(shared) <= 2, (draft.title, shared)
