@@ -1,15 +1,19 @@
 """Benchmark 7, indexes against the seed's: `/story list` and `/story show` with the
-migration's indexes, with only the seed's two list indexes, and with only ours.
+migration's indexes, with only the seed's two list indexes, with only ours, and without the
+workspace's page index of alembic 0006.
 
     .venv/bin/python -m bench.indexes [--database sqlite|postgresql] [--stories 100000]
 
-Three work copies of the cached backlog (bench/common.py; a file copy on SQLite, CREATE
+Four work copies of the cached backlog (bench/common.py; a file copy on SQLite, CREATE
 DATABASE ... TEMPLATE on PostgreSQL): (a) every index as the migration makes them, (b) the
 seed's two (idx_stories_project_status_priority, idx_stories_list) without ours
-(idx_stories_page, idx_stories_page_status), (c) ours without the seed's two. Every other
-index stays in all three. Each query is timed as the domain call a request makes
+(idx_stories_page, idx_stories_page_status), (c) ours without the seed's two, (d) "before
+0006": idx_stories_team_id (team_id alone) in place of idx_stories_team_page (team_id,
+priority_rank, created_at, id), which serves `/story list` of all projects. A cached backlog
+built before 0006 gets 0006's change in every copy first. Every other index stays in all
+four. Each query is timed as the domain call a request makes
 (storage.stories in its own read unit of work: "call") and as the statements on
-user_stories that call sends, replayed alone ("SQL"); the three copies take turns call by
+user_stories that call sends, replayed alone ("SQL"); the copies take turns call by
 call in a random order, so noise on the 2 cores hits them alike. On PostgreSQL, "server
 exec" is the statements' Execution Time by EXPLAIN ANALYZE: what the index changes,
 without round trips and planning (0.25-0.6 ms a statement, which a prepared statement
@@ -59,8 +63,13 @@ from storage.users import Actor, ensure_user
 
 OURS = ("idx_stories_page", "idx_stories_page_status")
 SEEDS = ("idx_stories_project_status_priority", "idx_stories_list")
+# alembic 0006: the page index of a workspace, in place of team_id indexed alone. A cached
+# backlog built before it gets it in every copy; "before 0006" drops it and has team_id's back.
+TEAM_PAGE = ("idx_stories_team_page", "team_id, priority_rank, created_at, id")
+TEAM_ID_ALONE = ("idx_stories_team_id", "team_id")
 # variant -> the indexes dropped from its copy
-VARIANTS = {"all (migration)": (), "seed's two only": OURS, "ours only": SEEDS}
+VARIANTS = {"all (migration)": (), "seed's two only": OURS, "ours only": SEEDS,
+            "before 0006": (TEAM_PAGE[0],)}  # fmt: skip
 BASELINE = "all (migration)"
 MEMBER_SLACK_ID = "U0BENCH03"  # "mine": a member assigned about 1 story in 40
 DEEP_PAGE = 50
@@ -220,8 +229,8 @@ def make_copies(backlog: Backlog, dialect: str, copies: list[Copy]) -> None:
             shutil.copyfile(source, path)
             copies.append(Copy(variant, f"sqlite:///{path}"))
             with contextlib.closing(sqlite3.connect(path)) as raw:
-                for index in dropped:
-                    raw.execute(f"DROP INDEX {index}")
+                for statement in _index_changes(dropped, "sqlite"):
+                    raw.execute(statement)
                 raw.commit()
         else:
             base, template = normalize_url(backlog.url).rsplit("/", 1)
@@ -234,10 +243,29 @@ def make_copies(backlog: Backlog, dialect: str, copies: list[Copy]) -> None:
             copies.append(Copy(variant, f"{base}/{name}"))
             engine = create_engine(copies[-1].url, isolation_level="AUTOCOMMIT")
             with engine.connect() as conn:
-                for index in dropped:
-                    conn.exec_driver_sql(f"DROP INDEX {index}")
+                for statement in _index_changes(dropped, "postgresql"):
+                    conn.exec_driver_sql(statement)
             engine.dispose()
         copies[-1].db = Database(copies[-1].url)
+
+
+def _index_changes(dropped: tuple[str, ...], dialect: str) -> list[str]:
+    """DDL that gives a copy 0006's index (if its cache predates it), then drops `dropped`;
+    dropping 0006's brings back the index it replaced. On SQLite a created index is analyzed,
+    as 0006 does (the cached backlog has statistics)."""
+    statements = []
+
+    def create(name: str, columns: str) -> None:
+        statements.append(f"CREATE INDEX IF NOT EXISTS {name} ON user_stories ({columns})")
+        if dialect == "sqlite":
+            statements.append(f"ANALYZE {name}")
+
+    create(*TEAM_PAGE)
+    statements.append(f"DROP INDEX IF EXISTS {TEAM_ID_ALONE[0]}")
+    statements += [f"DROP INDEX {index}" for index in dropped]
+    if TEAM_PAGE[0] in dropped:
+        create(*TEAM_ID_ALONE)
+    return statements
 
 
 def drop_copies(copies: list[Copy]) -> None:
@@ -275,6 +303,7 @@ def queries(db: Database, backlog: Backlog) -> list[Query]:
         member = ensure_user(s, TEAM_ID, MEMBER_SLACK_ID)
     project = backlog.project_keys[0]
     deep = _cursor_at(db, actor, project, DEEP_PAGE)
+    deep_all = _cursor_at(db, actor, None, DEEP_PAGE)
     deep_status = _cursor_at(db, actor, project, DEEP_STATUS_PAGE, status="READY")
     rng = random.Random(7)
     keys = [
@@ -296,12 +325,16 @@ def queries(db: Database, backlog: Backlog) -> list[Query]:
         Query("list priority:HIGH", listing(actor, project, priority="HIGH")),
         Query("list mine", listing(member, project, assignee_slack_id=MEMBER_SLACK_ID)),
         Query("list all projects", listing(actor, None)),
+        Query(f"list all projects page {DEEP_PAGE}", listing(actor, None, cursor=deep_all)),
+        Query("list all projects status:READY", listing(actor, None, status="READY")),
+        Query("list all projects priority:HIGH", listing(actor, None, priority="HIGH")),
         Query("show KEY-N", lambda s, n: stories.get_story(s, actor, keys[n % len(keys)])),
     ]  # fmt: skip
 
 
-def _cursor_at(db: Database, actor: Actor, project: str, page: int, **filters: Any) -> str:
-    """The cursor that opens page `page` of the project's list (Next pressed page-1 times)."""
+def _cursor_at(db: Database, actor: Actor, project: str | None, page: int, **filters: Any) -> str:
+    """The cursor that opens page `page` of the project's list, or of all projects' (Next
+    pressed page-1 times)."""
     cursor = None
     with db.read() as s:
         for _ in range(page - 1):
@@ -309,7 +342,8 @@ def _cursor_at(db: Database, actor: Actor, project: str, page: int, **filters: A
                 s, actor, project, limit=PAGE_SIZE, cursor=cursor, **filters
             ).next_cursor
             if cursor is None:
-                raise SystemExit(f"{project} has fewer than {page} pages {filters or ''}")
+                where = project or "the workspace"
+                raise SystemExit(f"{where} has fewer than {page} pages {filters or ''}")
     return cursor
 
 

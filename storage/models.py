@@ -176,7 +176,9 @@ class UserStory(Timestamps, Base):
         Index("idx_stories_priority", "priority"),
         Index("idx_stories_status", "status"),
         Index("idx_stories_created_at", "created_at"),
-        Index("idx_stories_team_id", "team_id"),
+        # `/story list` of all the workspace's projects, in the list's order (alembic 0006;
+        # its prefix, team_id alone, was idx_stories_team_id)
+        Index("idx_stories_team_page", "team_id", "priority_rank", "created_at", "id"),
         # (the seed's (project_id, status, priority) and (project_id, created_at) indexes are
         # gone: no list or show query is faster with them; BENCHMARKS.md section 7)
         # keyset pagination in the seed's order: priority rank, newest first, id tiebreak

@@ -601,10 +601,14 @@ def list_stories(
     """A page of stories, CRITICAL first then newest, with an opaque cursor to the next."""
     if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_PAGE:
         raise ValidationFailed(f"A page holds 1 to {MAX_PAGE} stories.", {"limit": "range"})
-    query = story_views_query().where(UserStory.team_id == actor.team_id)
+    query = story_views_query()
     if project_ref is not None:
-        project = find_project(s, actor, project_ref)
-        query = query.where(UserStory.project_id == project.id)
+        # the workspace's project (find_project). Not team_id as well: on a database without
+        # statistics SQLite would then walk idx_stories_team_page (the workspace's rank) as
+        # readily as the project's idx_stories_page
+        query = query.where(UserStory.project_id == find_project(s, actor, project_ref).id)
+    else:
+        query = query.where(UserStory.team_id == actor.team_id)
     if status is not None:
         query = query.where(UserStory.status == _filter_word(status, STATUSES, "status"))
     ranks = sorted(PRIORITY_RANK.values())

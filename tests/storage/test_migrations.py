@@ -43,7 +43,7 @@ def test_downgrade_to_base_and_up_again(db: Database) -> None:
         "digest_subscriptions",
         "scheduler_runs",
     } <= tables
-    assert db.current_revision() == "0005"
+    assert db.current_revision() == "0006"
 
 
 def test_sqlite_pragmas_on_every_connection(sqlite_db: Database) -> None:
@@ -95,7 +95,7 @@ def test_upgrade_to_the_search_key_keeps_every_story_its_number_and_search(db: D
         if db.dialect == "sqlite":
             with db.read() as s:
                 rowids = dict(s.execute(text("SELECT id, rowid FROM user_stories")).all())
-        db.upgrade()
+        db.upgrade("0005")
         assert db.current_revision() == "0005"
         assert _contents(db) == before
         columns = {c["name"] for c in inspect(db.write_engine).get_columns("user_stories")}
