@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import re
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -59,6 +60,12 @@ class Terminal:
 
     def expect(self, text: str) -> None:
         self.child.expect_exact(text)
+
+    def settle(self) -> None:
+        """Give readline a moment after its prompt before a key sequence: an escape sequence
+        that arrives while it is still setting the terminal up can be lost (this test timed
+        out twice in full-suite runs on a loaded machine, never alone)."""
+        time.sleep(0.5)
 
     def type(self, line: str, then: str = PROMPT) -> None:
         """Type a line and Enter, and wait for what comes next (by default the prompt)."""
@@ -125,6 +132,7 @@ def test_ctrl_c_at_the_prompt_drops_the_line_and_ctrl_d_leaves(terminal):
 def test_arrow_up_recalls_commands_across_sessions(terminal, sqlite_db, tmp_path):
     seed(sqlite_db)
     terminal.type("/project list")
+    terminal.settle()
     terminal.type(UP)  # the same command again, not `^[[A`
     assert terminal.screen.count("WEB        Web shop") == 2
     assert "^[[A" not in terminal.screen and "Unknown command" not in terminal.screen
@@ -132,6 +140,7 @@ def test_arrow_up_recalls_commands_across_sessions(terminal, sqlite_db, tmp_path
     assert (tmp_path / ".autodevhub_history").read_text().splitlines() == ["/project list"]
 
     again = Terminal(sqlite_db, tmp_path)
+    again.settle()
     again.child.send(UP)
     again.expect("/project list")  # from the history file, shown for editing
     again.child.send("\r")
