@@ -286,36 +286,15 @@ Creator = aliased(User, name="creator")
 Assignee = aliased(User, name="assignee")
 
 
-# The story's columns, not the ORM entity: a list builds its views from plain rows, which
-# costs a fraction of making (and tracking) an instance per story (BENCHMARKS.md 9).
-_VIEW_COLUMNS = (
-    UserStory.id,
-    UserStory.project_id,
-    UserStory.number,
-    UserStory.title,
-    UserStory.description,
-    UserStory.acceptance_criteria,
-    UserStory.priority,
-    UserStory.story_points,
-    UserStory.tasks,
-    UserStory.tags,
-    UserStory.status,
-    UserStory.meta,
-    UserStory.created_at,
-    UserStory.updated_at,
-)
-
-
 def story_views_query() -> Select:
-    """Stories with project key/name and creator/assignee Slack ids, in one query, as rows
-    (`view_from_row` makes each a StoryView)."""
+    """Stories with project key/name and creator/assignee Slack ids, in one query."""
     return (
         select(
-            *_VIEW_COLUMNS,
-            Project.key.label("project_key"),
-            Project.name.label("project_name"),
-            Creator.slack_user_id.label("created_by_slack_id"),
-            Assignee.slack_user_id.label("assignee_slack_id"),
+            UserStory,
+            Project.key,
+            Project.name,
+            Creator.slack_user_id,
+            Assignee.slack_user_id,
         )
         .join(Project, Project.id == UserStory.project_id)
         .outerjoin(Creator, Creator.id == UserStory.created_by)
@@ -324,17 +303,7 @@ def story_views_query() -> Select:
 
 
 def view_from_row(row: Any) -> StoryView:
-    """The view of a `story_views_query` row."""
-    return view_of(
-        row, row.project_key, row.project_name, row.created_by_slack_id, row.assignee_slack_id
-    )
-
-
-def view_of(
-    story: Any, project_key: str, project_name: str, creator: str | None, assignee: str | None
-) -> StoryView:
-    """The view of a story (a row or a UserStory) with its project's key and name and its
-    creator's and assignee's Slack ids."""
+    story, project_key, project_name, creator, assignee = row
     return StoryView(
         id=story.id,
         key=f"{project_key}-{story.number}",
@@ -365,7 +334,7 @@ def story_views(s: Session, actor: Actor, ids: list[str]) -> list[StoryView]:
     rows = s.execute(
         story_views_query().where(UserStory.team_id == actor.team_id, UserStory.id.in_(ids))
     ).all()
-    by_id = {row.id: view_from_row(row) for row in rows}
+    by_id = {row[0].id: view_from_row(row) for row in rows}
     return [by_id[i] for i in ids if i in by_id]
 
 
@@ -457,7 +426,7 @@ def create_story(
         {"key": key, "title": data.title, "priority": priority, "status": data.status},
     )
     # everything the view shows is at hand: no second query on the hot path
-    view = view_of(story, project.key, project.name, actor.slack_user_id, None)
+    view = view_from_row((story, project.key, project.name, actor.slack_user_id, None))
     outbox.record(s, actor.slack_user_id, view, "created")
     return _touches(s, actor, view)
 

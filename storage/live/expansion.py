@@ -87,7 +87,7 @@ def stories_to_expand(
             tuple_(Project.key, UserStory.number).in_(keys),
         )
     ).all()
-    by_key = {(r.project_key, r.number): view_from_row(r) for r in rows}
+    by_key = {(r[1], r[0].number): view_from_row(r) for r in rows}
     shown = set(
         s.scalars(
             select(KeyExpansion.story_id).where(
