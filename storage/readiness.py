@@ -395,19 +395,33 @@ class Moved:
     findings: list[Finding]
     mode: str
     overridden: bool = False
+    gated: bool = False  # a move the Definition of Ready looks at (to READY or IN_PROGRESS)
 
 
-def move_story(s: Session, actor: Actor, ref: str, status: str, *, override: bool = False) -> Moved:
+def move_story(
+    s: Session,
+    actor: Actor,
+    ref: str,
+    status: str,
+    *,
+    override: bool = False,
+    warn_later: bool = False,
+) -> Moved:
     """Move a story (stories.move_story), held to its project's Definition of Ready.
 
     A move to READY or IN_PROGRESS of a story with findings: `warn` moves it and returns the
     findings; `require` raises NotReady unless `override`, and an override is recorded in
-    the audit log (who, which findings). `off` and other moves are not checked."""
+    the audit log (who, which findings). `off` and other moves are not checked.
+
+    `warn_later`: under `warn` the findings are left for the caller to read after the
+    write (`story_readiness`), so the look-alike query does not hold SQLite's writer; the
+    returned Moved says `gated`."""
     story, project = stories.find_story(s, actor, ref)
     target = stories.normalized_status(status)
     mode = effective_settings(project.settings)["ready_check"]
     findings: list[Finding] = []
-    if mode != "off" and target in READY_GATED and target != story.status:
+    gated = mode != "off" and target in READY_GATED and target != story.status
+    if gated and not (warn_later and mode == "warn"):
         current = stories.get_story(s, actor, story.id)
         findings = story_readiness(s, actor, current)
         if findings and mode == "require" and not override:
@@ -423,7 +437,7 @@ def move_story(s: Session, actor: Actor, ref: str, status: str, *, override: boo
             moved.id,
             {"key": moved.key, "to": target, "findings": finding_names(findings)},
         )
-    return Moved(moved, findings, mode, overridden)
+    return Moved(moved, findings, mode, overridden, gated)
 
 
 def update_story(s: Session, actor: Actor, ref: str, data: dict[str, Any]) -> StoryView:

@@ -7,6 +7,7 @@ the Home itself is redrawn (the change touched it).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from bot import commands
@@ -57,11 +58,16 @@ def _move(req: Request, story_id: str, status: Any, *, list_token: str | None, o
     try:
         with req.write() as s:
             actor = req.actor(s)
-            moved = readiness.move_story(s, actor, story_id, status, override=override)
-            listed = commands.page_of_token(s, actor, list_token) if list_token else None
+            moved = readiness.move_story(
+                s, actor, story_id, status, override=override, warn_later=True
+            )
     except readiness.NotReady as held:
         req.answer(move_held(held.story, held.status, held.findings))
         return
+    with req.db.read() as s:  # after the commit: what the answer shows holds no writer's lock
+        if moved.gated and moved.mode == "warn":
+            moved = replace(moved, findings=readiness.story_readiness(s, actor, moved.story))
+        listed = commands.page_of_token(s, actor, list_token) if list_token else None
     said = commands.moved_note(moved) if moved.findings else f"Moved to {moved.story.status}."
     card = story_message(moved.story, note=said, findings=moved.findings or None)
     if override:
