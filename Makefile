@@ -32,6 +32,7 @@ bench: $(BIN)/.installed
 	$(BIN)/python -m bench.live_cards
 	$(BIN)/python -m bench.indexes
 	$(BIN)/python -m bench.indexes --database postgresql
+	$(BIN)/python -m bench.ready_move
 	$(BIN)/python -m bench.exchange
 
 lint: $(BIN)/.installed
