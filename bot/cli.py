@@ -11,6 +11,7 @@ from pydantic import ValidationError
 
 from bot.observe import open_database
 from bot.settings import Settings
+from storage.errors import DomainError
 from storage.exchange.formats import EXPORT_FORMATS, IMPORT_FORMATS
 
 log = logging.getLogger("autodevhub")
@@ -118,7 +119,15 @@ def main(argv: list[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     command = args.command or "serve"
+    try:
+        return _run(command, args, settings)
+    except DomainError as exc:  # e.g. a restore is replacing the database: said, no traceback
+        print(f"autodevhub {command}: {exc.message}", file=sys.stderr)
+        return 1
 
+
+def _run(command: str, args: argparse.Namespace, settings: Settings) -> int:
+    """Run one subcommand; its exit code."""
     if command == "serve":
         from bot.server import main as serve_main
 

@@ -378,7 +378,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     settings = Settings()
-    db = open_database(settings, "autodevhub AI worker")
+    try:
+        db = open_database(settings, "autodevhub AI worker")
+    except DomainError as exc:  # a restore is replacing the database
+        print(f"AI worker: {exc.message}", file=sys.stderr)
+        return 1
     pool = GenerationWorkerPool(
         db,
         settings,

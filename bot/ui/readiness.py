@@ -92,6 +92,7 @@ def improvement_message(review: Any) -> dict[str, Any]:
         ("description", "Description"),
         ("acceptance_criteria", "Acceptance criteria"),
         ("story_points", "Points"),
+        ("tasks", "Tasks"),  # Replace changes what was shown, and only that (storage/improve)
     ):
         blocks.append(
             SectionBlock(

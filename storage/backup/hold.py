@@ -129,7 +129,7 @@ def current_holders(db_path: Path) -> list[str]:
     (pid 4242, since …)"); the files of processes that died are removed on the way."""
     folder = holders_dir(db_path)
     names = []
-    for file in sorted(folder.glob("*")) if folder.is_dir() else []:
+    for file in sorted(folder.glob("[!.]*")) if folder.is_dir() else []:  # not a starter's
         try:
             fd = os.open(file, os.O_RDONLY)
         except FileNotFoundError:

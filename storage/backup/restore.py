@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from sqlalchemy.exc import DBAPIError
+
 from storage.backup.files import PARTIAL_SUFFIX, fsync_dir, fsync_file
 from storage.backup.hold import current_holders, exclusive, sqlite_path
 from storage.backup.sqlite_copy import verify_sqlite_file
@@ -112,7 +114,16 @@ def _kept_path(db_path: Path) -> Path:
 def _publish(tmp: Path, final: Path) -> None:
     """Give the finished copy its name without ever replacing a file of that name."""
     fsync_file(tmp)
-    os.link(tmp, final)  # fails if `final` appeared meanwhile: an earlier copy is never lost
+    try:
+        os.link(tmp, final)  # fails if `final` appeared meanwhile: an earlier copy is never lost
+    except FileExistsError:
+        raise
+    except OSError as exc:  # a filesystem without hard links
+        tmp.unlink(missing_ok=True)
+        raise RestoreRefused(
+            f"Cannot keep the current database beside it ({exc.strerror}): restore needs a "
+            "filesystem with hard links there."
+        ) from exc
     tmp.unlink()
     fsync_dir(final.parent)
 
@@ -199,7 +210,8 @@ def _replace_contents(
             live.execute("COMMIT")
             return only_kept
         except BaseException:
-            live.execute("ROLLBACK")
+            if live.in_transaction:  # SQLite may have rolled back already (a full disk)
+                live.execute("ROLLBACK")
             raise
     finally:
         with contextlib.suppress(sqlite3.Error):
@@ -252,8 +264,10 @@ def restore_backup(
         if alone:  # nobody else is here: scratch files beside the database are a killed run's
             for pattern in (f".{db_path.name}.restore-*", f".{db_path.name}{KEPT_MARK}*"):
                 for leftover in db_path.parent.glob(pattern):
-                    with contextlib.suppress(FileNotFoundError):
-                        leftover.unlink()
+                    if leftover.is_dir():  # a killed restore's scratch folder
+                        shutil.rmtree(leftover, ignore_errors=True)
+                    else:
+                        leftover.unlink(missing_ok=True)
         folder = tempfile.mkdtemp(prefix=f".{db_path.name}.restore-", dir=db_path.parent)
         try:
             scratch = Path(folder) / db_path.name
@@ -275,15 +289,20 @@ def restore_backup(
                 try:
                     _migrate(url)  # the same schema on both sides, to copy table by table
                     only_kept = _replace_contents(db_path, scratch, previous, progress)
-                except sqlite3.DatabaseError as exc:
-                    if not _damaged(exc):
-                        raise RestoreRefused(f"The database could not be replaced: {exc}.") from exc
+                except (sqlite3.DatabaseError, DBAPIError) as exc:
+                    cause = getattr(exc, "orig", None) or exc
+                    if not _damaged(cause):
+                        raise RestoreRefused(
+                            f"The database could not be replaced: {cause}."
+                        ) from exc
                     if not alone:
                         raise RestoreRefused(
-                            f"{db_path} is damaged ({exc}) and in use: stop every process that "
+                            f"{db_path} is damaged ({cause}) and in use: stop every process that "
                             "uses it, then restore again."
                         ) from exc
-                    previous = _swap_damaged(db_path, scratch, previous)
+                    # a copy of the pages may be kept already (published before the damage
+                    # showed): the bytes as they are go beside it, under a name of their own
+                    previous = _swap_damaged(db_path, scratch, _kept_path(db_path))
         finally:
             shutil.rmtree(folder, ignore_errors=True)
     log.info("restored %s from %s (previous kept as %s)", db_path, file, previous)
@@ -291,7 +310,7 @@ def restore_backup(
     return RestoreReport(db_path, previous, revision, problems, only_kept)
 
 
-def _damaged(exc: sqlite3.DatabaseError) -> bool:
+def _damaged(exc: BaseException) -> bool:
     text = str(exc).lower()
     return "malformed" in text or "not a database" in text or "corrupt" in text
 

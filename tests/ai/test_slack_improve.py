@@ -84,6 +84,8 @@ def test_improve_shows_claudes_version_beside_the_story_and_replace_edits_it(
         "*Title now*\nfix stuff" in text and "*Title by Claude*\nSign in with a magic link" in text
     )
     assert "Now: :warning: 5 things to fix · Claude's: :white_check_mark: ready" in text
+    # the tasks Replace would write are shown too: nothing is replaced unseen
+    assert "*Tasks by Claude*\n✓ Send the link\n✓ Expire old links" in text
 
     # Claude was sent the story as data and its findings
     [sent] = fake_claude.requests

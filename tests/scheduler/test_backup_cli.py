@@ -101,3 +101,22 @@ def test_backup_restore_and_check_say_how_far_they_are(
         "checking story numbers (4/4)…",
     ]
     assert "OK: integrity" in out
+
+
+def test_a_command_started_during_a_restore_says_so_without_a_traceback(
+    sqlite_db: Database, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bot.cli import main as cli_main
+    from storage.backup.hold import DatabaseHold
+    from storage.errors import DomainError
+
+    def restoring(self, *, timeout: float = 30.0):
+        raise DomainError(f"A restore is replacing {self.path}; start again when it has finished.")
+
+    monkeypatch.setattr(DatabaseHold, "acquire", restoring)
+    monkeypatch.setenv("DATABASE_URL", sqlite_db.url)
+    for argv in (["db", "current"], ["check"], ["export", "WEB"]):
+        assert cli_main(argv) == 1
+        err = capsys.readouterr().err
+        assert f"autodevhub {argv[0]}: A restore is replacing" in err, argv
+        assert "Traceback" not in err

@@ -430,3 +430,37 @@ def test_restore_keeps_each_storys_search_key(sqlite_db: Database, tmp_path: Pat
             found = [v.id for v in search_stories(s, reader, f"word{i}")]
             assert found == ([] if i in (1, 4) else [story_id]), i
     assert run_checks(sqlite_db) == []
+
+
+@pytest.mark.parametrize("damage", ["header", "pages"])
+def test_a_damaged_database_nobody_holds_is_restored_and_its_bytes_kept(
+    sqlite_db: Database, backup_file: Path, damage: str
+) -> None:
+    backed_up = _story_ids(sqlite_db)
+    db_path = sqlite_path(sqlite_db.url)
+    sqlite_db.dispose()
+    with sqlite3.connect(db_path) as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    raw = bytearray(db_path.read_bytes())
+    page = 4096
+    if damage == "header":
+        raw[:100] = b"\x00" * 100  # "file is not a database"
+    else:
+        for offset in range(2 * page, len(raw), page):  # b-tree pages no longer parse
+            raw[offset : offset + 64] = b"\xff" * 64
+    db_path.write_bytes(bytes(raw))
+    report = restore_backup(sqlite_db.url, backup_file)
+    assert report.previous is not None and report.previous.read_bytes() == bytes(raw)
+    assert report.problems == []
+    assert _story_ids(sqlite_db) == backed_up
+
+
+def test_a_killed_restores_scratch_folder_does_not_block_the_next(
+    sqlite_db: Database, backup_file: Path
+) -> None:
+    db_path = sqlite_path(sqlite_db.url)
+    left = db_path.parent / f".{db_path.name}.restore-k1ll3d"
+    left.mkdir()
+    (left / db_path.name).write_bytes(b"half")  # what a killed restore leaves
+    assert restore_backup(sqlite_db.url, backup_file).problems == []
+    assert not left.exists()
