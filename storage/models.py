@@ -406,6 +406,7 @@ class StoryChange(Base):
     __table_args__ = (Index("idx_story_changes_created", "created_at"),)
 
     id: Mapped[str] = mapped_column(Id, primary_key=True, default=new_id)
+    team_id: Mapped[str] = mapped_column(String(32))  # the project's workspace
     project_id: Mapped[str] = mapped_column(Id)  # no foreign keys: written on every change
     story_id: Mapped[str] = mapped_column(Id)
     kind: Mapped[str] = mapped_column(String(16))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import bindparam, delete, exists, insert, or_, select
+from sqlalchemy import bindparam, delete, insert, or_, select
 from sqlalchemy.orm import Session
 
 from storage.fields import PRIORITY_RANK
@@ -19,15 +19,16 @@ if TYPE_CHECKING:
     from storage.stories import StoryView
 
 
-_CHANGE_COLUMNS = [c for c in StoryChange.__table__.columns]
-# One statement, written only if a channel follows the project (an indexed EXISTS): nothing
-# piles up for the workspaces, or the console, that follow nothing. Each parameter has its
-# column's type (psycopg's dialect casts the JSON ones for PostgreSQL).
+_CHANGE_COLUMNS = [c for c in StoryChange.__table__.columns if c.name != "team_id"]
+# One statement, written only if a channel follows the project (one subscription, found by
+# its index, gives the row its workspace): nothing piles up for the workspaces, or the
+# console, that follow nothing. Each parameter has its column's type (psycopg's dialect
+# casts the JSON ones for PostgreSQL).
 _CHANGE = insert(StoryChange).from_select(
-    [c.name for c in _CHANGE_COLUMNS],
-    select(*(bindparam(c.name, type_=c.type) for c in _CHANGE_COLUMNS)).where(
-        exists().where(LiveSubscription.project_id == bindparam("project_id"))
-    ),
+    [*(c.name for c in _CHANGE_COLUMNS), "team_id"],
+    select(*(bindparam(c.name, type_=c.type) for c in _CHANGE_COLUMNS), LiveSubscription.team_id)
+    .where(LiveSubscription.project_id == bindparam("project_id"))
+    .limit(1),
 )
 _QUEUE = CardUpdate.__table__.insert()
 

@@ -25,6 +25,7 @@ def upgrade() -> None:
     op.create_table(
         "story_changes",
         sa.Column("id", sa.String(32), nullable=False),
+        sa.Column("team_id", sa.String(32), nullable=False),
         sa.Column("project_id", sa.String(32), nullable=False),
         sa.Column("story_id", sa.String(32), nullable=False),
         sa.Column("kind", sa.String(16), nullable=False),

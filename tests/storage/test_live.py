@@ -212,5 +212,8 @@ def test_a_project_nobody_follows_queues_nothing(db):
         stories.create_story(s, ana, "QT", {"title": "Unseen", "description": "x"})
         stories.create_story(s, ana, "WEB", {"title": "Seen", "description": "x"})
     with db.read() as s:
-        waiting = s.execute(select(StoryChange.kind, StoryChange.details)).all()
-    assert [(kind, details["title"]) for kind, details in waiting] == [("created", "Seen")]
+        waiting = s.execute(
+            select(StoryChange.kind, StoryChange.details, StoryChange.team_id)
+        ).all()
+    # one row, of the project's workspace (every row belongs to one)
+    assert [(kind, d["title"], team) for kind, d, team in waiting] == [("created", "Seen", "T0L")]
