@@ -75,6 +75,10 @@ def _chosen(answer: str, review: DraftReview) -> list[int] | None:
 def _feature(answer: str) -> str:
     if not answer:
         raise ValueError("Describe the feature in a sentence or two.")
+    if answer.startswith("/"):  # a command typed at the question, not a feature
+        raise ValueError(
+            "That looks like a command. Describe the feature, or press Ctrl-C to cancel."
+        )
     if len(answer) > FEATURE_MAX:
         raise ValueError(f"That is {len(answer)} characters; the limit is {FEATURE_MAX}.")
     return answer

@@ -67,3 +67,16 @@ def test_console_asks_a_refused_answer_again(sqlite_db: Database, fake_claude: F
         assert s.scalars(select(UserStory)).all() == []
         (request,) = s.scalars(select(GenerationRequest)).all()
     assert request.request_data["count"] == 2 and request.request_data["include_tasks"] is False
+
+
+def test_a_command_typed_at_the_feature_question_is_asked_again(
+    sqlite_db: Database, fake_claude: FakeAnthropic
+) -> None:
+    """`/autodev generate WEB` asks for the feature: a command typed there is not a feature."""
+    actor = seed_project(sqlite_db)
+    answers = ["/autodev generate", "Shoppers keep a wishlist", "1", "", "", "none"]
+    said = run(sqlite_db, make_settings(), actor, "web", answers)
+    assert "That looks like a command. Describe the feature, or press Ctrl-C to cancel." in said
+    with sqlite_db.read() as s:
+        (request,) = s.scalars(select(GenerationRequest)).all()
+    assert request.request_data["feature"] == "Shoppers keep a wishlist"
