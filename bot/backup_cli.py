@@ -7,6 +7,7 @@ from pathlib import Path
 
 from bot.progress import ProgressShown
 from bot.settings import Settings
+from bot.ui.text import human_size
 from storage.backup.files import BackupFailed, list_backups
 from storage.backup.restore import RESTORING, UNPACKING, RestoreRefused, restore_backup
 from storage.backup.sqlite_copy import COPYING, PACKING
@@ -14,14 +15,6 @@ from storage.backup.take import take_backup
 
 # the stages counted in bytes and in pages; the rest count rows ("records")
 UNITS = {UNPACKING: "B", PACKING: "B", COPYING: " pages", RESTORING: " rows"}
-
-
-def human_size(n: int) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if n < 1024 or unit == "GiB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return f"{n} B"
 
 
 def backup_main(settings: Settings, list_only: bool = False) -> int:

@@ -7,6 +7,7 @@ reaches Slack here: bot/live delivers them, once."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import bindparam, delete, insert, or_, select
@@ -54,7 +55,7 @@ def record(
             "story_id": story.id,
             "kind": kind,
             "actor_slack_id": actor_slack_id,
-            "details": {"key": story.key, "title": story.title, **(details or {})},
+            "details": _details(story, details),
             "priority": story.priority,
             "assignee_slack_id": story.assignee_slack_id,
             "tags": list(story.tags or []),
@@ -120,7 +121,16 @@ def fan_out(s: Session, *, limit: int = 500) -> int:
                 card = (sub.id, change.story_id)
                 if card in shown or matches(sub, change, change.kind, change.details):
                     shown.add(card)  # its card will exist: the story's next changes go too
-                    rows.append(_fanned(sub.id, change))
+                    rows.append(
+                        _card_update(
+                            sub.id,
+                            change.story_id,
+                            change.kind,
+                            change.actor_slack_id,
+                            change.details,
+                            change.created_at,
+                        )
+                    )
     if rows:
         s.connection().execute(_QUEUE, rows)
     s.execute(
@@ -129,21 +139,6 @@ def fan_out(s: Session, *, limit: int = 500) -> int:
         .execution_options(synchronize_session=False)
     )
     return len(changes)
-
-
-def _fanned(subscription_id: str, change: StoryChange) -> dict[str, Any]:
-    return {
-        "id": new_id(),
-        "subscription_id": subscription_id,
-        "story_id": change.story_id,
-        "kind": change.kind,
-        "actor_slack_id": change.actor_slack_id,
-        "details": change.details,
-        "state": "pending",
-        "attempts": 0,
-        "created_at": change.created_at,
-        "due_at": change.created_at,
-    }
 
 
 def queue(
@@ -155,29 +150,38 @@ def queue(
     details: dict[str, Any] | None = None,
 ) -> None:
     """One change of `story` for one subscription, to be delivered once."""
-    s.connection().execute(_QUEUE, [_row(sub.id, actor_slack_id, story, kind, details)])
+    update = _card_update(
+        sub.id, story.id, kind, actor_slack_id, _details(story, details), utcnow()
+    )
+    s.connection().execute(_QUEUE, [update])
 
 
-def _row(
+def _card_update(
     subscription_id: str,
-    actor_slack_id: str | None,
-    story: StoryView,
+    story_id: str,
     kind: str,
-    details: dict[str, Any] | None,
+    actor_slack_id: str | None,
+    details: dict[str, Any],
+    at: datetime,
 ) -> dict[str, Any]:
-    now = utcnow()
+    """A `card_updates` row: one change for one subscription, due from the change's time."""
     return {
         "id": new_id(),
         "subscription_id": subscription_id,
-        "story_id": story.id,
+        "story_id": story_id,
         "kind": kind,
         "actor_slack_id": actor_slack_id,
-        "details": {"key": story.key, "title": story.title, **(details or {})},
+        "details": details,
         "state": "pending",
         "attempts": 0,
-        "created_at": now,
-        "due_at": now,
+        "created_at": at,
+        "due_at": at,
     }
+
+
+def _details(story: StoryView, details: dict[str, Any] | None) -> dict[str, Any]:
+    """What a thread line and a deleted story's card show: its key and title, and more."""
+    return {"key": story.key, "title": story.title, **(details or {})}
 
 
 def matches(sub: LiveSubscription, story: Any, kind: str, details: dict[str, Any]) -> bool:

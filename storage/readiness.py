@@ -457,7 +457,8 @@ def create_story(s: Session, actor: Actor, project_ref: str, data: dict[str, Any
     """Create a story (stories.create_story); under `require`, one created straight into
     READY or IN_PROGRESS must be ready (refused on its status field otherwise)."""
     made = stories.create_story(s, actor, project_ref, data)
-    _hold_to_the_definition(s, actor, find_project(s, actor, made.project_id), made)
+    if made.status in READY_GATED:  # most stories start as DRAFT: no project read for them
+        _hold_to_the_definition(s, actor, find_project(s, actor, made.project_id), made)
     return made
 
 

@@ -62,3 +62,12 @@ def mention(slack_user_id: str | None) -> str:
     if not slack_user_id:
         return "nobody"
     return f"<@{escape(slack_user_id)}>"
+
+
+def human_size(n: float) -> str:
+    """A size in bytes as a person reads it: "412 B", "3.4 MiB"."""
+    for unit in ("B", "KiB", "MiB"):
+        if n < 1024:
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} GiB"

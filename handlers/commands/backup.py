@@ -3,9 +3,9 @@ is bot.commands')."""
 
 from __future__ import annotations
 
-from bot.backup_cli import human_size
 from bot.commands import BackupAsked
 from bot.ui import backup as ui
+from bot.ui.text import human_size
 from handlers.listening import Request
 from storage.backup.files import BackupFailed, list_backups
 from storage.backup.take import take_backup
