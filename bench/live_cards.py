@@ -76,7 +76,15 @@ from bot.ui.live import change_line
 from bot.ui.story_card import summary_line
 from storage.db import Database, normalize_url
 from storage.fields import STATUSES
-from storage.models import CardUpdate, LiveSubscription, Project, StoryCard, User, UserStory
+from storage.models import (
+    CardUpdate,
+    LiveSubscription,
+    Project,
+    StoryCard,
+    StoryChange,
+    User,
+    UserStory,
+)
 from tests.fakes import slack_api
 from tests.fakes.slack_api import FakeSlackAPI
 
@@ -297,18 +305,21 @@ def _wait(done: Callable[[], bool], timeout: float, what: str) -> float:
 
 
 def outbox_states(db: Database, channels: list[str] | None = None) -> dict[str, int]:
-    """Card updates by state (of the subscriptions of `channels`, else all)."""
+    """Card updates by state (of the subscriptions of `channels`, else all), and under
+    "unfanned" the changes not yet fanned out (of any channel: they are not yet anyone's)."""
     with db.read() as s:
         query = select(CardUpdate.state, func.count()).group_by(CardUpdate.state)
         if channels is not None:
             query = query.join(
                 LiveSubscription, LiveSubscription.id == CardUpdate.subscription_id
             ).where(LiveSubscription.channel_id.in_(channels))
-        return dict(s.execute(query).all())
+        states = dict(s.execute(query).all())
+        unfanned = s.scalar(select(func.count()).select_from(StoryChange))
+        return {**states, "unfanned": unfanned} if unfanned else states
 
 
 def waiting(states: dict[str, int]) -> int:
-    return states.get("pending", 0) + states.get("claimed", 0)
+    return states.get("unfanned", 0) + states.get("pending", 0) + states.get("claimed", 0)
 
 
 # ---- 1. the ack path with and without subscriptions --------------------------------------

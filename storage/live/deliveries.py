@@ -20,7 +20,15 @@ from sqlalchemy.orm import Session
 
 from storage import outbox
 from storage.live.subscriptions import SubscriptionView, subscription_view
-from storage.models import CardUpdate, LiveSubscription, StoryCard, UserStory, new_id, utcnow
+from storage.models import (
+    CardUpdate,
+    LiveSubscription,
+    StoryCard,
+    StoryChange,
+    UserStory,
+    new_id,
+    utcnow,
+)
 from storage.stories import StoryView, story_views_query, view_from_row
 
 MAX_ATTEMPTS = 5
@@ -323,5 +331,8 @@ def prune(s: Session, *, delivered_before: datetime) -> int:
 
 
 def counts(s: Session) -> dict[str, int]:
-    """Card updates by state (the drills wait for nothing pending or claimed)."""
-    return dict(s.execute(select(CardUpdate.state, func.count()).group_by(CardUpdate.state)).all())
+    """Card updates by state, and under "unfanned" the changes not yet fanned out to them
+    (the drills wait for nothing unfanned, pending or claimed)."""
+    found = dict(s.execute(select(CardUpdate.state, func.count()).group_by(CardUpdate.state)).all())
+    unfanned = s.scalar(select(func.count()).select_from(StoryChange))
+    return {**found, "unfanned": unfanned} if unfanned else found

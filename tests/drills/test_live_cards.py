@@ -114,12 +114,13 @@ def subscribe(slack: SignedSlack, channel: str, project: str = "WEB") -> None:
 
 
 def drained(db: Database, timeout: float = 30.0) -> None:
-    """Wait until no card update is waiting or claimed (every batch delivered and recorded)."""
+    """Wait until no change waits to be fanned out and no card update is waiting or claimed
+    (every batch delivered and recorded)."""
     deadline = time.monotonic() + timeout
     while True:
         with db.read() as s:
             by_state = counts(s)
-        if not by_state.get("pending") and not by_state.get("claimed"):
+        if not any(by_state.get(state) for state in ("unfanned", "pending", "claimed")):
             return
         assert time.monotonic() < deadline, f"card updates still waiting: {by_state}"
         time.sleep(0.2)
