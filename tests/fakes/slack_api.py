@@ -853,6 +853,11 @@ class FakeSlackAPI:
     def _handle(self, req: BaseHTTPRequestHandler) -> None:
         length = int(req.headers.get("Content-Length") or 0)
         raw = req.rfile.read(length) if length else b""
+        if len(raw) < length:
+            # the sender died mid-request (a drill's kill -9): Slack sees a broken connection,
+            # not a payload, so nothing is recorded or refused; the connection just closes
+            req.close_connection = True
+            return
         ctype = req.headers.get("Content-Type", "")
         path, _, query = req.path.partition("?")
         if path.startswith(UPLOAD_PATH):  # a file's bytes (tests/fakes/slack_files.py)

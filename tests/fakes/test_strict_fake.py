@@ -426,3 +426,23 @@ def test_conversations_open_gives_each_member_one_dm(fake, client):
     with pytest.raises(SlackApiError) as refused:
         client.api_call("conversations.open", params={})
     assert refused.value.response["error"] == "users_list_not_supplied"
+
+
+def test_a_request_cut_short_by_a_dead_sender_is_no_payload_and_no_refusal(fake):
+    """A drill's kill -9 can cut a response_url post mid-body: Slack sees a broken
+    connection, not a message without text; the fake records nothing."""
+    import socket
+    from urllib.parse import urlsplit
+
+    where = urlsplit(fake.base_url)
+    body = b'{"text": "half a mess'
+    with socket.create_connection((where.hostname, where.port), timeout=5) as sock:
+        sock.sendall(
+            b"POST /response/cut HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            + f"Content-Length: {len(body) + 40}\r\n\r\n".encode()
+            + body
+        )
+        sock.shutdown(socket.SHUT_WR)  # the sender is gone before the rest of the body
+        sock.recv(1024)
+    assert take_refusals() == []
+    assert fake.calls == []
