@@ -147,6 +147,12 @@ class ServeProcess:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
+    def cpu_seconds(self) -> float:
+        """CPU time (user + system) the server has used so far, from /proc/PID/stat."""
+        with open(f"/proc/{self.pid}/stat") as fh:
+            fields = fh.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def status_kb(self, field: str) -> int:
         """A /proc/PID/status figure in kB (VmHWM: peak RSS, VmRSS: current RSS)."""
         with open(f"/proc/{self.pid}/status") as fh:

@@ -1,0 +1,177 @@
+"""Benchmark 1's requests in one thread, in this process: CPU per request, to decide a change.
+
+    .venv/bin/python -m bench.inproc [--scenario list|show|status|create] [--requests 2000]
+        [--profile] [--database sqlite|postgresql]
+
+The real WSGI app (`bot.server.make_wsgi_app`, as `autodevhub serve` runs it) and the bare
+ack-only Bolt app are called directly with signed requests, one at a time, on the cached
+100,000-story backlog of benchmark 1, with the fake Slack in a child process so its CPU is
+not counted. What it prints is the process's CPU per request (every thread: the work after
+the ack too, waited for) for both, which varies far less between runs than benchmark 1's
+throughput under 32 senders (about ±20% on this machine). `--profile` runs the app's
+requests under cProfile and prints the top functions by cumulative time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import multiprocessing
+import os
+import pstats
+import random
+import sys
+import time
+from typing import Any
+
+from bench.ack_path import (
+    HOT_STORIES,
+    SCENARIOS,
+    TOTAL_STORIES,
+    Bench,
+    hot_project_stories,
+)
+from bench.common import TEAM_ID, cached_backlog, drop_work_copy, machine
+from bench.loadgen import sign
+from bench.serve_process import BOT_TOKEN, SIGNING_SECRET, app_env
+
+
+def _fake_slack(conn: Any) -> None:
+    from tests.fakes.slack_api import FakeSlackAPI
+
+    fake = FakeSlackAPI().start()
+    fake.team_for_token[BOT_TOKEN] = TEAM_ID
+    conn.send((fake.api_url, fake.base_url))
+    conn.recv()  # until told to stop
+    fake.stop()
+
+
+class _Urls:
+    """What the scenarios' body builders read from a FakeSlackAPI: its base URL."""
+
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url
+
+
+def environ_of(body: bytes) -> dict[str, Any]:
+    headers = sign(SIGNING_SECRET, body)
+    return {
+        "REQUEST_METHOD": "POST",
+        "PATH_INFO": "/slack/events",
+        "QUERY_STRING": "",
+        "CONTENT_TYPE": headers["Content-Type"],
+        "CONTENT_LENGTH": str(len(body)),
+        "HTTP_X_SLACK_REQUEST_TIMESTAMP": headers["X-Slack-Request-Timestamp"],
+        "HTTP_X_SLACK_SIGNATURE": headers["X-Slack-Signature"],
+        "wsgi.input": io.BytesIO(body),
+        "wsgi.url_scheme": "http",
+        "SERVER_NAME": "127.0.0.1",
+        "SERVER_PORT": "3000",
+    }
+
+
+def call(wsgi: Any, body: bytes) -> int:
+    status: list[str] = []
+    chunks = wsgi(environ_of(body), lambda s, h, exc_info=None: status.append(s))
+    b"".join(chunks)
+    return int(status[0].split()[0])
+
+
+def measure(wsgi: Any, bodies: list[bytes], wait_idle: Any) -> tuple[float, float, int]:
+    """(CPU ms per request, wall ms per request, non-2xx answers) over `bodies`."""
+    bad = 0
+    cpu0, wall0 = time.process_time(), time.perf_counter()
+    for n, body in enumerate(bodies):
+        if call(wsgi, body.replace(b"__N__", str(n).encode())) >= 300:
+            bad += 1
+        if wait_idle is not None and n % 8 == 7:
+            wait_idle()  # the work after the ack, counted; no more than 8 pile up
+    if wait_idle is not None:
+        wait_idle()
+    return (
+        (time.process_time() - cpu0) * 1000 / len(bodies),
+        (time.perf_counter() - wall0) * 1000 / len(bodies),
+        bad,
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scenario", choices=list(SCENARIOS), default="list")
+    parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--top", type=int, default=40)
+    parser.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite")
+    args = parser.parse_args(argv)
+
+    backlog = cached_backlog(
+        args.database, TOTAL_STORIES, hot_project_stories=HOT_STORIES, log=lambda m: None
+    )
+    here, there = multiprocessing.Pipe()
+    fake_process = multiprocessing.get_context("fork").Process(target=_fake_slack, args=(there,))
+    fake_process.start()
+    api_url, base_url = here.recv()
+    os.environ.update(app_env(backlog.url, api_url))
+    try:
+        from bench.bare_app import bare_app
+        from bot.server import make_wsgi_app
+        from bot.settings import Settings
+        from storage.db import Database
+
+        settings = Settings()
+        db = Database(settings.database_url)
+        app = make_wsgi_app(settings, db)
+        bare = make_wsgi_app(settings, db, bare_app(settings))
+        pool = app.bolt_app.listener_pool  # type: ignore[attr-defined]
+        homes = app.bolt_app.homes  # type: ignore[attr-defined]
+
+        def wait_idle() -> None:
+            pool.wait_idle(60)
+
+        bench = Bench(
+            _Urls(base_url), backlog, random.Random(7), None, *hot_project_stories(backlog)
+        )  # type: ignore[arg-type]  # noqa: E501
+        if args.scenario == "create":
+            sys.exit("create needs modal tokens from a running server: use bench.ack_path")
+        scenario = SCENARIOS[args.scenario]
+        app_bodies = [b.encode() for b in scenario.bodies(bench, "app")]
+        bare_bodies = [b.encode() for b in scenario.bodies(bench, "bare")]
+        reps = max(1, args.requests // len(app_bodies))
+        app_bodies = (app_bodies * reps)[: args.requests] or app_bodies
+        bare_bodies = (bare_bodies * reps)[: args.requests] or bare_bodies
+        measure(app, app_bodies[:200], wait_idle)  # warm up caches and connections
+        measure(bare, bare_bodies[:200], None)
+        figures = {}
+        for _ in range(2):  # alternate, twice
+            figures.setdefault("bare", []).append(measure(bare, bare_bodies, None))
+            figures.setdefault("app", []).append(measure(app, app_bodies, wait_idle))
+        if args.profile:
+            profiler = cProfile.Profile()
+            profiler.enable()
+            measure(app, app_bodies, wait_idle)
+            profiler.disable()
+        homes.stop() if hasattr(homes, "stop") else None
+    finally:
+        here.send("stop")
+        fake_process.join(10)
+        drop_work_copy(backlog)
+
+    print(f"\n### {scenario.name}, one thread, {args.requests} requests ({args.database}, load "
+          f"{machine()['loadavg']})\n")  # fmt: skip
+    bare_cpu = min(f[0] for f in figures["bare"])
+    app_cpu = min(f[0] for f in figures["app"])
+    print(f"bare: CPU {bare_cpu:.3f} ms/request (runs: "
+          f"{', '.join(f'{f[0]:.3f}' for f in figures['bare'])})")  # fmt: skip
+    print(f"app:  CPU {app_cpu:.3f} ms/request (runs: "
+          f"{', '.join(f'{f[0]:.3f}' for f in figures['app'])}), {app_cpu / bare_cpu:.1f}x bare; "
+          f"non-2xx {figures['app'][-1][2]}")  # fmt: skip
+    if args.profile:
+        out = io.StringIO()
+        pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(args.top)
+        print(out.getvalue())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
