@@ -14,9 +14,11 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from bot.forms import project_initial, story_initial
+from bot.pages import KeptPages
 from storage import projects, readiness, sessions, stories
 from storage.activity import user_activity
 from storage.audit import list_audit
+from storage.db import is_read_only
 from storage.digests import schedule, subscriptions
 from storage.errors import DomainError, NotFound, ValidationFailed
 from storage.exchange.formats import DEFAULT_EXPORT, export_format
@@ -123,7 +125,9 @@ class MoveHeld:
     findings: list[Any]
 
 
-@dataclass(frozen=True)
+# eq=False: a page is hashed and compared as the object it is, so a kept page (bot/pages.py)
+# keeps the Block Kit made of it too (bot.ui.replies)
+@dataclass(frozen=True, eq=False)
 class StoryListed:
     title: str
     stories: list[Any]
@@ -617,10 +621,20 @@ def list_stories(s: Session, actor: Actor, rest: list[str], channel_id: str | No
             filters["assignee_slack_id"] = actor.slack_user_id
         else:
             words.append(word)
-    project = projects.project_for_request(s, actor, " ".join(words), channel_id)
-    if project is not None:
-        filters["project_ref"] = project.id
-    return _first_page(s, actor, filters, project)
+    project = projects.request_ref(s, actor, " ".join(words), channel_id)
+    if project is None:
+        return _first_page(s, actor, filters)
+    filters["project_ref"] = project.id
+    if not is_read_only(s):
+        return _first_page(s, actor, filters, project)
+    # kept for this version of the project's stories (bot/pages.py): never stale
+    key = (actor.team_id, project.id, project.content_version, project.key, project.name,
+           first_page_token(filters))  # fmt: skip
+    return FIRST_PAGES.get(key, lambda: _first_page(s, actor, filters, project))
+
+
+# First pages of projects' lists, kept per version of the project's stories
+FIRST_PAGES: KeptPages[StoryListed] = KeptPages()
 
 
 # A first page's token: "~" (never in a session token) and the filters, dot-separated.

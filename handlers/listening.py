@@ -30,7 +30,7 @@ from storage.db import Database, passed_over
 from storage.errors import DomainError, NotFound
 from storage.homes import touched_homes
 from storage.sessions import create_session, delete_session, load_session
-from storage.users import Actor, ensure_user, get_actor
+from storage.users import KNOWN_MEMBERS, Actor, ensure_user
 
 passed_over(__name__)  # a listener's writes are timed under the listener's own name
 
@@ -99,7 +99,7 @@ class Request:
     def known_actor(self, s: Session) -> Actor | None:
         """The member sending this request if already known (reads only), else None."""
         try:
-            return get_actor(s, self.team_id, self.user_id)
+            return KNOWN_MEMBERS.actor(s, self.team_id, self.user_id)
         except NotFound:
             return None
 

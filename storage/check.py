@@ -15,6 +15,8 @@ from storage.db import Database, normalize_url
 from storage.progress import Progress, no_progress
 
 FTS_TRIGGERS = ("stories_fts_ai", "stories_fts_ad", "stories_fts_au")
+# migration 0007: without them a list kept in memory (bot/pages.py) would not see changes
+VERSION_TRIGGERS = ("project_version_ai", "project_version_au", "project_version_ad")
 SHOWN = 5
 
 POSTGRES_EXPECTED_VECTOR = """
@@ -128,6 +130,26 @@ def _postgres_search_index(s: Session) -> list[str]:
     return problems
 
 
+def _version_triggers(s: Session) -> list[str]:
+    if s.get_bind().dialect.name == "sqlite":
+        query = (
+            "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'user_stories'"
+        )
+    else:
+        query = (
+            "SELECT tgname FROM pg_trigger WHERE tgrelid = 'user_stories'::regclass "
+            "AND tgenabled <> 'D'"
+        )
+    found = set(s.scalars(text(query)))
+    missing = [t for t in VERSION_TRIGGERS if t not in found]
+    if not missing:
+        return []
+    return [
+        f"project versions: trigger(s) missing: {', '.join(missing)}; lists kept in memory "
+        "may not show changes to stories (migration 0007 creates them)"
+    ]
+
+
 def _story_numbers(s: Session) -> list[str]:
     """Rules the schema cannot state: numbers below the counter, one workspace per story."""
     problems: list[str] = []
@@ -163,6 +185,7 @@ CHECK_NAMES = {
     "_sqlite_search_index": "search index",
     "_postgres_search_index": "search index",
     "_story_numbers": "story numbers",
+    "_version_triggers": "project versions",
 }
 
 
@@ -173,6 +196,7 @@ def run_checks(db: Database, progress: Progress = no_progress) -> list[str]:
         checks = [_sqlite_integrity, _sqlite_foreign_keys, _sqlite_search_index, _story_numbers]
     else:
         checks = [_postgres_search_index, _story_numbers]
+    checks.append(_version_triggers)
     problems: list[str] = []
     for done, check in enumerate(checks):
         progress(CHECK_NAMES[check.__name__], done, len(checks))

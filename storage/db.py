@@ -93,6 +93,16 @@ def _caller() -> str:
     return f"{frame.f_globals.get('__name__', '?')}.{frame.f_code.co_qualname}"
 
 
+READ_ONLY = "autodevhub_read_only"
+
+
+def is_read_only(s: Session) -> bool:
+    """Whether `s` is a `Database.read()` unit of work: what it sees is committed, and it
+    changes nothing, so an answer made from it can be kept (a write's session may see its
+    own changes, which can still be rolled back)."""
+    return bool(s.info.get(READ_ONLY))
+
+
 class Database:
     """The app's database: `write()` and `read()` units of work over one URL."""
 
@@ -115,7 +125,8 @@ class Database:
         if is_sqlite(self.url):
             self._writer_turn = threading.RLock()
         self._write = sessionmaker(self.write_engine, expire_on_commit=False)
-        self._read = sessionmaker(self.read_engine, expire_on_commit=False)
+        # a read's session says so (`is_read_only`): what it reads may be kept for later reads
+        self._read = sessionmaker(self.read_engine, expire_on_commit=False, info={READ_ONLY: True})
         self._on_dispose: list[Callable[[], None]] = []
 
     @property

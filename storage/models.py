@@ -159,6 +159,17 @@ class Project(Timestamps, Base):
     last_story_number: Mapped[int] = mapped_column(default=0, server_default="0")
 
 
+class ProjectVersion(Base):
+    """A project's content version: a new random stamp with every change to its stories,
+    written by triggers in the change's own transaction (migration 0007); none yet is 0.
+    What a page kept in memory (bot/pages.py) was made at."""
+
+    __tablename__ = "project_versions"
+
+    project_id: Mapped[str] = mapped_column(Id, primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger)
+
+
 class UserStory(Timestamps, Base):
     __tablename__ = "user_stories"
     __table_args__ = (

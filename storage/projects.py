@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -29,7 +29,7 @@ from storage.fields import (
     Priority,
     ReadyCheck,
 )
-from storage.models import Project, User, UserStory, utcnow
+from storage.models import Project, ProjectVersion, User, UserStory, utcnow
 from storage.permissions import require_project_editor
 from storage.users import Actor
 from storage.validation import check_slack_id, parse, stored_value
@@ -248,20 +248,27 @@ def derive_key(name: str, taken: set[str]) -> str:
 # ---- lookups ------------------------------------------------------------------------
 
 
+# built once: building a statement's expressions costs more than running it on a hot path
+_IN_TEAM = Project.team_id == bindparam("team_id")
+_BY_ID = select(Project).where(_IN_TEAM, Project.id == bindparam("ref"))
+_BY_KEY = select(Project).where(_IN_TEAM, Project.key == bindparam("ref"))
+_BY_NAME = select(Project).where(_IN_TEAM, Project.name_folded == bindparam("ref")).limit(1)
+
+
 def find_project(s: Session, actor: Actor, ref: str) -> Project:
     """The workspace's project named by key, name (case-insensitive) or id, else NotFound."""
     if not isinstance(ref, str) or not ref.strip():
         raise ValidationFailed("Name a project by its key or name.", {"project": "required"})
     ref = ref.strip()
-    team = Project.team_id == actor.team_id
+    team = actor.team_id
     project = None
     if ROW_ID.match(ref):
-        project = s.scalars(select(Project).where(team, Project.id == ref)).one_or_none()
+        project = s.scalars(_BY_ID, {"team_id": team, "ref": ref}).one_or_none()
     if project is None and len(ref) <= 10:
-        project = s.scalars(select(Project).where(team, Project.key == ref.upper())).one_or_none()
+        project = s.scalars(_BY_KEY, {"team_id": team, "ref": ref.upper()}).one_or_none()
     if project is None:
         folded = re.sub(r"\s+", " ", ref).casefold()
-        project = s.scalars(select(Project).where(team, Project.name_folded == folded)).first()
+        project = s.scalars(_BY_NAME, {"team_id": team, "ref": folded}).first()
     if project is None:
         raise NotFound(_not_found_message(s, actor, ref))
     return project
@@ -300,12 +307,44 @@ def list_projects(s: Session, actor: Actor) -> list[ProjectView]:
 
 def project_for_channel(s: Session, actor: Actor, channel_id: str) -> ProjectView | None:
     """The project linked to a channel of the actor's workspace, if any."""
+    project = _linked(s, actor, channel_id)
+    return view_of(s, project) if project else None
+
+
+def _linked(s: Session, actor: Actor, channel_id: str | None) -> Project | None:
     if not channel_id:
         return None
-    project = s.scalars(
+    return s.scalars(
         select(Project).where(Project.team_id == actor.team_id, Project.channel_id == channel_id)
     ).one_or_none()
-    return view_of(s, project) if project else None
+
+
+@dataclass(frozen=True)
+class ProjectRef:
+    """A project as a list of its stories needs it: its names, and the version of its
+    stories (a new stamp with every change to them, migration 0007)."""
+
+    id: str
+    key: str
+    name: str
+    content_version: int
+
+
+def request_ref(
+    s: Session, actor: Actor, ref: str | None, channel_id: str | None
+) -> ProjectRef | None:
+    """`project_for_request` without the owner: the project `ref` names, else the channel's
+    linked one, else None; with its content version (a second, indexed read)."""
+    project = find_project(s, actor, ref) if ref else _linked(s, actor, channel_id)
+    if project is None:
+        return None
+    version = s.scalar(_VERSION, {"project_id": project.id}) or 0
+    return ProjectRef(project.id, project.key, project.name, version)
+
+
+_VERSION = select(ProjectVersion.version).where(
+    ProjectVersion.project_id == bindparam("project_id")
+)
 
 
 def project_for_request(

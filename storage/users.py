@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import threading
+import time
 import unicodedata
 from dataclasses import dataclass
 
-from sqlalchemy import func, select, text
+from sqlalchemy import bindparam, func, select, text
 from sqlalchemy.orm import Session
 
 from storage import audit
@@ -41,9 +43,15 @@ def actor_of(user: User) -> Actor:
     )
 
 
+# built once: building a statement's expressions costs more than running it on a hot path
+_BY_SLACK_ID = select(User).where(
+    User.slack_team_id == bindparam("team_id"), User.slack_user_id == bindparam("slack_user_id")
+)
+
+
 def _find(s: Session, team_id: str, slack_user_id: str) -> User | None:
     return s.scalars(
-        select(User).where(User.slack_team_id == team_id, User.slack_user_id == slack_user_id)
+        _BY_SLACK_ID, {"team_id": team_id, "slack_user_id": slack_user_id}
     ).one_or_none()
 
 
@@ -157,6 +165,45 @@ def get_actor(s: Session, team_id: str, slack_user_id: str) -> Actor:
     return actor_of(user)
 
 
+class KnownMembers:
+    """Members already seen, for reads: a read answers without looking its member up again
+    for `ttl` seconds.
+
+    What can go stale is a role: a member made ADMIN here is forgotten at once (grant_admin),
+    but another process (a replica) treats them as a USER until its entry expires, so for
+    at most `ttl` seconds an admin-only read there is refused. Members are never demoted
+    or deleted by the app. Writes never use this: they get-or-create their member in their
+    own transaction (`ensure_user`), so a row they point at exists.
+    """
+
+    def __init__(self, ttl: float = 10.0, size: int = 10_000) -> None:
+        self.ttl = ttl
+        self._size = size
+        self._seen: dict[tuple[str, str], tuple[float, Actor]] = {}
+        self._lock = threading.Lock()
+
+    def actor(self, s: Session, team_id: str, slack_user_id: str) -> Actor:
+        """get_actor, from memory when seen within `ttl` seconds."""
+        key = (team_id, slack_user_id)
+        seen = self._seen.get(key)
+        now = time.monotonic()
+        if seen is not None and now - seen[0] < self.ttl:
+            return seen[1]
+        actor = get_actor(s, team_id, slack_user_id)
+        with self._lock:
+            if len(self._seen) >= self._size:
+                self._seen.clear()
+            self._seen[key] = (now, actor)
+        return actor
+
+    def forget(self, team_id: str, slack_user_id: str) -> None:
+        with self._lock:
+            self._seen.pop((team_id, slack_user_id), None)
+
+
+KNOWN_MEMBERS = KnownMembers()
+
+
 def grant_admin(s: Session, actor: Actor, slack_user_id: str) -> Actor:
     """Make a member of the actor's workspace an ADMIN (admins only; audited)."""
     require_admin(actor, "make someone an admin")
@@ -164,6 +211,7 @@ def grant_admin(s: Session, actor: Actor, slack_user_id: str) -> Actor:
     if user.role != "ADMIN":
         user.role = "ADMIN"
         s.flush()
+        KNOWN_MEMBERS.forget(actor.team_id, slack_user_id)
         audit.record(
             s,
             actor,

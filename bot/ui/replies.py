@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import weakref
 from typing import Any
 
 from bot import commands
@@ -10,6 +11,9 @@ from bot.ui import help as help_ui
 from bot.ui.generation import generate_help
 from bot.ui.readiness import move_held
 from bot.ui.story_card import story_message
+
+# The Block Kit of each list page still in use: bot/pages.py keeps pages, this their drawing
+_LISTS: weakref.WeakKeyDictionary[Any, dict[str, Any]] = weakref.WeakKeyDictionary()
 
 
 def message_for(reply: Any) -> dict[str, Any]:
@@ -25,7 +29,9 @@ def message_for(reply: Any) -> dict[str, Any]:
     elif isinstance(reply, commands.MoveHeld):
         body = move_held(reply.story, reply.status, reply.findings)
     elif isinstance(reply, commands.StoryListed):
-        body = lists.story_list(reply)
+        body = _LISTS.get(reply)
+        if body is None:  # a page kept by bot.commands is drawn once, while it is kept
+            body = _LISTS[reply] = lists.story_list(reply)
     elif isinstance(reply, commands.ProjectShown):
         body = lists.project_card(reply.project, note=reply.note)
     elif isinstance(reply, commands.ProjectsListed):

@@ -95,10 +95,11 @@ def test_backup_restore_and_check_say_how_far_they_are(
     out, err = capsys.readouterr()
     steps = [line.strip() for line in err.splitlines() if "checking" in line]
     assert steps == [
-        "checking integrity (1/4)…",
-        "checking foreign keys (2/4)…",
-        "checking search index (3/4)…",
-        "checking story numbers (4/4)…",
+        "checking integrity (1/5)…",
+        "checking foreign keys (2/5)…",
+        "checking search index (3/5)…",
+        "checking story numbers (4/5)…",
+        "checking project versions (5/5)…",
     ]
     assert "OK: integrity" in out
 

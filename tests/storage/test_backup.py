@@ -267,7 +267,7 @@ def test_restore_keeps_the_old_database_and_runs_forward(
     assert report.previous is not None
     assert report.previous.name.startswith("autodevhub.db.before-restore-")
     assert report.stories_only_kept == 1  # `later`, written after the backup
-    assert report.revision == "0006"  # the backup is migrated forward to head
+    assert report.revision == "0007"  # the backup is migrated forward to head
     assert _story_ids(sqlite_db) == backed_up
     old = Database(f"sqlite:///{report.previous}")
     try:

@@ -232,3 +232,22 @@ def test_a_story_written_without_the_insert_trigger_gets_a_key_on_repair(sqlite_
     with sqlite_db.read() as s:
         assert [v.key for v in search_stories(s, alice, "lonely")] == [orphan.key]
         assert [v.key for v in search_stories(s, alice, "keyed")] == [after.key]
+
+
+def test_a_missing_project_version_trigger_is_reported(db: Database) -> None:
+    """Without it a list kept in memory would miss the changes it no longer versions."""
+    sqlite = db.dialect == "sqlite"
+    with db.write() as s:  # PostgreSQL: disabled, which counts as missing, and is undone
+        s.execute(text("DROP TRIGGER project_version_au") if sqlite else
+                  text("ALTER TABLE user_stories DISABLE TRIGGER project_version_au"))  # fmt: skip
+    try:
+        problems = check.run_checks(db)
+        assert len(problems) == 1 and problems[0].startswith(
+            "project versions: trigger(s) missing: project_version_au;"
+        ), problems
+    finally:  # the PostgreSQL database is shared by this worker's later tests
+        if not sqlite:
+            with db.write() as s:
+                s.execute(text("ALTER TABLE user_stories ENABLE TRIGGER project_version_au"))
+    if not sqlite:
+        assert check.run_checks(db) == []
