@@ -431,6 +431,8 @@ def _story(
             return list_stories(s, actor, rest, channel_id)
         if verb == "show":
             story = stories.get_story(s, actor, _story_key(rest))
+            if story.status == "DONE":  # shows no findings (readiness_of): no look-alike query
+                return StoryShown(story)
             return StoryShown(story, findings=readiness.story_readiness(s, actor, story))
         if verb == "edit":
             return edit_story_form(stories.get_story(s, actor, _story_key(rest)))

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
-from sqlalchemy import Select, literal, select, tuple_
+from sqlalchemy import Select, bindparam, literal, select, tuple_
 from sqlalchemy.orm import Session, aliased
 
 from storage import audit, homes, outbox
@@ -338,43 +338,78 @@ def story_views(s: Session, actor: Actor, ids: list[str]) -> list[StoryView]:
     return [by_id[i] for i in ids if i in by_id]
 
 
+_VIEW_OF = story_views_query().where(UserStory.id == bindparam("story_id"))
+
+
 def _view(s: Session, story: UserStory) -> StoryView:
     s.flush()
-    row = s.execute(story_views_query().where(UserStory.id == story.id)).one()
-    return view_from_row(row)
+    return view_from_row(s.execute(_VIEW_OF, {"story_id": story.id}).one())
 
 
-def find_story(s: Session, actor: Actor, ref: str) -> tuple[UserStory, Project]:
-    """The workspace's story named "KEY-N" (any case) or by id, with its project."""
+def _parsed_ref(ref: Any) -> tuple[str, int] | str:
+    """(KEY, N) of a "KEY-N" (any case), or a story id; ValidationFailed for anything else."""
     if not isinstance(ref, str):
         raise ValidationFailed("Name a story by its key, e.g. WEB-7.", {"story": "KEY-N"})
-    team = UserStory.team_id == actor.team_id
-    query = select(UserStory, Project).join(Project, Project.id == UserStory.project_id)
     match = STORY_KEY.match(ref)
     if match:
-        key, number = match.group(1).upper(), int(match.group(2))
-        row = s.execute(
-            query.where(team, Project.team_id == actor.team_id, Project.key == key).where(
-                UserStory.number == number
-            )
-        ).one_or_none()
-        if row is None:
-            raise NotFound(f"No story {key}-{number} in this workspace.")
-        return row[0], row[1]
+        return match.group(1).upper(), int(match.group(2))
     if ROW_ID.match(ref.strip()):
-        row = s.execute(query.where(team, UserStory.id == ref.strip())).one_or_none()
-        if row is not None:
-            return row[0], row[1]
-        raise NotFound("No such story in this workspace.")
+        return ref.strip()
     shown = ref.strip()[:40]
     raise ValidationFailed(
         f"'{shown}' is not a story key; stories are named like WEB-7.", {"story": "KEY-N"}
     )
 
 
+def _not_found(parsed: tuple[str, int] | str) -> NotFound:
+    if isinstance(parsed, tuple):
+        return NotFound(f"No story {parsed[0]}-{parsed[1]} in this workspace.")
+    return NotFound("No such story in this workspace.")
+
+
+def _by_ref(query: Select) -> tuple[Select, Select]:
+    """`query` narrowed to one story of a workspace: by project key and number, or by id
+    (bound parameters: built once, so a request does not build the statement again)."""
+    team = UserStory.team_id == bindparam("team_id")
+    by_key = query.where(
+        team,
+        Project.team_id == bindparam("team_id"),
+        Project.key == bindparam("key"),
+        UserStory.number == bindparam("number"),
+    )
+    return by_key, query.where(team, UserStory.id == bindparam("story_id"))
+
+
+def _ref_params(actor: Actor, parsed: tuple[str, int] | str) -> dict[str, Any]:
+    if isinstance(parsed, tuple):
+        return {"team_id": actor.team_id, "key": parsed[0], "number": parsed[1]}
+    return {"team_id": actor.team_id, "story_id": parsed}
+
+
+_STORY_BY_KEY, _STORY_BY_ID = _by_ref(
+    select(UserStory, Project).join(Project, Project.id == UserStory.project_id)
+)
+_VIEW_BY_KEY, _VIEW_BY_ID = _by_ref(story_views_query())
+
+
+def find_story(s: Session, actor: Actor, ref: str) -> tuple[UserStory, Project]:
+    """The workspace's story named "KEY-N" (any case) or by id, with its project."""
+    parsed = _parsed_ref(ref)
+    query = _STORY_BY_KEY if isinstance(parsed, tuple) else _STORY_BY_ID
+    row = s.execute(query, _ref_params(actor, parsed)).one_or_none()
+    if row is None:
+        raise _not_found(parsed)
+    return row[0], row[1]
+
+
 def get_story(s: Session, actor: Actor, ref: str) -> StoryView:
-    story, _ = find_story(s, actor, ref)
-    return _view(s, story)
+    """The view of a story named as find_story names it, in one query (project, people)."""
+    parsed = _parsed_ref(ref)
+    query = _VIEW_BY_KEY if isinstance(parsed, tuple) else _VIEW_BY_ID
+    row = s.execute(query, _ref_params(actor, parsed)).one_or_none()
+    if row is None:
+        raise _not_found(parsed)
+    return view_from_row(row)
 
 
 def _next_number(s: Session, project: Project) -> int:

@@ -6,17 +6,7 @@ import functools
 from types import SimpleNamespace
 from typing import Any
 
-from slack_sdk.models.blocks import (
-    ActionsBlock,
-    ButtonElement,
-    ConfirmObject,
-    ContextBlock,
-    MarkdownTextObject,
-    Option,
-    PlainTextObject,
-    SectionBlock,
-    StaticSelectElement,
-)
+from slack_sdk.models.blocks import ConfirmObject, Option, PlainTextObject, StaticSelectElement
 
 from bot.ui import ids
 from bot.ui.text import SECTION_LIMIT, clip, escape, escaped_pieces, mention
@@ -82,13 +72,40 @@ def readiness_of(story: Any, findings: list[Finding] | None = None) -> list[Find
     return check_story(story) if findings is None else findings
 
 
-def readiness_block(findings: list[Finding]) -> Any:
+def _mrkdwn(text: str) -> dict[str, str]:
+    return {"type": "mrkdwn", "text": text}
+
+
+def _section(text: str) -> dict[str, Any]:
+    return {"type": "section", "text": _mrkdwn(text)}
+
+
+def _context(text: str) -> dict[str, Any]:
+    return {"type": "context", "elements": [_mrkdwn(text)]}
+
+
+def _plain(text: str) -> dict[str, str]:
+    return {"type": "plain_text", "text": text}
+
+
+def _button(text: str, action_id: str, value: str, **more: Any) -> dict[str, Any]:
+    """A button as slack_sdk's ButtonElement(text=str, ...) renders it (emoji on)."""
+    return {
+        "type": "button",
+        "text": {"type": "plain_text", "text": text, "emoji": True},
+        "action_id": action_id,
+        "value": value,
+        **more,
+    }
+
+
+def readiness_block(findings: list[Finding]) -> dict[str, Any]:
     """A ready mark, or "2 things to fix" with what to do about each (mrkdwn, safe)."""
     if not findings:
-        return ContextBlock(elements=[MarkdownTextObject(text=":white_check_mark: Ready to build")])
+        return _context(":white_check_mark: Ready to build")
     lines = [f"• {escape(f.message)}" for f in findings]
     text = f"*:warning: {things_to_fix(findings)}*\n" + "\n".join(lines)
-    return SectionBlock(text=MarkdownTextObject(text=clip(text, SECTION_LIMIT)))
+    return _section(clip(text, SECTION_LIMIT))
 
 
 def story_card(
@@ -99,16 +116,17 @@ def story_card(
     findings: list[Finding] | None = None,
 ) -> list[dict]:
     """Blocks of a full story card: title, key, summary, readiness, description, criteria,
-    actions. `findings`: the readiness check's, look-alikes included (else the pure check)."""
-    blocks: list[Any] = []
+    actions. `findings`: the readiness check's, look-alikes included (else the pure check).
+
+    Written as dicts, not slack_sdk models (whose `to_dict` validates every object: most of
+    a card's cost): a test holds them equal to what the models build, for stories of every
+    shape, and valid Block Kit."""
+    blocks: list[dict[str, Any]] = []
     if note:
-        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=escape(note))]))
-    title = f"*{escape(story.key)}*  {escape(story.title)}"
-    blocks.append(SectionBlock(text=MarkdownTextObject(text=clip(title, SECTION_LIMIT))))
+        blocks.append(_context(escape(note)))
+    blocks.append(_section(clip(f"*{escape(story.key)}*  {escape(story.title)}", SECTION_LIMIT)))
     project = f"{escape(story.project_name)} ({escape(story.project_key)})"
-    blocks.append(
-        ContextBlock(elements=[MarkdownTextObject(text=summary_line(story) + " · " + project)])
-    )
+    blocks.append(_context(summary_line(story) + " · " + project))
     shown = readiness_of(story, findings)
     if shown is not None:
         blocks.append(readiness_block(shown))
@@ -118,53 +136,53 @@ def story_card(
         lines = [f"✓ {escape(c)}" for c in criteria[:CRITERIA_SHOWN]]
         if len(criteria) > CRITERIA_SHOWN:
             lines.append(f"… and {len(criteria) - CRITERIA_SHOWN} more")
-        text = "*Acceptance criteria*\n" + "\n".join(lines)
-        blocks.append(SectionBlock(text=MarkdownTextObject(text=clip(text, SECTION_LIMIT))))
+        blocks.append(_section(clip("*Acceptance criteria*\n" + "\n".join(lines), SECTION_LIMIT)))
     tasks = list(story.tasks or [])
     if tasks:
         text = "*Tasks*\n" + "\n".join(f"• {escape(t)}" for t in tasks[:CRITERIA_SHOWN])
-        blocks.append(SectionBlock(text=MarkdownTextObject(text=clip(text, SECTION_LIMIT))))
+        blocks.append(_section(clip(text, SECTION_LIMIT)))
     if story.tags:
-        tags = " ".join(f"`{escape(t)}`" for t in story.tags)
-        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=clip(tags, 2000))]))
+        blocks.append(_context(clip(" ".join(f"`{escape(t)}`" for t in story.tags), 2000)))
     if actions:
         blocks.append(card_actions(story))
-    return [b.to_dict() for b in blocks]
+    return blocks
 
 
-def _description(description: str | None) -> list[Any]:
+def _description(description: str | None) -> list[dict[str, Any]]:
     """The description over as many sections as it needs (a section holds 3000 characters),
     up to DESCRIPTION_SECTIONS; past that, what fits and a line that says so."""
     pieces = escaped_pieces(description)
-    blocks: list[Any] = [
-        SectionBlock(text=MarkdownTextObject(text=piece)) for piece in pieces[:DESCRIPTION_SECTIONS]
-    ]
+    blocks = [_section(piece) for piece in pieces[:DESCRIPTION_SECTIONS]]
     if len(pieces) > DESCRIPTION_SECTIONS:
         shown = sum(len(p) for p in pieces[:DESCRIPTION_SECTIONS])
         total = sum(len(p) for p in pieces)
         share = shown * 100 // total
         note = f"_The description is longer than a card shows: about {share}% of it is shown._"
-        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=note)]))
+        blocks.append(_context(note))
     return blocks
 
 
-def card_actions(story: Any) -> ActionsBlock:
-    return ActionsBlock(
-        block_id=story_block_id(story.id),
-        elements=[
-            status_select(story),
-            ButtonElement(text="Assign", action_id=ids.STORY_ASSIGN, value=story.id),
-            ButtonElement(text="Edit", action_id=ids.STORY_EDIT, value=story.id),
-            ButtonElement(
-                text="Delete",
-                action_id=ids.STORY_DELETE,
-                value=story.id,
-                style="danger",
-                confirm=delete_confirmation(f"{story.key} {story.title}", "story"),
-            ),
-            ButtonElement(text="Improve with Claude", action_id=ids.STORY_IMPROVE, value=story.id),
+def card_actions(story: Any) -> dict[str, Any]:
+    """The card's actions: its status select (shared, read-only) and buttons."""
+    label = clip(f"{story.key} {story.title} will be deleted for everyone.", 300)
+    confirm = {
+        "title": _plain("Delete this story?"),
+        "text": _plain(label),
+        "confirm": _plain("Delete"),
+        "deny": _plain("Cancel"),
+        "style": "danger",
+    }
+    return {
+        "type": "actions",
+        "block_id": story_block_id(story.id),
+        "elements": [
+            _status_select(story.status),
+            _button("Assign", ids.STORY_ASSIGN, story.id),
+            _button("Edit", ids.STORY_EDIT, story.id),
+            _button("Delete", ids.STORY_DELETE, story.id, style="danger", confirm=confirm),
+            _button("Improve with Claude", ids.STORY_IMPROVE, story.id),
         ],
-    )
+    }
 
 
 def delete_confirmation(label: str, kind: str) -> ConfirmObject:
@@ -192,10 +210,10 @@ def story_message(
 
 
 @functools.cache
-def _row_select(status: str) -> dict[str, Any]:
-    """The status select of a list row, built by slack_sdk once per status and then shared:
-    a list or App Home renders dozens of rows per request, and validating the same select
-    again for each was most of the cost of a `/story list` (`to_dict` validates every
+def _status_select(status: str) -> dict[str, Any]:
+    """The status select of a list row or a card, built by slack_sdk once per status and then
+    shared: a list or App Home renders dozens of rows per request, and validating the same
+    select again for each was most of the cost of a `/story list` (`to_dict` validates every
     object). Treat it as read-only."""
     return status_select(SimpleNamespace(status=status)).to_dict()
 
@@ -224,5 +242,5 @@ def story_row(story: Any, list_token: str | None = None) -> dict:
         "type": "section",
         "block_id": block_id,
         "text": {"type": "mrkdwn", "text": clip(text, SECTION_LIMIT)},
-        "accessory": _row_select(story.status),
+        "accessory": _status_select(story.status),
     }

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from tests.fakes.slack_api import SignedSlack
 from tests.handlers.flows import answer_to, create_project, create_story
+from tests.statements import statements
 
 READY = {
     "description": (
@@ -54,6 +55,20 @@ def test_show_names_a_lookalike_and_escapes_what_the_findings_quote(slack: Signe
     ]
     assert "The title “&lt;!channel&gt;” does not say what changes" in findings
     assert "<!channel>" not in findings
+
+
+def test_show_of_a_done_story_has_no_readiness_and_no_lookalike_query(
+    slack: SignedSlack, slack_db
+) -> None:
+    create_project(slack, "Web shop", "WEB")
+    create_story(slack, "WEB", "Reset password by email", **READY)
+    create_story(slack, "WEB", "Reset the password by email", **READY)
+    answer_to(slack, "/story", "move WEB-2 DONE")
+    with statements(slack_db) as sent:
+        shown = answer_to(slack, "/story", "show WEB-2").text_of()
+    assert "WEB-2" in shown and "Looks like" not in shown and "to fix" not in shown
+    assert "Ready to build" not in shown
+    assert not [q for q in sent if "stories_fts" in q or "search_vector" in q], sent
 
 
 def test_list_rows_and_app_home_mark_the_stories_that_are_not_ready(slack: SignedSlack) -> None:

@@ -149,6 +149,20 @@ def test_a_lookalike_in_the_project_is_a_finding_and_the_story_itself_is_not(wor
         assert "WEB-1" in found[0].message and "SHOP" not in found[0].message
 
 
+def test_the_lookalikes_named_are_the_ones_sharing_most_words(world) -> None:
+    """Candidates are scored on their share of the title's words, not on a rank function:
+    newer stories sharing one common word do not hide an older one sharing them all."""
+    world.project(world.alice, "Web", key="WEB")
+    world.story(world.alice, "WEB", **{**GOOD, "title": "Export invoices as CSV"})
+    world.story(world.alice, "WEB", **{**GOOD, "title": "Export the invoices to CSV for finance"})
+    for n in range(30):
+        world.story(world.alice, "WEB", **{**GOOD, "title": f"Export report {n}"})
+    new = world.story(world.alice, "WEB", **{**GOOD, "title": "Export invoices as CSV files"})
+    with world.db.read() as s:
+        found = readiness.story_lookalikes(s, world.alice, new)
+    assert [f["key"] for f in found] == ["WEB-1", "WEB-2"]
+
+
 def test_drafts_saved_from_one_generation_are_not_each_others_lookalikes(world) -> None:
     """Slices of one feature share its words by design; a story typed by hand that looks
     like one of them is still told so."""
