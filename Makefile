@@ -34,6 +34,7 @@ bench: $(BIN)/.installed
 	$(BIN)/python -m bench.indexes --database postgresql
 	$(BIN)/python -m bench.ready_move
 	$(BIN)/python -m bench.exchange
+	$(BIN)/python -m bench.replicas
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .
