@@ -65,13 +65,14 @@ SQLITE_TRIGGERS = {
 # the transition tables a statement-level trigger sees (each only those its event has)
 PG_UPSERT = """
         INSERT INTO project_versions (project_id, version)
-        SELECT DISTINCT project_id, floor(random() * 4611686018427387903)::bigint FROM {rows}
+        SELECT project_id, floor(random() * 4611686018427387903)::bigint
+        FROM (SELECT DISTINCT project_id FROM {rows}) AS changed_projects
         ON CONFLICT (project_id) DO UPDATE SET version = EXCLUDED.version;"""
 POSTGRES_FUNCTION = f"""
 CREATE FUNCTION bump_project_version() RETURNS trigger AS $$
 BEGIN
     IF TG_OP = 'INSERT' THEN{PG_UPSERT.format(rows="changed_new")}
-    ELSIF TG_OP = 'UPDATE' THEN{PG_UPSERT.format(rows="(SELECT project_id FROM changed_new UNION SELECT project_id FROM changed_old) AS changed")}
+    ELSIF TG_OP = 'UPDATE' THEN{PG_UPSERT.format(rows="(SELECT project_id FROM changed_new UNION ALL SELECT project_id FROM changed_old) AS c")}
     ELSE{PG_UPSERT.format(rows="changed_old")}
     END IF;
     RETURN NULL;
