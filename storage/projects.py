@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import re
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
@@ -250,28 +251,50 @@ def derive_key(name: str, taken: set[str]) -> str:
 
 # built once: building a statement's expressions costs more than running it on a hot path
 _IN_TEAM = Project.team_id == bindparam("team_id")
-_BY_ID = select(Project).where(_IN_TEAM, Project.id == bindparam("ref"))
-_BY_KEY = select(Project).where(_IN_TEAM, Project.key == bindparam("ref"))
-_BY_NAME = select(Project).where(_IN_TEAM, Project.name_folded == bindparam("ref")).limit(1)
+_BY_ID = Project.id == bindparam("ref")
+_BY_KEY = Project.key == bindparam("ref")
+_BY_NAME = Project.name_folded == bindparam("ref")
+_PROJECT = {
+    way: select(Project).where(_IN_TEAM, where).limit(1)
+    for way, where in (("id", _BY_ID), ("key", _BY_KEY), ("name", _BY_NAME))
+}
+# a list's project (ProjectRef): its names and content version, as one row
+_REF = (
+    select(Project.id, Project.key, Project.name, func.coalesce(ProjectVersion.version, 0))
+    .outerjoin(ProjectVersion, ProjectVersion.project_id == Project.id)
+    .where(_IN_TEAM)
+)
+_PROJECT_REF = {
+    way: _REF.where(where).limit(1)
+    for way, where in (("id", _BY_ID), ("key", _BY_KEY), ("name", _BY_NAME))
+}
+
+
+def _lookups(ref: str) -> Iterator[tuple[str, str]]:
+    """How a reference may name a project, in the order tried: id, key, name."""
+    if ROW_ID.match(ref):
+        yield "id", ref
+    if len(ref) <= 10:
+        yield "key", ref.upper()
+    yield "name", re.sub(r"\s+", " ", ref).casefold()
+
+
+def _named(s: Session, actor: Actor, ref: str, statements: dict[str, Any], found: Any) -> Any:
+    """The first of `statements` (by id, key, name) to find the project `ref` names, as
+    `found(result)` gives it, else NotFound."""
+    if not isinstance(ref, str) or not ref.strip():
+        raise ValidationFailed("Name a project by its key or name.", {"project": "required"})
+    ref = ref.strip()
+    for way, value in _lookups(ref):
+        project = found(s.execute(statements[way], {"team_id": actor.team_id, "ref": value}))
+        if project is not None:
+            return project
+    raise NotFound(_not_found_message(s, actor, ref))
 
 
 def find_project(s: Session, actor: Actor, ref: str) -> Project:
     """The workspace's project named by key, name (case-insensitive) or id, else NotFound."""
-    if not isinstance(ref, str) or not ref.strip():
-        raise ValidationFailed("Name a project by its key or name.", {"project": "required"})
-    ref = ref.strip()
-    team = actor.team_id
-    project = None
-    if ROW_ID.match(ref):
-        project = s.scalars(_BY_ID, {"team_id": team, "ref": ref}).one_or_none()
-    if project is None and len(ref) <= 10:
-        project = s.scalars(_BY_KEY, {"team_id": team, "ref": ref.upper()}).one_or_none()
-    if project is None:
-        folded = re.sub(r"\s+", " ", ref).casefold()
-        project = s.scalars(_BY_NAME, {"team_id": team, "ref": folded}).first()
-    if project is None:
-        raise NotFound(_not_found_message(s, actor, ref))
-    return project
+    return _named(s, actor, ref, _PROJECT, lambda result: result.scalars().first())
 
 
 def _not_found_message(s: Session, actor: Actor, ref: str) -> str:
@@ -333,18 +356,18 @@ class ProjectRef:
 def request_ref(
     s: Session, actor: Actor, ref: str | None, channel_id: str | None
 ) -> ProjectRef | None:
-    """`project_for_request` without the owner: the project `ref` names, else the channel's
-    linked one, else None; with its content version (a second, indexed read)."""
-    project = find_project(s, actor, ref) if ref else _linked(s, actor, channel_id)
-    if project is None:
+    """`project_for_request` as a list needs it, in one query: the project `ref` names,
+    else the channel's linked one, else None; with its content version."""
+    if ref:
+        row = _named(s, actor, ref, _PROJECT_REF, lambda result: result.first())
+    elif channel_id:
+        row = s.execute(_LINKED_REF, {"team_id": actor.team_id, "channel_id": channel_id}).first()
+    else:
         return None
-    version = s.scalar(_VERSION, {"project_id": project.id}) or 0
-    return ProjectRef(project.id, project.key, project.name, version)
+    return ProjectRef(*row) if row is not None else None
 
 
-_VERSION = select(ProjectVersion.version).where(
-    ProjectVersion.project_id == bindparam("project_id")
-)
+_LINKED_REF = _REF.where(Project.channel_id == bindparam("channel_id"))
 
 
 def project_for_request(
