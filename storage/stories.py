@@ -327,13 +327,16 @@ def view_from_row(row: Any) -> StoryView:
     )
 
 
+_VIEWS_OF_IDS = story_views_query().where(
+    UserStory.team_id == bindparam("team_id"), UserStory.id.in_(bindparam("ids", expanding=True))
+)
+
+
 def story_views(s: Session, actor: Actor, ids: list[str]) -> list[StoryView]:
     """Views of the given story ids of the actor's workspace, in the order given."""
     if not ids:
         return []
-    rows = s.execute(
-        story_views_query().where(UserStory.team_id == actor.team_id, UserStory.id.in_(ids))
-    ).all()
+    rows = s.execute(_VIEWS_OF_IDS, {"team_id": actor.team_id, "ids": ids}).all()
     by_id = {row[0].id: view_from_row(row) for row in rows}
     return [by_id[i] for i in ids if i in by_id]
 
