@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 
 from sqlalchemy import text as sql_text
@@ -91,8 +92,9 @@ _STOPWORDS = frozenset(
 )
 
 
-def _title_words(text: str) -> set[str]:
-    return set(_WORDS.findall(text.lower())) - _STOPWORDS
+@functools.lru_cache(maxsize=20_000)  # a show scores 200 titles, mostly seen before
+def _title_words(text: str) -> frozenset[str]:
+    return frozenset(_WORDS.findall(text.lower())) - _STOPWORDS
 
 
 def draft_lookalikes(s: Session, actor: Actor, request_id: str) -> list[list[dict[str, str]]]:
