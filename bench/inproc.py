@@ -31,6 +31,7 @@ from bench.ack_path import (
     TOTAL_STORIES,
     Bench,
     hot_project_stories,
+    story_submission,
 )
 from bench.common import TEAM_ID, cached_backlog, drop_work_copy, machine
 from bench.loadgen import sign
@@ -96,6 +97,26 @@ def measure(wsgi: Any, bodies: list[bytes], wait_idle: Any) -> tuple[float, floa
     )
 
 
+def modal_tokens(db: Any, base_url: str, count: int) -> list[str]:
+    """The private_metadata of `count` story modals as `/story new` keeps them (a session
+    each, answered at a numbered response_url)."""
+    from datetime import timedelta
+
+    from bench.ack_path import CHANNEL_ID
+    from bench.common import ADMIN_SLACK_ID
+    from storage.sessions import create_session
+    from storage.users import ensure_user
+
+    with db.write() as s:
+        actor = ensure_user(s, TEAM_ID, ADMIN_SLACK_ID)
+        return [
+            create_session(s, actor, "modal", {"form": "story", "origin": {
+                "user_id": ADMIN_SLACK_ID, "channel_id": CHANNEL_ID, "came_from": "command",
+                "response_url": f"{base_url}/response/n{n}"}}, timedelta(hours=12))
+            for n in range(count)
+        ]  # fmt: skip
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scenario", choices=list(SCENARIOS), default="list")
@@ -132,24 +153,32 @@ def main(argv: list[str] | None = None) -> int:
         bench = Bench(
             _Urls(base_url), backlog, random.Random(7), None, *hot_project_stories(backlog)
         )  # type: ignore[arg-type]
-        if args.scenario == "create":
-            sys.exit("create needs modal tokens from a running server: use bench.ack_path")
         scenario = SCENARIOS[args.scenario]
-        app_bodies = [b.encode() for b in scenario.bodies(bench, "app")]
+        if args.scenario == "create":  # the modals `/story new` would have opened
+            tokens = modal_tokens(db, base_url, args.requests * 3 + 200)
+            app_bodies = [
+                story_submission(bench.hot_project_id, token, n).encode()
+                for n, token in enumerate(tokens)
+            ]
+        else:
+            app_bodies = [b.encode() for b in scenario.bodies(bench, "app")]
+            app_bodies = (app_bodies * (args.requests // len(app_bodies) + 1))[: args.requests]
         bare_bodies = [b.encode() for b in scenario.bodies(bench, "bare")]
-        reps = max(1, args.requests // len(app_bodies))
-        app_bodies = (app_bodies * reps)[: args.requests] or app_bodies
-        bare_bodies = (bare_bodies * reps)[: args.requests] or bare_bodies
+        bare_bodies = (bare_bodies * (args.requests // len(bare_bodies) + 1))[: args.requests]
+        # each create spends its modal token: every run gets bodies of its own
+        batches = iter([app_bodies[200 + i * args.requests :][: args.requests] for i in range(3)])
+        if args.scenario != "create":
+            batches = iter([app_bodies] * 3)
         measure(app, app_bodies[:200], wait_idle)  # warm up caches and connections
         measure(bare, bare_bodies[:200], None)
         figures = {}
         for _ in range(2):  # alternate, twice
             figures.setdefault("bare", []).append(measure(bare, bare_bodies, None))
-            figures.setdefault("app", []).append(measure(app, app_bodies, wait_idle))
+            figures.setdefault("app", []).append(measure(app, next(batches), wait_idle))
         if args.profile:
             profiler = cProfile.Profile()
             profiler.enable()
-            measure(app, app_bodies, wait_idle)
+            measure(app, next(batches), wait_idle)
             profiler.disable()
         homes.stop() if hasattr(homes, "stop") else None
     finally:
