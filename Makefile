@@ -27,6 +27,7 @@ drills: $(BIN)/.installed
 bench: $(BIN)/.installed
 	$(BIN)/python -m bench.storage_scale
 	$(BIN)/python -m bench.ack_path
+	$(BIN)/python -m bench.stacks
 	$(BIN)/python -m bench.generation_load
 	$(BIN)/python -m bench.backup_load
 	$(BIN)/python -m bench.live_cards
