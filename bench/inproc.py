@@ -131,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
 
         bench = Bench(
             _Urls(base_url), backlog, random.Random(7), None, *hot_project_stories(backlog)
-        )  # type: ignore[arg-type]  # noqa: E501
+        )  # type: ignore[arg-type]
         if args.scenario == "create":
             sys.exit("create needs modal tokens from a running server: use bench.ack_path")
         scenario = SCENARIOS[args.scenario]
