@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
-from sqlalchemy import Select, literal, select, tuple_
+from sqlalchemy import Select, bindparam, literal, select, tuple_
 from sqlalchemy.orm import Session, aliased
 
 from storage import audit, homes, outbox
@@ -344,32 +344,53 @@ def _view(s: Session, story: UserStory) -> StoryView:
     return view_from_row(row)
 
 
-def find_story(s: Session, actor: Actor, ref: str) -> tuple[UserStory, Project]:
-    """The workspace's story named "KEY-N" (any case) or by id, with its project."""
+def _by_key_and_by_id(query: Select) -> tuple[Select, Select]:
+    """`query` narrowed to the workspace's story named KEY-N, and to the one with an id (the
+    parameters team_id, key and number, or team_id and id). Built once: a story is found on
+    every card click, and building the statement cost more than running it."""
+    team = UserStory.team_id == bindparam("team_id")
+    by_key = query.where(
+        team,
+        Project.team_id == bindparam("team_id"),
+        Project.key == bindparam("key"),
+        UserStory.number == bindparam("number"),
+    )
+    return by_key, query.where(team, UserStory.id == bindparam("id"))
+
+
+_STORY_BY_KEY, _STORY_BY_ID = _by_key_and_by_id(
+    select(UserStory, Project).join(Project, Project.id == UserStory.project_id)
+)
+
+
+def _found(s: Session, actor: Actor, ref: str, by_key: Select, by_id: Select) -> Any:
+    """The row of `by_key` or `by_id` (see `_by_key_and_by_id`) for "KEY-N" or an id."""
     if not isinstance(ref, str):
         raise ValidationFailed("Name a story by its key, e.g. WEB-7.", {"story": "KEY-N"})
-    team = UserStory.team_id == actor.team_id
-    query = select(UserStory, Project).join(Project, Project.id == UserStory.project_id)
     match = STORY_KEY.match(ref)
     if match:
         key, number = match.group(1).upper(), int(match.group(2))
         row = s.execute(
-            query.where(team, Project.team_id == actor.team_id, Project.key == key).where(
-                UserStory.number == number
-            )
+            by_key, {"team_id": actor.team_id, "key": key, "number": number}
         ).one_or_none()
         if row is None:
             raise NotFound(f"No story {key}-{number} in this workspace.")
-        return row[0], row[1]
+        return row
     if ROW_ID.match(ref.strip()):
-        row = s.execute(query.where(team, UserStory.id == ref.strip())).one_or_none()
+        row = s.execute(by_id, {"team_id": actor.team_id, "id": ref.strip()}).one_or_none()
         if row is not None:
-            return row[0], row[1]
+            return row
         raise NotFound("No such story in this workspace.")
     shown = ref.strip()[:40]
     raise ValidationFailed(
         f"'{shown}' is not a story key; stories are named like WEB-7.", {"story": "KEY-N"}
     )
+
+
+def find_story(s: Session, actor: Actor, ref: str) -> tuple[UserStory, Project]:
+    """The workspace's story named "KEY-N" (any case) or by id, with its project."""
+    row = _found(s, actor, ref, _STORY_BY_KEY, _STORY_BY_ID)
+    return row[0], row[1]
 
 
 def get_story(s: Session, actor: Actor, ref: str) -> StoryView:
