@@ -418,7 +418,7 @@ def move_story(
     returned Moved says `gated`."""
     found = stories.find_story_view(s, actor, ref)
     target = stories.normalized_status(status)
-    mode = effective_settings(found.project.settings)["ready_check"]
+    mode = effective_settings(found.settings)["ready_check"]
     findings: list[Finding] = []
     gated = mode != "off" and target in READY_GATED and target != found.view.status
     if gated and not (warn_later and mode == "warn"):

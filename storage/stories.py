@@ -12,8 +12,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
-from sqlalchemy import Select, bindparam, literal, select, tuple_
+from sqlalchemy import Connection, Select, bindparam, literal, select, tuple_, update
 from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 
 from storage import audit, homes, outbox
 from storage.errors import NotFound, ValidationFailed
@@ -302,6 +304,25 @@ def story_views_query() -> Select:
     )
 
 
+# the story's columns a view shows (`view_from_row`), in the order `find_story_view` reads them
+_VIEW_STORY_COLUMNS = (
+    "id",
+    "project_id",
+    "number",
+    "title",
+    "description",
+    "acceptance_criteria",
+    "priority",
+    "story_points",
+    "tasks",
+    "tags",
+    "status",
+    "metadata",
+    "created_at",
+    "updated_at",
+)
+
+
 def view_from_row(row: Any) -> StoryView:
     story, project_key, project_name, creator, assignee = row
     return StoryView(
@@ -363,7 +384,7 @@ _STORY_BY_KEY, _STORY_BY_ID = _by_key_and_by_id(
 )
 
 
-def _found(s: Session, actor: Actor, ref: str, by_key: Select, by_id: Select) -> Any:
+def _found(s: Session | Connection, actor: Actor, ref: str, by_key: Select, by_id: Select) -> Any:
     """The row of `by_key` or `by_id` (see `_by_key_and_by_id`) for "KEY-N" or an id."""
     if not isinstance(ref, str):
         raise ValidationFailed("Name a story by its key, e.g. WEB-7.", {"story": "KEY-N"})
@@ -395,20 +416,58 @@ def find_story(s: Session, actor: Actor, ref: str) -> tuple[UserStory, Project]:
 
 @dataclass(frozen=True)
 class Found:
-    """A story found to be changed: its row, its project's and its view, in one query."""
+    """A story found to be changed: its view, and its project's settings."""
 
-    story: UserStory
-    project: Project
     view: StoryView
+    settings: dict[str, Any]
 
 
-_FOUND_BY_KEY, _FOUND_BY_ID = _by_key_and_by_id(story_views_query().add_columns(Project))
+# What a story's view shows, and its project's settings, as plain columns: no ORM object is
+# loaded (nor kept in step) for the hot write, a move
+_FOUND_BY_KEY, _FOUND_BY_ID = _by_key_and_by_id(
+    select(
+        *(UserStory.__table__.c[name] for name in _VIEW_STORY_COLUMNS),
+        Project.key,
+        Project.name,
+        Creator.slack_user_id,
+        Assignee.slack_user_id,
+        Project.settings,
+    )
+    .join(Project, Project.id == UserStory.project_id)
+    .outerjoin(Creator, Creator.id == UserStory.created_by)
+    .outerjoin(Assignee, Assignee.id == UserStory.assignee_id)
+)
 
 
 def find_story_view(s: Session, actor: Actor, ref: str) -> Found:
-    """`find_story` with the story's view as well (one query, not two)."""
-    row = _found(s, actor, ref, _FOUND_BY_KEY, _FOUND_BY_ID)
-    return Found(row[0], row[5], view_from_row(row[:5]))
+    """The story `find_story` finds, as its view (one query, on the session's connection)."""
+    s.flush()  # what the session holds is written first, as an ORM query would
+    row = _found(s.connection(), actor, ref, _FOUND_BY_KEY, _FOUND_BY_ID)
+    (id_, project_id, number, title, description, criteria, priority, points, tasks, tags,
+     status, meta, created_at, updated_at, project_key, project_name, creator, assignee,
+     settings) = row  # fmt: skip
+    view = StoryView(
+        id=id_,
+        key=f"{project_key}-{number}",
+        project_id=project_id,
+        project_key=project_key,
+        project_name=project_name,
+        number=number,
+        title=title,
+        description=description,
+        acceptance_criteria=list(criteria or []),
+        priority=priority,
+        story_points=points,
+        tasks=list(tasks or []),
+        tags=list(tags or []),
+        status=status,
+        meta=dict(meta or {}),
+        created_by_slack_id=creator,
+        assignee_slack_id=assignee,
+        created_at=created_at,
+        updated_at=updated_at,
+    )
+    return Found(view, settings or {})
 
 
 def get_story(s: Session, actor: Actor, ref: str) -> StoryView:
@@ -552,21 +611,36 @@ def move_story(s: Session, actor: Actor, ref: str, status: str) -> StoryView:
 def move_found(s: Session, actor: Actor, found: Found, status: str) -> StoryView:
     """Move a story found by `find_story_view` to `status` (a word of STATUSES).
 
-    A move is the hot write (a card's status select): what it sends while it holds the
-    writer is the update, the audit row and the change, and no read back (the view it
-    returns is the one found, moved)."""
+    A move is the hot write (a card's status select): while it holds the writer it sends
+    the update, the audit row and the change, each one prebuilt statement, and reads
+    nothing back (the view it returns is the one found, moved)."""
     before = found.view
     if status == before.status:
         return before
-    story = found.story
-    story.status = status
-    story.updated_at = utcnow()
-    s.flush()
+    now = utcnow()
+    s.connection().execute(_MOVE, {"story_id": before.id, "to_status": status, "now": now})
+    kept = s.identity_map.get(identity_key(UserStory, before.id))
+    if kept is not None:  # the session holds the story's row as an object: keep it in step
+        set_committed_value(kept, "status", status)
+        set_committed_value(kept, "updated_at", now)
     moved = {"from": before.status, "to": status}
-    audit.record(s, actor, "story.move", "story", story.id, {"key": before.key, **moved})
-    view = replace(before, status=status, updated_at=story.updated_at)
+    audit.record(s, actor, "story.move", "story", before.id, {"key": before.key, **moved})
+    view = replace(before, status=status, updated_at=now)
     outbox.record(s, actor.slack_user_id, view, "done" if status == "DONE" else "moved", moved)
     return _touches(s, actor, view)
+
+
+_STORY = UserStory.__table__.c
+_MOVE = (
+    update(UserStory.__table__)
+    .where(_STORY.id == bindparam("story_id"))
+    .values(
+        {
+            _STORY.status: bindparam("to_status"),
+            _STORY.updated_at: bindparam("now", type_=_STORY.updated_at.type),
+        }
+    )
+)
 
 
 def assign_story(s: Session, actor: Actor, ref: str, slack_user_id: str | None) -> StoryView:
