@@ -304,25 +304,6 @@ def story_views_query() -> Select:
     )
 
 
-# the story's columns a view shows (`view_from_row`), in the order `find_story_view` reads them
-_VIEW_STORY_COLUMNS = (
-    "id",
-    "project_id",
-    "number",
-    "title",
-    "description",
-    "acceptance_criteria",
-    "priority",
-    "story_points",
-    "tasks",
-    "tags",
-    "status",
-    "metadata",
-    "created_at",
-    "updated_at",
-)
-
-
 def view_from_row(row: Any) -> StoryView:
     story, project_key, project_name, creator, assignee = row
     return StoryView(
@@ -422,16 +403,20 @@ class Found:
     settings: dict[str, Any]
 
 
-# What a story's view shows, and its project's settings, as plain columns: no ORM object is
-# loaded (nor kept in step) for the hot write, a move
+# What a story's view shows, and its project's settings, as plain columns: a move (the hot
+# write) loads no ORM object, so it has none to flush or keep in step
+_STORY = UserStory.__table__.c
 _FOUND_BY_KEY, _FOUND_BY_ID = _by_key_and_by_id(
     select(
-        *(UserStory.__table__.c[name] for name in _VIEW_STORY_COLUMNS),
-        Project.key,
-        Project.name,
-        Creator.slack_user_id,
-        Assignee.slack_user_id,
-        Project.settings,
+        *(_STORY[name] for name in ("id", "project_id", "number", "title", "description")),
+        *(_STORY[name] for name in ("acceptance_criteria", "priority", "story_points", "tasks")),
+        *(_STORY[name] for name in ("tags", "status", "created_at", "updated_at")),
+        _STORY.metadata.label("meta"),
+        Project.key.label("project_key"),
+        Project.name.label("project_name"),
+        Creator.slack_user_id.label("creator"),
+        Assignee.slack_user_id.label("assignee"),
+        Project.settings.label("settings"),
     )
     .join(Project, Project.id == UserStory.project_id)
     .outerjoin(Creator, Creator.id == UserStory.created_by)
@@ -443,31 +428,8 @@ def find_story_view(s: Session, actor: Actor, ref: str) -> Found:
     """The story `find_story` finds, as its view (one query, on the session's connection)."""
     s.flush()  # what the session holds is written first, as an ORM query would
     row = _found(s.connection(), actor, ref, _FOUND_BY_KEY, _FOUND_BY_ID)
-    (id_, project_id, number, title, description, criteria, priority, points, tasks, tags,
-     status, meta, created_at, updated_at, project_key, project_name, creator, assignee,
-     settings) = row  # fmt: skip
-    view = StoryView(
-        id=id_,
-        key=f"{project_key}-{number}",
-        project_id=project_id,
-        project_key=project_key,
-        project_name=project_name,
-        number=number,
-        title=title,
-        description=description,
-        acceptance_criteria=list(criteria or []),
-        priority=priority,
-        story_points=points,
-        tasks=list(tasks or []),
-        tags=list(tags or []),
-        status=status,
-        meta=dict(meta or {}),
-        created_by_slack_id=creator,
-        assignee_slack_id=assignee,
-        created_at=created_at,
-        updated_at=updated_at,
-    )
-    return Found(view, settings or {})
+    view = view_from_row((row, row.project_key, row.project_name, row.creator, row.assignee))
+    return Found(view, row.settings or {})
 
 
 def get_story(s: Session, actor: Actor, ref: str) -> StoryView:
@@ -630,7 +592,6 @@ def move_found(s: Session, actor: Actor, found: Found, status: str) -> StoryView
     return _touches(s, actor, view)
 
 
-_STORY = UserStory.__table__.c
 _MOVE = (
     update(UserStory.__table__)
     .where(_STORY.id == bindparam("story_id"))
