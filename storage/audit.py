@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.orm import Session
 
 from storage.errors import ValidationFailed
@@ -18,6 +18,18 @@ if TYPE_CHECKING:
     from storage.users import Actor
 
 MAX_TEXT_IN_DETAILS = 300
+_AUDIT = AuditLog.__table__.c
+_ENTRY = insert(AuditLog.__table__).values(
+    {
+        _AUDIT.team_id: bindparam("team_id"),
+        _AUDIT.user_id: bindparam("user_id"),
+        _AUDIT.action: bindparam("action"),
+        _AUDIT.resource_type: bindparam("resource_type"),
+        _AUDIT.resource_id: bindparam("resource_id"),
+        _AUDIT.metadata: bindparam("details", type_=_AUDIT.metadata.type),
+        _AUDIT.created_at: bindparam("created_at", type_=_AUDIT.created_at.type),
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -57,19 +69,23 @@ def record(
     resource_id: str | None,
     details: dict[str, Any] | None = None,
 ) -> None:
-    """Add the audit row for a change made by `actor` (flushed with the change)."""
-    s.add(
-        AuditLog(
-            team_id=actor.team_id,
-            user_id=actor.user_id,
-            action=action,
-            resource_type=resource_type,
-            resource_id=resource_id,
-            details=jsonable(details or {}),
-            created_at=utcnow(),
-        )
-    )
+    """Write the audit row for a change made by `actor`, after the change (flushed first).
+
+    One prebuilt insert, not an ORM object and a flush: every change writes one while it
+    holds the writer, and the unit of work cost more than the insert (bench.ready_move)."""
     s.flush()
+    s.connection().execute(
+        _ENTRY,
+        {
+            "team_id": actor.team_id,
+            "user_id": actor.user_id,
+            "action": action,
+            "resource_type": resource_type,
+            "resource_id": resource_id,
+            "details": jsonable(details or {}),
+            "created_at": utcnow(),
+        },
+    )
 
 
 def list_audit(s: Session, actor: Actor, limit: int = 20) -> list[AuditEntry]:

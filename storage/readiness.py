@@ -416,17 +416,16 @@ def move_story(
     `warn_later`: under `warn` the findings are left for the caller to read after the
     write (`story_readiness`), so the look-alike query does not hold SQLite's writer; the
     returned Moved says `gated`."""
-    story, project = stories.find_story(s, actor, ref)
+    found = stories.find_story_view(s, actor, ref)
     target = stories.normalized_status(status)
-    mode = effective_settings(project.settings)["ready_check"]
+    mode = effective_settings(found.settings)["ready_check"]
     findings: list[Finding] = []
-    gated = mode != "off" and target in READY_GATED and target != story.status
+    gated = mode != "off" and target in READY_GATED and target != found.view.status
     if gated and not (warn_later and mode == "warn"):
-        current = stories.get_story(s, actor, story.id)
-        findings = story_readiness(s, actor, current)
+        findings = story_readiness(s, actor, found.view)
         if findings and mode == "require" and not override:
-            raise NotReady(current, target, findings)
-    moved = stories.move_story(s, actor, story.id, target)
+            raise NotReady(found.view, target, findings)
+    moved = stories.move_found(s, actor, found, target)
     overridden = bool(findings) and mode == "require"
     if overridden:
         audit.record(

@@ -136,6 +136,22 @@ def test_move_story(world) -> None:
     assert world.audit_actions()[-2:] == ["story.move", "story.move"]
 
 
+def test_a_move_keeps_the_story_the_session_holds_in_step(world) -> None:
+    """A move writes with a plain update: a story the session already holds as an object
+    (created, or read, in the same write) shows the new status, and the move is as read
+    back."""
+    world.project(world.alice, "Web", key="WEB")
+    with world.db.write() as s:
+        made = stories.create_story(s, world.bob, "web", {"title": "Log in", "description": "d"})
+        held = s.get(UserStory, made.id)
+        moved = stories.move_story(s, world.carol, "web-1", "done")
+        assert (held.status, held.updated_at) == ("DONE", moved.updated_at)
+        assert s.scalars(select(UserStory).where(UserStory.id == made.id)).one().status == "DONE"
+    with world.db.read() as s:
+        assert stories.get_story(s, world.carol, "WEB-1") == moved
+    assert moved.updated_at > made.updated_at and moved.key == "WEB-1"
+
+
 def test_assign_creates_unseen_member_and_unassigns(world) -> None:
     world.project(world.alice, "Web", key="WEB")
     world.story(world.bob, "web")
