@@ -12,6 +12,7 @@ threads as waitress has), for bench/stacks.py.
 from __future__ import annotations
 
 import argparse
+import gc
 import re
 import sys
 
@@ -83,6 +84,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     from waitress import serve
 
+    gc.freeze()  # as `autodevhub serve`
     adjustments = {**waitress_settings(settings.http_threads), "ident": "bare"}
     serve(wsgi, host=args.host, port=args.port, **adjustments)
     return 0

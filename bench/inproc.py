@@ -124,6 +124,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--top", type=int, default=40)
     parser.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite")
+    parser.add_argument(
+        "--no-kept-pages", action="store_true",
+        help="keep no list page (bot/pages.py): what a list costs after a change",
+    )  # fmt: skip
     args = parser.parse_args(argv)
 
     backlog = cached_backlog(
@@ -140,6 +144,11 @@ def main(argv: list[str] | None = None) -> int:
         from bot.settings import Settings
         from storage.db import Database
 
+        if args.no_kept_pages:
+            from bot import commands
+            from bot.pages import KeptPages
+
+            commands.FIRST_PAGES = KeptPages(size=0)
         settings = Settings()
         db = Database(settings.database_url)
         app = make_wsgi_app(settings, db)
@@ -180,14 +189,16 @@ def main(argv: list[str] | None = None) -> int:
             profiler.enable()
             measure(app, draw("app"), wait_idle)
             profiler.disable()
-        homes.stop() if hasattr(homes, "stop") else None
+        homes.wait_idle(10)
+        db.dispose()
     finally:
         here.send("stop")
         fake_process.join(10)
         drop_work_copy(backlog)
 
-    print(f"\n### {scenario.name}, one thread, {args.requests} requests ({args.database}, load "
-          f"{machine()['loadavg']})\n")  # fmt: skip
+    kept = ", no kept pages" if args.no_kept_pages else ""
+    print(f"\n### {scenario.name}, one thread, {args.requests} requests "
+          f"({args.database}{kept}, load {machine()['loadavg']})\n")  # fmt: skip
     bare_cpu = min(f[0] for f in figures["bare"])
     app_cpu = min(f[0] for f in figures["app"])
     print(f"bare: CPU {bare_cpu:.3f} ms/request (runs: "

@@ -627,7 +627,7 @@ def list_stories(s: Session, actor: Actor, rest: list[str], channel_id: str | No
     if project is None:
         return _first_page(s, actor, filters)
     filters["project_ref"] = project.id
-    if not is_read_only(s):
+    if not is_read_only(s) or not project.content_version:  # 0: no stamp of its own yet
         return _first_page(s, actor, filters, project)
     # kept for this version of the project's stories (bot/pages.py): never stale
     key = (actor.team_id, project.id, project.content_version, project.key, project.name,

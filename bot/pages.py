@@ -22,7 +22,8 @@ from typing import Generic, TypeVar
 
 Page = TypeVar("Page")
 
-# about 5 kB of Block Kit a page: a few MB at most
+# a page keeps its 10 story views (descriptions included) and, while it is kept, its Block
+# Kit (about 5 kB): some tens of MB at the very most
 KEPT_PAGES = 512
 
 
@@ -48,10 +49,3 @@ class KeptPages(Generic[Page]):
             if len(self._pages) > self._size:
                 self._pages.popitem(last=False)
         return page
-
-    def clear(self) -> None:
-        with self._lock:
-            self._pages.clear()
-
-    def __len__(self) -> int:
-        return len(self._pages)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import hashlib
 import hmac
 import json
@@ -403,6 +404,10 @@ def main(settings: Settings, host: str | None = None, port: int | None = None) -
 
     from waitress import serve
 
+    # What start-up made (modules, the app, SQLAlchemy's mappers) lives as long as the
+    # process: out of the collector's sight, a full collection no longer walks it (~90 ms
+    # with every thread stopped, a pause each request in flight then waits out)
+    gc.freeze()
     try:
         serve(wsgi_app, host=host, port=port, **waitress_settings(settings.http_threads))
     finally:

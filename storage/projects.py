@@ -353,6 +353,9 @@ class ProjectRef:
     content_version: int
 
 
+_LINKED_REF = _REF.where(Project.channel_id == bindparam("channel_id"))
+
+
 def request_ref(
     s: Session, actor: Actor, ref: str | None, channel_id: str | None
 ) -> ProjectRef | None:
@@ -365,9 +368,6 @@ def request_ref(
     else:
         return None
     return ProjectRef(*row) if row is not None else None
-
-
-_LINKED_REF = _REF.where(Project.channel_id == bindparam("channel_id"))
 
 
 def project_for_request(

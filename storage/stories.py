@@ -607,7 +607,9 @@ def move_found(s: Session, actor: Actor, found: Found, status: str) -> StoryView
     if status == before.status:
         return before
     now = utcnow()
-    s.connection().execute(_MOVE, {"story_id": before.id, "to_status": status, "now": now})
+    moved = s.connection().execute(_MOVE, {"story_id": before.id, "to_status": status, "now": now})
+    if moved.rowcount != 1:  # deleted since it was found (PostgreSQL: by a commit in between)
+        raise NotFound(f"No story {before.key} in this workspace.")
     kept = s.identity_map.get(identity_key(UserStory, before.id))
     if kept is not None:  # the session holds the story's row as an object: keep it in step
         set_committed_value(kept, "status", status)

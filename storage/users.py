@@ -5,9 +5,11 @@ from __future__ import annotations
 import threading
 import time
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import bindparam, func, select, text
+from sqlalchemy import bindparam, event, func, select, text
 from sqlalchemy.orm import Session
 
 from storage import audit
@@ -169,24 +171,29 @@ class KnownMembers:
     """Members already seen, for reads: a read answers without looking its member up again
     for `ttl` seconds.
 
-    What can go stale is a role: a member made ADMIN here is forgotten at once (grant_admin),
-    but another process (a replica) treats them as a USER until its entry expires, so for
-    at most `ttl` seconds an admin-only read there is refused. Members are never demoted
-    or deleted by the app. Writes never use this: they get-or-create their member in their
-    own transaction (`ensure_user`), so a row they point at exists.
+    What can go stale is a role: a member made ADMIN here is forgotten when the grant
+    commits (grant_admin), but another process (a replica) treats them as a USER until its
+    entry expires, so for at most `ttl` seconds an admin-only read there is refused. The app
+    never demotes or deletes a member; a restore may, and a process that had the database
+    open then acts on what it knew for at most `ttl` seconds, for reads only. Writes never
+    use this: they get-or-create their member in their own transaction (`ensure_user`), so
+    a row they point at exists.
     """
 
-    def __init__(self, ttl: float = 10.0, size: int = 10_000) -> None:
+    def __init__(
+        self, ttl: float = 10.0, size: int = 10_000, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.ttl = ttl
+        self._clock = clock
         self._size = size
-        self._seen: dict[tuple[str, str], tuple[float, Actor]] = {}
+        self._seen: dict[tuple[Any, str, str], tuple[float, Actor]] = {}
         self._lock = threading.Lock()
 
     def actor(self, s: Session, team_id: str, slack_user_id: str) -> Actor:
         """get_actor, from memory when seen within `ttl` seconds."""
-        key = (team_id, slack_user_id)
+        key = (s.get_bind().url, team_id, slack_user_id)  # the database too (tests have many)
         seen = self._seen.get(key)
-        now = time.monotonic()
+        now = self._clock()
         if seen is not None and now - seen[0] < self.ttl:
             return seen[1]
         actor = get_actor(s, team_id, slack_user_id)
@@ -197,8 +204,16 @@ class KnownMembers:
         return actor
 
     def forget(self, team_id: str, slack_user_id: str) -> None:
+        """Forget the member, in every database this process knows."""
         with self._lock:
-            self._seen.pop((team_id, slack_user_id), None)
+            for key in [k for k in self._seen if k[1:] == (team_id, slack_user_id)]:
+                del self._seen[key]
+
+    def forget_when_committed(self, s: Session, team_id: str, slack_user_id: str) -> None:
+        """Forget the member now and again once `s` commits: a read in between (which saw
+        the old row) may have kept them."""
+        self.forget(team_id, slack_user_id)
+        event.listen(s, "after_commit", lambda _s: self.forget(team_id, slack_user_id), once=True)
 
 
 KNOWN_MEMBERS = KnownMembers()
@@ -211,7 +226,7 @@ def grant_admin(s: Session, actor: Actor, slack_user_id: str) -> Actor:
     if user.role != "ADMIN":
         user.role = "ADMIN"
         s.flush()
-        KNOWN_MEMBERS.forget(actor.team_id, slack_user_id)
+        KNOWN_MEMBERS.forget_when_committed(s, actor.team_id, slack_user_id)
         audit.record(
             s,
             actor,

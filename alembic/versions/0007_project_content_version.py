@@ -24,12 +24,18 @@ test_query_plans.py caught `list mine` leaving the assignee index). No foreign k
 project's deletion deletes its stories, whose triggers write its version once more; the
 row left is 40 bytes.
 
-SQLite: row-level triggers (it has no statement-level ones); an import of 10,000 stories
-rewrites the version 10,000 times in its transaction, a few milliseconds. PostgreSQL:
-statement-level triggers with transition tables, one upsert per statement. On PostgreSQL the
-version row's lock is held to the end of the transaction, so concurrent changes to one
-project's stories queue for it (creating a story already did: it takes the project's next
-number from its row).
+SQLite: row-level triggers (it has no statement-level ones); a new story's version is
+written twice (the search index's insert trigger updates the row it indexes), so an import
+of 10,000 stories writes the version 20,000 times in its transaction, a few milliseconds.
+PostgreSQL: statement-level triggers with transition tables, one upsert per statement, in
+project order. On PostgreSQL a version row's lock is held to the end of the transaction, so
+concurrent changes to one project's stories now queue for it (moves, edits and assignments
+included; before, only creates did, for the project's next number), and a long import holds
+off the moves in its project until it commits. Statements that change stories of several
+projects lock their versions in project order; two transactions each changing stories of
+two projects in opposite orders can still deadlock, as they could on the stories' rows.
+A project's pages are kept only from version stamps; 0 (none yet) is never kept, and the
+upgrade gives every existing project a stamp.
 
 Note for later revisions, as 0005's: a batch (copy-and-move) migration of user_stories on
 SQLite drops these triggers; recreate them with this revision's create_triggers().
@@ -62,11 +68,13 @@ SQLITE_TRIGGERS = {
     END""",
 }
 
+PG_STAMP = "floor(random() * 4611686018427387903)::bigint"
 # the transition tables a statement-level trigger sees (each only those its event has)
 PG_UPSERT = """
         INSERT INTO project_versions (project_id, version)
         SELECT project_id, floor(random() * 4611686018427387903)::bigint
         FROM (SELECT DISTINCT project_id FROM {rows}) AS changed_projects
+        ORDER BY project_id
         ON CONFLICT (project_id) DO UPDATE SET version = EXCLUDED.version;"""
 POSTGRES_FUNCTION = f"""
 CREATE FUNCTION bump_project_version() RETURNS trigger AS $$
@@ -115,6 +123,11 @@ def upgrade() -> None:
         sa.Column("project_id", sa.String(length=32), nullable=False),
         sa.Column("version", sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint("project_id", name=op.f("pk_project_versions")),
+    )
+    # every project a stamp of its own now: 0 ("no version yet") is never kept (bot/pages.py)
+    stamp = STAMP if op.get_bind().dialect.name == "sqlite" else PG_STAMP
+    op.execute(
+        f"INSERT INTO project_versions (project_id, version) SELECT id, {stamp} FROM projects"
     )
     create_triggers()
 

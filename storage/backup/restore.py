@@ -207,6 +207,13 @@ def _replace_contents(
                 )
                 done += rows[table]
                 progress(RESTORING, done, total)
+            # every project's stories changed: new content versions (migration 0007), so no
+            # process answers a list from a page kept before (the backup's versions were
+            # copied with it, and a project may have had the same one when a page was kept)
+            live.execute(
+                "INSERT OR REPLACE INTO main.project_versions (project_id, version) "
+                "SELECT id, random() & 4611686018427387903 FROM main.projects"
+            )
             live.execute("COMMIT")
             return only_kept
         except BaseException:
@@ -244,7 +251,8 @@ def restore_backup(
     if not is_sqlite(url):
         raise RestoreRefused(
             "This database is PostgreSQL: restore an autodevhub_*.pgdump with pg_restore, e.g. "
-            '`pg_restore --clean --if-exists --no-owner -d "$DATABASE_URL" FILE`.'
+            '`pg_restore --clean --if-exists --no-owner --single-transaction -d "$DATABASE_URL" '
+            "FILE`, with every serve stopped (their kept lists are not told)."
         )
     db_path = sqlite_path(url)
     if db_path is None:

@@ -464,3 +464,27 @@ def test_a_killed_restores_scratch_folder_does_not_block_the_next(
     (left / db_path.name).write_bytes(b"half")  # what a killed restore leaves
     assert restore_backup(sqlite_db.url, backup_file).problems == []
     assert not left.exists()
+
+
+def test_a_restore_gives_every_project_a_new_content_version(
+    sqlite_db: Database, backup_file: Path
+) -> None:
+    """A list kept in a running serve is kept under its project's content version (bot/
+    pages.py): after a restore no project may have a version a page was kept under, the
+    backup's own included (it may hold the versions of another state: a backup made before
+    migration 0007 has none, and every project would read as 0)."""
+    from storage.models import ProjectVersion
+
+    def versions() -> dict[str, int]:
+        with sqlite_db.read() as s:
+            return dict(s.execute(select(ProjectVersion.project_id, ProjectVersion.version)).all())
+
+    with sqlite3.connect(sqlite_path(sqlite_db.url)) as raw:
+        raw.execute("DELETE FROM project_versions")  # as a database upgraded from 0006 had it
+    before = versions()
+    report = restore_backup(sqlite_db.url, backup_file, force=True)
+    assert report.problems == []
+    after = versions()
+    backed_up = set(after)
+    assert backed_up and all(after.values())
+    assert not {p: v for p, v in after.items() if before.get(p) == v}

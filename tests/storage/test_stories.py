@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from storage import projects, stories
 from storage.errors import NotFound, PermissionDenied, ValidationFailed
@@ -150,6 +150,23 @@ def test_a_move_keeps_the_story_the_session_holds_in_step(world) -> None:
     with world.db.read() as s:
         assert stories.get_story(s, world.carol, "WEB-1") == moved
     assert moved.updated_at > made.updated_at and moved.key == "WEB-1"
+
+
+def test_a_story_deleted_between_its_read_and_its_move_is_not_moved(world) -> None:
+    """On PostgreSQL another transaction can delete the story between the move's read and
+    its update: the move then changes nothing, and writes no audit row and no change."""
+    from storage.models import AuditLog, StoryChange
+
+    world.project(world.alice, "Web", key="WEB")
+    world.story(world.bob, "web")
+    with pytest.raises(NotFound, match="WEB-1"), world.db.write() as s:
+        found = stories.find_story_view(s, world.carol, "WEB-1")
+        s.execute(delete(UserStory).where(UserStory.id == found.view.id))
+        stories.move_found(s, world.carol, found, "DONE")
+    with world.db.read() as s:
+        assert s.scalar(select(func.count()).select_from(UserStory)) == 1
+        assert s.scalar(select(func.count()).where(AuditLog.action == "story.move")) == 0
+        assert s.scalar(select(func.count()).select_from(StoryChange)) == 0
 
 
 def test_assign_creates_unseen_member_and_unassigns(world) -> None:

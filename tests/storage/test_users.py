@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
-from storage.errors import PermissionDenied, ValidationFailed
+from storage.errors import NotFound, PermissionDenied, ValidationFailed
 from storage.models import User
-from storage.users import ensure_user, get_actor, grant_admin, workspace_admins
+from storage.users import (
+    KNOWN_MEMBERS,
+    KnownMembers,
+    ensure_user,
+    get_actor,
+    grant_admin,
+    workspace_admins,
+)
 
 
 def test_first_member_of_each_workspace_is_admin(world) -> None:
@@ -102,3 +109,34 @@ def test_profile_text_is_cleaned(world) -> None:
     with world.db.read() as s:
         dave = s.scalars(select(User).where(User.slack_user_id == "UDAVE")).one()
     assert dave.display_name == "Dave" and len(dave.first_name) == 255
+
+
+def test_known_members_are_kept_for_reads_until_they_expire(world) -> None:
+    """A read's member comes from memory for `ttl` seconds: a change made elsewhere (another
+    process) shows once the entry expires."""
+    now = [100.0]
+    known = KnownMembers(ttl=10.0, clock=lambda: now[0])
+    with world.db.read() as s:
+        assert known.actor(s, "T1", "UBOB") == world.bob
+    with world.db.write() as s:  # as another process would, past this one's memory
+        s.execute(update(User).where(User.slack_user_id == "UBOB").values(role="ADMIN"))
+    with world.db.read() as s:
+        assert not known.actor(s, "T1", "UBOB").is_admin  # kept
+        now[0] += 10.0
+        assert known.actor(s, "T1", "UBOB").is_admin  # expired, read again
+        with pytest.raises(NotFound):
+            known.actor(s, "T1", "UNEVERSEEN")  # an unseen member is not kept as anything
+
+
+def test_a_member_made_admin_is_forgotten_when_the_grant_commits(world) -> None:
+    """A read between the grant and its commit sees (and keeps) the old role: the member is
+    forgotten again once the grant commits, so the next read sees ADMIN."""
+    KNOWN_MEMBERS.forget("T1", "UCAROL")  # (kept by an earlier test on the same database URL)
+    with world.db.read() as s:
+        assert not KNOWN_MEMBERS.actor(s, "T1", "UCAROL").is_admin
+    with world.db.write() as w:
+        grant_admin(w, world.alice, "UCAROL")
+        with world.db.read() as s:  # before the commit: the old row, kept again
+            assert not KNOWN_MEMBERS.actor(s, "T1", "UCAROL").is_admin
+    with world.db.read() as s:
+        assert KNOWN_MEMBERS.actor(s, "T1", "UCAROL").is_admin
