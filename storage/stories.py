@@ -394,16 +394,11 @@ def _ref_params(actor: Actor, parsed: tuple[str, int] | str) -> dict[str, Any]:
 _STORY_BY_KEY, _STORY_BY_ID = _by_ref(
     select(UserStory, Project).join(Project, Project.id == UserStory.project_id)
 )
-_VIEW_BY_KEY, _VIEW_BY_ID = _by_ref(story_views_query())
 
 
 def find_story(s: Session, actor: Actor, ref: str) -> tuple[UserStory, Project]:
     """The workspace's story named "KEY-N" (any case) or by id, with its project."""
-    parsed = _parsed_ref(ref)
-    query = _STORY_BY_KEY if isinstance(parsed, tuple) else _STORY_BY_ID
-    row = s.execute(query, _ref_params(actor, parsed)).one_or_none()
-    if row is None:
-        raise _not_found(parsed)
+    row = _found(s, actor, ref, _STORY_BY_KEY, _STORY_BY_ID)
     return row[0], row[1]
 
 
@@ -456,12 +451,7 @@ def find_story_view(s: Session, actor: Actor, ref: str) -> Found:
 
 def get_story(s: Session, actor: Actor, ref: str) -> StoryView:
     """The view of a story named as find_story names it, in one query (project, people)."""
-    parsed = _parsed_ref(ref)
-    query = _VIEW_BY_KEY if isinstance(parsed, tuple) else _VIEW_BY_ID
-    row = s.execute(query, _ref_params(actor, parsed)).one_or_none()
-    if row is None:
-        raise _not_found(parsed)
-    return view_from_row(row)
+    return find_story_view(s, actor, ref).view
 
 
 def _next_number(s: Session, project: Project) -> int:

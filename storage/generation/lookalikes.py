@@ -9,6 +9,7 @@ from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Session
 
 from storage.generation.queue import get_request
+from storage.search import FORCE_CUSTOM_PLAN
 from storage.users import Actor
 
 # A draft is flagged "looks like KEY-N" when this share of its title words are in that story.
@@ -55,7 +56,6 @@ ORDER BY us.created_at DESC
 LIMIT :ranked
 """
 )
-CUSTOM_PLAN = sql_text("SET LOCAL plan_cache_mode = force_custom_plan")
 
 _WORDS = re.compile(r"[a-z0-9]{2,}")  # words of two characters or more
 _STOPWORDS = frozenset(
@@ -109,7 +109,7 @@ def draft_lookalikes(s: Session, actor: Actor, request_id: str) -> list[list[dic
     stories = request.response_data.get("stories", [])
     sqlite = s.get_bind().dialect.name == "sqlite"
     if not sqlite:  # as in storage/search.py: plan each query for its words, not for any
-        s.execute(CUSTOM_PLAN)
+        s.execute(FORCE_CUSTOM_PLAN)
     return [
         _lookalikes(s, actor, request.project_id, story.get("title", ""), sqlite=sqlite)
         for story in stories
@@ -152,6 +152,6 @@ def title_lookalikes(
     first), leaving out `exclude_key` (the story itself). One query."""
     sqlite = s.get_bind().dialect.name == "sqlite"
     if not sqlite:
-        s.execute(CUSTOM_PLAN)
+        s.execute(FORCE_CUSTOM_PLAN)
     found = _lookalikes(s, actor, project_id, title, sqlite=sqlite, shown=SHOWN + 1)
     return [f for f in found if f["key"] != exclude_key][:SHOWN]
