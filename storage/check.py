@@ -316,7 +316,10 @@ def main(database_url: str, *, repair: bool = False, analyze_too: bool = False) 
         if not problems:
             with db.read() as s:
                 stories = s.scalar(text("SELECT count(*) FROM user_stories"))
-            print(f"OK: integrity, foreign keys and the search index of {stories} stories.")
+            print(
+                "OK: integrity, foreign keys, project versions and the search index of "
+                f"{stories} stories."
+            )
             return 0
         for problem in problems:
             print(f"PROBLEM: {problem}")

@@ -252,7 +252,8 @@ def restore_backup(
         raise RestoreRefused(
             "This database is PostgreSQL: restore an autodevhub_*.pgdump with pg_restore, e.g. "
             '`pg_restore --clean --if-exists --no-owner --single-transaction -d "$DATABASE_URL" '
-            "FILE`, with every serve stopped (their kept lists are not told)."
+            "FILE`, with every `autodevhub serve` stopped: a running one would go on "
+            "answering `/story list` from pages it kept before the restore."
         )
     db_path = sqlite_path(url)
     if db_path is None:
