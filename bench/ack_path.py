@@ -335,6 +335,51 @@ def wait_quiet(fake: FakeSlackAPI, quiet: float = 1.5, timeout: float = 60.0) ->
         time.sleep(0.1)
 
 
+def writer_totals(server: ServeProcess) -> dict[str, tuple[float, float, float]]:
+    """operation -> (write units, seconds held, seconds waited), from the server's /metrics."""
+    from urllib.request import urlopen
+
+    from prometheus_client.parser import text_string_to_metric_families
+
+    with urlopen(server.url + "/metrics", timeout=10) as answer:
+        exposition = answer.read().decode()
+    totals: dict[str, list[float]] = {}
+    for family in text_string_to_metric_families(exposition):
+        if family.name not in ("autodevhub_db_write_seconds", "autodevhub_db_writer_wait_seconds"):
+            continue
+        for sample in family.samples:
+            op = sample.labels.get("operation", "?")
+            row = totals.setdefault(op, [0.0, 0.0, 0.0])
+            if family.name == "autodevhub_db_write_seconds":
+                if sample.name.endswith("_count"):
+                    row[0] = sample.value
+                elif sample.name.endswith("_sum"):
+                    row[1] = sample.value
+            elif sample.name.endswith("_sum"):
+                row[2] = sample.value
+    return {op: (n, held, waited) for op, (n, held, waited) in totals.items()}
+
+
+def writer_use(
+    before: dict[str, tuple[float, float, float]],
+    after: dict[str, tuple[float, float, float]],
+    seconds: float,
+) -> tuple[float, list[str]]:
+    """(share of `seconds` the writer was held, a line per operation that wrote)."""
+    lines, busy = [], 0.0
+    for op, (n, held, waited) in sorted(after.items(), key=lambda kv: -kv[1][1]):
+        n0, held0, waited0 = before.get(op, (0.0, 0.0, 0.0))
+        units = n - n0
+        if units <= 0:
+            continue
+        busy += held - held0
+        lines.append(
+            f"{op}: {units:.0f} writes, held {(held - held0) * 1000 / units:.2f} ms, "
+            f"waited {(waited - waited0) * 1000 / units:.2f} ms each"
+        )
+    return busy / seconds if seconds else float("nan"), lines
+
+
 def run_once(
     fake: FakeSlackAPI,
     server: ServeProcess,
@@ -361,9 +406,18 @@ def run_once(
         first_number=RUN_NUMBER * 10_000_000,
     )
     idle = idle_cpu_rate(server)
+    writes_before = writer_totals(server) if stack == "app" else {}
     cpu_before, t_before = server.cpu_seconds(), time.monotonic()
     result = run_in_subprocess(spec)
     wait_quiet(fake)  # answers behind the ack arrive; the next run starts on an idle server
+    if stack == "app":
+        # what the writer did over the run (warm-up and the work after the acks included),
+        # as a share of the time the load was sent
+        share, lines = writer_use(writes_before, writer_totals(server), warmup + duration)
+        span = warmup + duration
+        print(f"    writer held {share:.0%} of the load's {span:.0f} s", file=sys.stderr)
+        for line in lines[:6]:
+            print(f"      {line}", file=sys.stderr)
     served = result.warmup_requests + len(result.latencies)
     cpu = server.cpu_seconds() - cpu_before - idle * (time.monotonic() - t_before)
     lat = result.latencies

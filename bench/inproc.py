@@ -151,6 +151,8 @@ def main(argv: list[str] | None = None) -> int:
             commands.FIRST_PAGES = KeptPages(size=0)
         settings = Settings()
         db = Database(settings.database_url)
+        held: dict[str, list[float]] = {}  # operation -> seconds each write held the writer
+        db.observe_writes(lambda op, _waited, seconds: held.setdefault(op, []).append(seconds))
         app = make_wsgi_app(settings, db)
         bare = make_wsgi_app(settings, db, bare_app(settings))
         pool = app.bolt_app.listener_pool  # type: ignore[attr-defined]
@@ -180,6 +182,7 @@ def main(argv: list[str] | None = None) -> int:
 
         measure(app, draw("app", 200), wait_idle)  # warm up caches and connections
         measure(bare, draw("bare", 200), None)
+        held.clear()
         figures = {}
         for _ in range(2):  # alternate, twice
             figures.setdefault("bare", []).append(measure(bare, draw("bare"), None))
@@ -206,6 +209,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"app:  CPU {app_cpu:.3f} ms/request (runs: "
           f"{', '.join(f'{f[0]:.3f}' for f in figures['app'])}), {app_cpu / bare_cpu:.1f}x bare; "
           f"non-2xx {figures['app'][-1][2]}")  # fmt: skip
+    for op, seconds in sorted(held.items(), key=lambda kv: -sum(kv[1])):
+        print(f"  writer held by {op}: {len(seconds)} writes, "
+              f"mean {sum(seconds) * 1000 / len(seconds):.2f} ms")  # fmt: skip
     if args.profile:
         out = io.StringIO()
         pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(args.top)

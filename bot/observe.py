@@ -28,6 +28,19 @@ DB_SECONDS = Histogram(
     ["operation"],
     buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
+WRITER_WAIT_SECONDS = Histogram(
+    "autodevhub_db_writer_wait_seconds",
+    "Time a write unit of work waited for its turn at SQLite's one writer, by operation",
+    ["operation"],
+    buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+WRITE_SECONDS = Histogram(
+    "autodevhub_db_write_seconds",
+    "Time a write unit of work held the writer (SQLite) or its transaction (PostgreSQL), "
+    "from its start to its commit or rollback, by operation",
+    ["operation"],
+    buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
 SHAPE_CHARS = 400
 DEFAULT_SLOW_MS = 1000.0
 _SLOW_MS: weakref.WeakKeyDictionary[Any, float] = weakref.WeakKeyDictionary()  # engine: ms
@@ -47,6 +60,7 @@ def open_database(settings: Settings, holder: str) -> Database:
 
 def observe(db: Database, *, slow_ms: float) -> None:
     """Time every statement on `db`'s engines; log the ones over `slow_ms` milliseconds."""
+    db.observe_writes(_write_done)
     for engine in (db.write_engine, db.read_engine):
         if engine not in _SLOW_MS:
             event.listen(engine, "before_cursor_execute", _before)
@@ -67,6 +81,11 @@ def _after(conn: Any, cursor: Any, statement: str, params: Any, context: Any, ma
     DB_SECONDS.labels(operation).observe(seconds)
     if seconds * 1000 >= _SLOW_MS.get(conn.engine, DEFAULT_SLOW_MS):
         log.warning("slow query: %s took %.0f ms: %s", operation, seconds * 1000, shape(statement))
+
+
+def _write_done(operation: str, waited: float, held: float) -> None:
+    WRITER_WAIT_SECONDS.labels(operation).observe(waited)
+    WRITE_SECONDS.labels(operation).observe(held)
 
 
 def shape(statement: str) -> str:

@@ -29,7 +29,7 @@ from bot.settings import Settings
 from storage.db import Database, passed_over
 from storage.errors import DomainError, NotFound
 from storage.homes import touched_homes
-from storage.sessions import create_session, delete_session, load_session
+from storage.sessions import create_session, take_session
 from storage.users import KNOWN_MEMBERS, Actor, ensure_user
 
 passed_over(__name__)  # a listener's writes are timed under the listener's own name
@@ -104,10 +104,11 @@ class Request:
             return None
 
     @contextlib.contextmanager
-    def write(self, *, refresh: bool = True) -> Iterator[Session]:
+    def write(self, *, refresh: bool = True, operation: str | None = None) -> Iterator[Session]:
         """A write transaction; once it commits, the Homes its changes touched are
-        republished (with `refresh=False`, when `refresh_homes` is called)."""
-        with self.db.write() as s:
+        republished (with `refresh=False`, when `refresh_homes` is called). It is timed
+        under `operation` (default: the function that opened it)."""
+        with self.db.write(operation) as s:
             yield s
             self.touched += touched_homes(s)
         if refresh:
@@ -148,8 +149,7 @@ class Request:
         """What the submitted modal's opener kept; from now on this request answers where
         the modal was opened from (its `origin`). The token is spent with this write."""
         token = (self.body.get("view") or {}).get("private_metadata") or ""
-        data = load_session(s, actor, token, MODAL_KIND)
-        delete_session(s, actor, token)
+        data = take_session(s, actor, token, MODAL_KIND)
         # (a modal opened before origins were kept under "origin" kept them at the top)
         opener = Origin.from_kept(data.get("origin") or data)
         if not opener.user_id:
@@ -185,13 +185,15 @@ def submits(
     `fields` are the form's inputs (the view's own input blocks count when it has them);
     an error that names none goes under the first of `fallback` present in the view."""
 
+    operation = f"{save.__module__}.{save.__qualname__}"  # what the metrics call its write
+
     def listener(ack: Any, body: dict, context: BoltContext, client: WebClient) -> None:
         request = Request.of(body, context, client)
         shown = input_block_ids(body.get("view") or {}) or fields
         under = next((name for name in fallback if name in shown), shown[0])
         with (
             answering.inline_errors(ack, shown, under, form) as outcome,
-            request.write(refresh=False) as s,
+            request.write(refresh=False, operation=operation) as s,
         ):
             then = save(request, s)
         if not outcome["ok"]:

@@ -6,6 +6,7 @@ import contextlib
 import os
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from pathlib import Path
@@ -128,6 +129,7 @@ class Database:
         # a read's session says so (`is_read_only`): what it reads may be kept for later reads
         self._read = sessionmaker(self.read_engine, expire_on_commit=False, info={READ_ONLY: True})
         self._on_dispose: list[Callable[[], None]] = []
+        self._write_observers: list[Callable[[str, float, float], None]] = []
 
     @property
     def dialect(self) -> str:
@@ -140,13 +142,31 @@ class Database:
     @contextlib.contextmanager
     def write(self, operation: str | None = None) -> Iterator[Session]:
         """One write unit of work: commits on success, rolls back on any error. Its
-        statements are timed under `operation` (default: the function that opened it)."""
-        token = OPERATION.set(operation or _caller())
+        statements are timed under `operation` (default: the function that opened it), and
+        so is the unit itself: how long it waited for its turn at the writer, and how long
+        it held it (`observe_writes`)."""
+        name = operation or _caller()
+        token = OPERATION.set(name)
+        asked = time.perf_counter()
         try:
-            with self._writer_turn, self._write.begin() as session:
-                yield session
+            with self._writer_turn:
+                got = time.perf_counter()
+                try:
+                    with self._write.begin() as session:
+                        yield session
+                finally:
+                    held = time.perf_counter() - got
+                    for observer in self._write_observers:
+                        observer(name, got - asked, held)
         finally:
             OPERATION.reset(token)
+
+    def observe_writes(self, observer: Callable[[str, float, float], None]) -> None:
+        """Call `observer(operation, waited, held)` after each write unit of work, in seconds:
+        the wait for this process's turn at SQLite's one writer (0 on PostgreSQL), and the
+        time from the turn (or the start) to the commit or rollback. Once per observer."""
+        if observer not in self._write_observers:
+            self._write_observers.append(observer)
 
     @contextlib.contextmanager
     def read(self, operation: str | None = None) -> Iterator[Session]:

@@ -279,17 +279,54 @@ def _lookups(ref: str) -> Iterator[tuple[str, str]]:
     yield "name", re.sub(r"\s+", " ", ref).casefold()
 
 
-def _named(s: Session, actor: Actor, ref: str, statements: dict[str, Any], found: Any) -> Any:
-    """The first of `statements` (by id, key, name) to find the project `ref` names, as
-    `found(result)` gives it, else NotFound."""
+def _named(
+    s: Session,
+    actor: Actor,
+    ref: str,
+    statements: dict[str, Any],
+    found: Any,
+    team: str = "team_id",
+) -> Any:
+    """The first of `statements` (by id, key, name; the workspace bound as `team`, the
+    reference as `ref`) to find the project `ref` names, as `found(result)` gives it, else
+    NotFound."""
     if not isinstance(ref, str) or not ref.strip():
         raise ValidationFailed("Name a project by its key or name.", {"project": "required"})
     ref = ref.strip()
     for way, value in _lookups(ref):
-        project = found(s.execute(statements[way], {"team_id": actor.team_id, "ref": value}))
+        project = found(s.execute(statements[way], {team: actor.team_id, "ref": value}))
         if project is not None:
             return project
     raise NotFound(_not_found_message(s, actor, ref))
+
+
+_PROJECTS = Project.__table__
+# a new story's project and its number in one statement: the number handed out atomically
+# (never reused), with what the story's view shows of its project
+_NUMBERED = {
+    way: _PROJECTS.update()
+    # (an UPDATE's parameters named after a column would set it: the workspace is "team")
+    .where(_PROJECTS.c.team_id == bindparam("team"), column == bindparam("ref"))
+    .values(last_story_number=_PROJECTS.c.last_story_number + 1)
+    .returning(
+        _PROJECTS.c.id,
+        _PROJECTS.c.key,
+        _PROJECTS.c.name,
+        _PROJECTS.c.settings,
+        _PROJECTS.c.last_story_number,
+    )
+    for way, column in (
+        ("id", _PROJECTS.c.id),
+        ("key", _PROJECTS.c.key),
+        ("name", _PROJECTS.c.name_folded),
+    )
+}
+
+
+def number_next_story(s: Session, actor: Actor, ref: str) -> Any:
+    """The project `ref` names (as find_project finds it) with the next story number handed
+    out: a row of id, key, name, settings and last_story_number (the new story's)."""
+    return _named(s, actor, ref, _NUMBERED, lambda result: result.first(), team="team")
 
 
 def find_project(s: Session, actor: Actor, ref: str) -> Project:

@@ -43,7 +43,7 @@ from storage.fields import (
 )
 from storage.models import Project, User, UserStory, utcnow
 from storage.permissions import require_story_deleter
-from storage.projects import effective_settings, find_project
+from storage.projects import effective_settings, find_project, number_next_story
 from storage.users import Actor, get_or_create_user
 from storage.validation import check_slack_id, parse, stored_value
 
@@ -454,25 +454,14 @@ def get_story(s: Session, actor: Actor, ref: str) -> StoryView:
     return find_story_view(s, actor, ref).view
 
 
-def _next_number(s: Session, project: Project) -> int:
-    """Hand out the project's next story number atomically; numbers are never reused."""
-    table = Project.__table__
-    return s.execute(
-        table.update()
-        .where(table.c.id == project.id)
-        .values(last_story_number=table.c.last_story_number + 1)
-        .returning(table.c.last_story_number)
-    ).scalar_one()
-
-
 def create_story(
     s: Session, actor: Actor, project_ref: str, data: StoryInput | dict[str, Any]
 ) -> StoryView:
     """Create a story in a project of the actor's workspace, numbered KEY-N."""
     data = parse(StoryInput, data)
-    project = find_project(s, actor, project_ref)
+    project = number_next_story(s, actor, project_ref)
     priority = data.priority or effective_settings(project.settings)["default_priority"]
-    number = _next_number(s, project)
+    number = project.last_story_number
     now = utcnow()
     story = UserStory(
         team_id=actor.team_id,

@@ -4,6 +4,8 @@ shows its shape, never its values."""
 from __future__ import annotations
 
 import logging
+import threading
+import time
 
 from prometheus_client import REGISTRY
 from sqlalchemy import text
@@ -58,3 +60,44 @@ def test_the_shape_of_a_statement_hides_its_literals():
         "SELECT * FROM t WHERE a = ? AND b = ? AND c = ?"
     )
     assert len(shape("SELECT " + "a, " * 500 + "b")) == 400
+
+
+def _histogram(name: str, operation: str) -> tuple[float, float]:
+    labels = {"operation": operation}
+    count = REGISTRY.get_sample_value(f"{name}_count", labels) or 0.0
+    total = REGISTRY.get_sample_value(f"{name}_sum", labels) or 0.0
+    return count, total
+
+
+def hold_the_writer(db, seconds: float, holding: threading.Event) -> None:
+    with db.write() as s:
+        s.execute(text("SELECT 1"))
+        holding.set()
+        time.sleep(seconds)
+
+
+def wait_for_the_writer(db) -> None:
+    with db.write() as s:
+        s.execute(text("SELECT 1"))
+
+
+def test_each_write_is_timed_by_its_wait_for_the_writer_and_its_hold(db):
+    observe(db, slow_ms=10_000)
+    observe(db, slow_ms=10_000)  # observed twice, still counted once
+    holder, waiter = f"{__name__}.hold_the_writer", f"{__name__}.wait_for_the_writer"
+    held_before = _histogram("autodevhub_db_write_seconds", holder)
+    waited_before = _histogram("autodevhub_db_writer_wait_seconds", waiter)
+    holding = threading.Event()
+    first = threading.Thread(target=hold_the_writer, args=(db, 0.3, holding))
+    first.start()
+    assert holding.wait(10)
+    wait_for_the_writer(db)
+    first.join()
+    count, total = _histogram("autodevhub_db_write_seconds", holder)
+    assert count == held_before[0] + 1 and total - held_before[1] >= 0.3
+    count, total = _histogram("autodevhub_db_writer_wait_seconds", waiter)
+    assert count == waited_before[0] + 1
+    if db.dialect == "sqlite":  # one writer: the second write waited for the first
+        assert total - waited_before[1] >= 0.2
+    else:  # PostgreSQL writers do not queue for a turn
+        assert total - waited_before[1] < 0.2

@@ -53,6 +53,34 @@ def test_refuses_other_user_other_kind_expired_and_unknown(world) -> None:
         assert sessions.load_session(s, world.bob, token, "draft") == {"a": 1}
 
 
+def test_a_token_taken_is_spent_once_and_only_by_its_owner_for_its_kind(world) -> None:
+    with world.db.write() as s:
+        token = sessions.create_session(s, world.bob, "modal", {"a": [1]}, timedelta(minutes=5))
+    later = utcnow() + timedelta(minutes=6)
+    for actor, kind, given, now in [
+        (world.carol, "modal", token, None),
+        (world.eve, "modal", token, None),
+        (world.bob, "page", token, None),
+        (world.bob, "modal", token, later),
+        (world.bob, "modal", "not-a-token", None),
+        (world.bob, "modal", "x" * 201, None),
+        (world.bob, "modal", "", None),
+    ]:
+        with pytest.raises(NotFound, match="expired"), world.db.write() as s:
+            sessions.take_session(s, actor, given, kind, now=now)
+    with world.db.read() as s:  # none of those spent it
+        assert sessions.load_session(s, world.bob, token, "modal") == {"a": [1]}
+    with pytest.raises(RuntimeError), world.db.write() as s:
+        assert sessions.take_session(s, world.bob, token, "modal") == {"a": [1]}
+        raise RuntimeError("the form's save fails after the token was taken")
+    with world.db.write() as s:  # rolled back with its transaction: still there
+        assert sessions.take_session(s, world.bob, token, "modal") == {"a": [1]}
+    with pytest.raises(NotFound), world.db.write() as s:
+        sessions.take_session(s, world.bob, token, "modal")
+    with world.db.read() as s:
+        assert s.scalar(select(func.count()).select_from(Session)) == 0
+
+
 def test_cleanup_deletes_only_expired(world) -> None:
     with world.db.write() as s:
         short = sessions.create_session(s, world.bob, "draft", {}, timedelta(hours=1))
