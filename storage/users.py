@@ -51,6 +51,19 @@ _BY_SLACK_ID = select(User).where(
 )
 
 
+# the acting member as one Core row (no ORM entity): every write looks its member up first
+_ACTOR_BY_SLACK_ID = select(User.id, User.slack_team_id, User.slack_user_id, User.role).where(
+    User.slack_team_id == bindparam("team_id"), User.slack_user_id == bindparam("slack_user_id")
+)
+
+
+def _find_actor(s: Session, team_id: str, slack_user_id: str) -> Actor | None:
+    row = s.execute(
+        _ACTOR_BY_SLACK_ID, {"team_id": team_id, "slack_user_id": slack_user_id}
+    ).first()
+    return Actor(*row) if row is not None else None
+
+
 def _find(s: Session, team_id: str, slack_user_id: str) -> User | None:
     return s.scalars(
         _BY_SLACK_ID, {"team_id": team_id, "slack_user_id": slack_user_id}
@@ -147,6 +160,12 @@ def ensure_user(
 
     Profile fields given (not None) refresh the stored ones. Needs a write session.
     """
+    if email is first_name is last_name is display_name is None:  # a request's actor
+        check_slack_id(team_id, "Slack workspace id")
+        check_slack_id(slack_user_id)
+        known = _find_actor(s, team_id, slack_user_id)
+        if known is not None:
+            return known
     user = get_or_create_user(
         s,
         team_id,
@@ -161,10 +180,10 @@ def ensure_user(
 
 def get_actor(s: Session, team_id: str, slack_user_id: str) -> Actor:
     """The existing member behind a Slack identity (read-only; NotFound when unseen)."""
-    user = _find(s, team_id, slack_user_id)
-    if user is None:
+    actor = _find_actor(s, team_id, slack_user_id)
+    if actor is None:
         raise NotFound(f"<@{slack_user_id}> has not used AutoDevHub in this workspace yet.")
-    return actor_of(user)
+    return actor
 
 
 class KnownMembers:
