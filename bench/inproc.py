@@ -1,7 +1,7 @@
 """Benchmark 1's requests in one thread, in this process: CPU per request, to decide a change.
 
     .venv/bin/python -m bench.inproc [--scenario list|show|status|create] [--requests 2000]
-        [--profile] [--database sqlite|postgresql]
+        [--profile | --write-calls] [--database sqlite|postgresql] [--no-kept-pages]
 
 The real WSGI app (`bot.server.make_wsgi_app`, as `autodevhub serve` runs it) and the bare
 ack-only Bolt app are called directly with signed requests, one at a time, on the cached
@@ -9,18 +9,23 @@ ack-only Bolt app are called directly with signed requests, one at a time, on th
 not counted. What it prints is the process's CPU per request (every thread: the work after
 the ack too, waited for) for both, which varies far less between runs than benchmark 1's
 throughput under 32 senders (about ±20% on this machine). `--profile` runs the app's
-requests under cProfile and prints the top functions by cumulative time.
+requests under cProfile and prints the top functions by cumulative time. It also prints
+how long each kind of write unit held the writer, and with `--write-calls` how many Python
+function calls each made: a count that does not move with the machine's load, for what a
+write does while SQLite's one writer is held.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import cProfile
 import io
 import multiprocessing
 import os
 import pstats
 import random
+import statistics
 import sys
 import time
 from typing import Any
@@ -117,6 +122,30 @@ def modal_tokens(db: Any, base_url: str, count: int) -> list[str]:
         ]  # fmt: skip
 
 
+def count_write_calls(db: Any, calls: dict[str, list[int]]) -> None:
+    """Profile each of `db`'s write units of work in the thread that runs it, and append the
+    number of Python function calls it made to `calls[operation]`: what a write does while
+    SQLite's one writer is held, as a count that does not move with the machine's load."""
+    from storage.db import OPERATION, passed_over
+
+    passed_over(__name__)  # the writes are still named after the code that opens them
+    unprofiled = db.write
+
+    @contextlib.contextmanager
+    def write(operation: str | None = None) -> Any:
+        profiler = cProfile.Profile()
+        profiler.enable()
+        try:
+            with unprofiled(operation) as session:
+                name = OPERATION.get()
+                yield session
+        finally:
+            profiler.disable()
+            calls.setdefault(name, []).append(pstats.Stats(profiler).total_calls)  # type: ignore[attr-defined]
+
+    db.write = write
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scenario", choices=list(SCENARIOS), default="list")
@@ -128,7 +157,14 @@ def main(argv: list[str] | None = None) -> int:
         "--no-kept-pages", action="store_true",
         help="keep no list page (bot/pages.py): what a list costs after a change",
     )  # fmt: skip
+    parser.add_argument(
+        "--write-calls", action="store_true",
+        help="count the Python function calls inside each write unit of work (cProfile; "
+        "deterministic, unlike time, on a noisy machine)",
+    )  # fmt: skip
     args = parser.parse_args(argv)
+    if args.profile and args.write_calls:
+        parser.error("--profile and --write-calls both profile: choose one")
 
     backlog = cached_backlog(
         args.database, TOTAL_STORIES, hot_project_stories=HOT_STORIES, log=lambda m: None
@@ -153,6 +189,9 @@ def main(argv: list[str] | None = None) -> int:
         db = Database(settings.database_url)
         held: dict[str, list[float]] = {}  # operation -> seconds each write held the writer
         db.observe_writes(lambda op, _waited, seconds: held.setdefault(op, []).append(seconds))
+        calls: dict[str, list[int]] = {}  # operation -> Python calls in each write
+        if args.write_calls:
+            count_write_calls(db, calls)
         app = make_wsgi_app(settings, db)
         bare = make_wsgi_app(settings, db, bare_app(settings))
         pool = app.bolt_app.listener_pool  # type: ignore[attr-defined]
@@ -183,6 +222,7 @@ def main(argv: list[str] | None = None) -> int:
         measure(app, draw("app", 200), wait_idle)  # warm up caches and connections
         measure(bare, draw("bare", 200), None)
         held.clear()
+        calls.clear()
         figures = {}
         for _ in range(2):  # alternate, twice
             figures.setdefault("bare", []).append(measure(bare, draw("bare"), None))
@@ -212,6 +252,9 @@ def main(argv: list[str] | None = None) -> int:
     for op, seconds in sorted(held.items(), key=lambda kv: -sum(kv[1])):
         print(f"  writer held by {op}: {len(seconds)} writes, "
               f"mean {sum(seconds) * 1000 / len(seconds):.2f} ms")  # fmt: skip
+    for op, counts in sorted(calls.items(), key=lambda kv: -sum(kv[1])):
+        print(f"  Python calls in a write by {op}: median {statistics.median(counts):.0f} "
+              f"({len(counts)} writes)")  # fmt: skip
     if args.profile:
         out = io.StringIO()
         pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(args.top)
