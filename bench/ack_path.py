@@ -37,6 +37,7 @@ from bench.common import (
     drop_work_copy,
     machine,
     percentile,
+    postgres_cpu_seconds,
     print_table,
     save_results,
 )
@@ -266,6 +267,8 @@ class Run:
     answered: int = 0
     # the server's CPU per request (user + system, every thread, the work after the ack too)
     cpu_ms: float = float("nan")
+    # PostgreSQL's CPU per request (every process of the cluster), on --database postgresql
+    db_cpu_ms: float = float("nan")
 
 
 IDLE_CPU: dict[int, float] = {}  # server pid -> CPU seconds per second while idle
@@ -391,6 +394,7 @@ def run_once(
     duration: float,
     warmup: float,
     answers: bool = True,
+    postgres: bool = False,
 ) -> Run:
     fake.reset()
     global RUN_NUMBER
@@ -408,6 +412,7 @@ def run_once(
     idle = idle_cpu_rate(server)
     writes_before = writer_totals(server) if stack == "app" else {}
     cpu_before, t_before = server.cpu_seconds(), time.monotonic()
+    db_before = postgres_cpu_seconds() if postgres else 0.0
     result = run_in_subprocess(spec)
     wait_quiet(fake)  # answers behind the ack arrive; the next run starts on an idle server
     if stack == "app":
@@ -431,6 +436,8 @@ def run_once(
         len(lat),
         cpu_ms=cpu * 1000 / served if served else float("nan"),
     )
+    if postgres and served:
+        run.db_cpu_ms = (postgres_cpu_seconds() - db_before) * 1000 / served
     if result.errors:
         print(
             f"    {len(result.errors)} transport errors, e.g. {result.errors[0]}", file=sys.stderr
@@ -442,7 +449,8 @@ def run_once(
         run.answered = count
     print(
         f"  {stack:4} {scenario:7} p50 {run.p50:7.1f} ms  p99 {run.p99:7.1f} ms  "
-        f"{run.rps:7.1f} req/s  cpu {run.cpu_ms:.2f} ms/req  ok {run.ok}/{run.total}  "
+        f"{run.rps:7.1f} req/s  cpu {run.cpu_ms:.2f} ms/req  db cpu {run.db_cpu_ms:.2f} ms/req  "
+        f"ok {run.ok}/{run.total}  "
         f"answer p50 {run.answer_p50:.0f} p99 {run.answer_p99:.0f} ms ({run.answered})",
         file=sys.stderr,
         flush=True,
@@ -465,6 +473,7 @@ def median_run(runs: list[Run]) -> Run:
         med(r.answer_p99 for r in runs),
         sum(r.answered for r in runs),
         med(r.cpu_ms for r in runs),
+        med(r.db_cpu_ms for r in runs),
     )
 
 
@@ -517,6 +526,7 @@ def main(argv: list[str] | None = None) -> int:
                             fake, server, stack, name, bodies,
                             concurrency=args.concurrency, duration=args.duration,
                             warmup=args.warmup, answers=scenario.answers,
+                            postgres=args.database == "postgresql",
                         )  # fmt: skip
                         runs.setdefault((stack, name), []).append(run)
             peak_rss["app"] = app.status_kb("VmHWM") / 1024
@@ -556,6 +566,11 @@ def main(argv: list[str] | None = None) -> int:
             f"{name}: {latency}; throughput {share:.0%} of bare (target >= {share_target:.0%}) "
             f"{'MET' if share >= share_target else 'MISSED'}; CPU {a.cpu_ms:.2f} ms per request, "
             f"bare {b.cpu_ms:.2f}"
+            + (
+                f"; PostgreSQL's CPU {a.db_cpu_ms:.2f} ms per request"
+                if a.db_cpu_ms == a.db_cpu_ms
+                else ""
+            )
         )
     verdicts.append(
         f"peak RSS of serve: {peak_rss.get('app', float('nan')):.0f} MB (target < "

@@ -490,6 +490,24 @@ def print_table(title: str, headers: Sequence[str], rows: Iterable[Sequence[obje
     return table
 
 
+def postgres_cpu_seconds() -> float:
+    """CPU time (user + system) of every PostgreSQL process on this machine so far, the
+    backends' that have exited included (their parent's cutime/cstime): what the database
+    costs a benchmark whose cluster shares the machine's cores."""
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:  # gone meanwhile
+            continue
+        name, _, rest = text.partition("(")[2].rpartition(")")
+        if not name.startswith("postgres"):
+            continue
+        fields = rest.split()
+        total += sum(int(fields[i]) for i in (11, 12, 13, 14))
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def machine() -> dict[str, str]:
     """The facts BENCHMARKS.md records about where figures were measured."""
     mem_kb = 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
@@ -121,3 +122,16 @@ def test_socket_mode_needs_no_signing_secret_and_takes_no_http_events(fake_slack
         assert reply.status == 404
     finally:
         running.stop()
+
+
+def test_every_listener_is_matched_on_the_body_alone(slack_server, slack):
+    """Bolt's built-in matchers are swapped for ones that skip its kwargs injection
+    (bot.app.match_quickly); the requests of every other test here are routed through them."""
+    from bot.app import BodyMatcher
+
+    matchers = [m for listener in slack_server.bolt_app._listeners for m in listener.matchers]
+    assert len(matchers) >= 20
+    assert {type(m) for m in matchers} == {BodyMatcher}
+    reply, url = slack.command("/story", "help")
+    assert reply.status == 200
+    assert "/story list" in json.dumps(slack.fake.wait_response(url).params)
