@@ -410,12 +410,14 @@ def run_once(
         first_number=RUN_NUMBER * 10_000_000,
     )
     idle = idle_cpu_rate(server)
-    writes_before = writer_totals(server) if stack == "app" else {}
+    # SQLite's one writer: how much of the run it was held (PostgreSQL's writes overlap)
+    watch_writer = stack == "app" and not postgres
+    writes_before = writer_totals(server) if watch_writer else {}
     cpu_before, t_before = server.cpu_seconds(), time.monotonic()
     db_before = postgres_cpu_seconds() if postgres else 0.0
     result = run_in_subprocess(spec)
     wait_quiet(fake)  # answers behind the ack arrive; the next run starts on an idle server
-    if stack == "app":
+    if watch_writer:
         # what the writer did over the run (warm-up and the work after the acks included),
         # as a share of the time the load was sent
         share, lines = writer_use(writes_before, writer_totals(server), warmup + duration)

@@ -134,6 +134,7 @@ def count_write_calls(db: Any, calls: dict[str, list[int]]) -> None:
     @contextlib.contextmanager
     def write(operation: str | None = None) -> Any:
         profiler = cProfile.Profile()
+        name = operation or "?"
         profiler.enable()
         try:
             with unprofiled(operation) as session:

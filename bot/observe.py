@@ -30,7 +30,8 @@ DB_SECONDS = Histogram(
 )
 WRITER_WAIT_SECONDS = Histogram(
     "autodevhub_db_writer_wait_seconds",
-    "Time a write unit of work waited for its turn at SQLite's one writer, by operation",
+    "Time a write unit of work waited for this process's turn at SQLite's one writer (a wait "
+    "for another process's write is in autodevhub_db_write_seconds), by operation",
     ["operation"],
     buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )

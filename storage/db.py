@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import sys
 import threading
@@ -21,6 +22,7 @@ from alembic import command
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_BUSY_TIMEOUT_MS = 15_000
+log = logging.getLogger(__name__)
 
 
 def default_database_url() -> str:
@@ -147,24 +149,29 @@ class Database:
         it held it (`observe_writes`)."""
         name = operation or _caller()
         token = OPERATION.set(name)
-        asked = time.perf_counter()
+        asked = got = time.perf_counter()
         try:
             with self._writer_turn:
                 got = time.perf_counter()
-                try:
-                    with self._write.begin() as session:
-                        yield session
-                finally:
-                    held = time.perf_counter() - got
-                    for observer in self._write_observers:
-                        observer(name, got - asked, held)
+                with self._write.begin() as session:
+                    yield session
         finally:
+            done = time.perf_counter()
             OPERATION.reset(token)
+            # after the turn is given back; a failing observer neither hides the unit's own
+            # error nor turns a committed write into a failure
+            for observer in self._write_observers:
+                try:
+                    observer(name, got - asked, done - got)
+                except Exception:
+                    log.exception("a write observer failed")
 
     def observe_writes(self, observer: Callable[[str, float, float], None]) -> None:
         """Call `observer(operation, waited, held)` after each write unit of work, in seconds:
         the wait for this process's turn at SQLite's one writer (0 on PostgreSQL), and the
-        time from the turn (or the start) to the commit or rollback. Once per observer."""
+        time from the turn (or the start) to the commit or rollback; a wait for another
+        process's write (the scheduler, a CLI command: SQLite's busy_timeout) is in the
+        hold. Once per observer."""
         if observer not in self._write_observers:
             self._write_observers.append(observer)
 

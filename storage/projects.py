@@ -8,7 +8,7 @@ import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 from sqlalchemy import bindparam, func, select
@@ -249,25 +249,47 @@ def derive_key(name: str, taken: set[str]) -> str:
 # ---- lookups ------------------------------------------------------------------------
 
 
-# built once: building a statement's expressions costs more than running it on a hot path
-_IN_TEAM = Project.team_id == bindparam("team_id")
-_BY_ID = Project.id == bindparam("ref")
-_BY_KEY = Project.key == bindparam("ref")
-_BY_NAME = Project.name_folded == bindparam("ref")
-_PROJECT = {
-    way: select(Project).where(_IN_TEAM, where).limit(1)
-    for way, where in (("id", _BY_ID), ("key", _BY_KEY), ("name", _BY_NAME))
-}
+# built once: building a statement's expressions costs more than running it on a hot path.
+# The workspace is bound as "team" and the reference as "ref": an UPDATE's parameter named
+# after one of the table's columns would set that column.
+_IN_TEAM = Project.team_id == bindparam("team")
+# how a reference may name a project, in the order tried (see _lookups)
+_WAYS = (("id", Project.id), ("key", Project.key), ("name", Project.name_folded))
+_PROJECT = {way: select(Project).where(_IN_TEAM, column == bindparam("ref")).limit(1)
+            for way, column in _WAYS}  # fmt: skip
 # a list's project (ProjectRef): its names and content version, as one row
 _REF = (
     select(Project.id, Project.key, Project.name, func.coalesce(ProjectVersion.version, 0))
     .outerjoin(ProjectVersion, ProjectVersion.project_id == Project.id)
     .where(_IN_TEAM)
 )
-_PROJECT_REF = {
-    way: _REF.where(where).limit(1)
-    for way, where in (("id", _BY_ID), ("key", _BY_KEY), ("name", _BY_NAME))
+_PROJECT_REF = {way: _REF.where(column == bindparam("ref")).limit(1) for way, column in _WAYS}
+# a new story's project and its number in one statement: the number handed out atomically
+# (never reused), with what the story's view shows of its project
+_PROJECTS = Project.__table__
+_NUMBERED = {
+    way: _PROJECTS.update()
+    .where(_IN_TEAM, column == bindparam("ref"))
+    .values(last_story_number=_PROJECTS.c.last_story_number + 1)
+    .returning(
+        _PROJECTS.c.id,
+        _PROJECTS.c.key,
+        _PROJECTS.c.name,
+        _PROJECTS.c.settings,
+        _PROJECTS.c.last_story_number,
+    )
+    for way, column in _WAYS
 }
+
+
+class NumberedProject(NamedTuple):
+    """A project as a new story sees it, with the story's number (number_next_story)."""
+
+    id: str
+    key: str
+    name: str
+    settings: dict[str, Any] | None
+    last_story_number: int
 
 
 def _lookups(ref: str) -> Iterator[tuple[str, str]]:
@@ -279,54 +301,27 @@ def _lookups(ref: str) -> Iterator[tuple[str, str]]:
     yield "name", re.sub(r"\s+", " ", ref).casefold()
 
 
-def _named(
-    s: Session,
-    actor: Actor,
-    ref: str,
-    statements: dict[str, Any],
-    found: Any,
-    team: str = "team_id",
-) -> Any:
-    """The first of `statements` (by id, key, name; the workspace bound as `team`, the
-    reference as `ref`) to find the project `ref` names, as `found(result)` gives it, else
-    NotFound."""
+def _named(s: Session, actor: Actor, ref: str, statements: dict[str, Any], found: Any) -> Any:
+    """The first of `statements` (by id, key, name) to find the project `ref` names, as
+    `found(result)` gives it, else NotFound."""
     if not isinstance(ref, str) or not ref.strip():
         raise ValidationFailed("Name a project by its key or name.", {"project": "required"})
     ref = ref.strip()
     for way, value in _lookups(ref):
-        project = found(s.execute(statements[way], {team: actor.team_id, "ref": value}))
+        project = found(s.execute(statements[way], {"team": actor.team_id, "ref": value}))
         if project is not None:
             return project
     raise NotFound(_not_found_message(s, actor, ref))
 
 
-_PROJECTS = Project.__table__
-# a new story's project and its number in one statement: the number handed out atomically
-# (never reused), with what the story's view shows of its project
-_NUMBERED = {
-    way: _PROJECTS.update()
-    # (an UPDATE's parameters named after a column would set it: the workspace is "team")
-    .where(_PROJECTS.c.team_id == bindparam("team"), column == bindparam("ref"))
-    .values(last_story_number=_PROJECTS.c.last_story_number + 1)
-    .returning(
-        _PROJECTS.c.id,
-        _PROJECTS.c.key,
-        _PROJECTS.c.name,
-        _PROJECTS.c.settings,
-        _PROJECTS.c.last_story_number,
-    )
-    for way, column in (
-        ("id", _PROJECTS.c.id),
-        ("key", _PROJECTS.c.key),
-        ("name", _PROJECTS.c.name_folded),
-    )
-}
+def number_next_story(s: Session, actor: Actor, ref: str) -> NumberedProject:
+    """The project `ref` names (as find_project finds it), its next story number handed out
+    in the same statement."""
+    return _named(s, actor, ref, _NUMBERED, lambda result: _numbered(result.first()))
 
 
-def number_next_story(s: Session, actor: Actor, ref: str) -> Any:
-    """The project `ref` names (as find_project finds it) with the next story number handed
-    out: a row of id, key, name, settings and last_story_number (the new story's)."""
-    return _named(s, actor, ref, _NUMBERED, lambda result: result.first(), team="team")
+def _numbered(row: Any) -> NumberedProject | None:
+    return NumberedProject(*row) if row is not None else None
 
 
 def find_project(s: Session, actor: Actor, ref: str) -> Project:
@@ -401,7 +396,7 @@ def request_ref(
     if ref:
         row = _named(s, actor, ref, _PROJECT_REF, lambda result: result.first())
     elif channel_id:
-        row = s.execute(_LINKED_REF, {"team_id": actor.team_id, "channel_id": channel_id}).first()
+        row = s.execute(_LINKED_REF, {"team": actor.team_id, "channel_id": channel_id}).first()
     else:
         return None
     return ProjectRef(*row) if row is not None else None

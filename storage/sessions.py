@@ -141,7 +141,8 @@ def take_session(
     s: DbSession, actor: Actor, token: str, kind: str, *, now: datetime | None = None
 ) -> dict[str, Any]:
     """The data behind a live token of this actor and kind, and the token spent with the
-    transaction, in one statement (NotFound, and nothing spent, otherwise)."""
+    transaction, in one statement (NotFound, and nothing spent, otherwise). A Core DELETE:
+    a Session row loaded into `s` before is not told it is gone (take the token first)."""
     if not isinstance(token, str) or not token or len(token) > 200:
         raise NotFound(GONE)
     params = {

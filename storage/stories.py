@@ -9,8 +9,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from types import SimpleNamespace
-from typing import Annotated, Any
+from typing import Annotated, Any, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 from sqlalchemy import Connection, Select, bindparam, literal, select, tuple_, update
@@ -460,6 +459,28 @@ _INSERT_STORY = UserStory.__table__.insert()
 _STORY_COLUMNS = {"meta": "metadata"}  # attribute -> column, where they differ
 
 
+class _NewStory(NamedTuple):
+    """A story's row as create_story inserts it (and view_from_row reads it)."""
+
+    id: str
+    team_id: str
+    project_id: str
+    number: int
+    created_by: str
+    assignee_id: str | None
+    title: str
+    description: str
+    acceptance_criteria: list[str]
+    priority: str
+    story_points: int
+    tasks: list[str]
+    tags: list[str]
+    status: str
+    meta: dict[str, Any]
+    created_at: datetime
+    updated_at: datetime
+
+
 def create_story(
     s: Session, actor: Actor, project_ref: str, data: StoryInput | dict[str, Any]
 ) -> StoryView:
@@ -469,7 +490,7 @@ def create_story(
     priority = data.priority or effective_settings(project.settings)["default_priority"]
     number = project.last_story_number
     now = utcnow()
-    story = SimpleNamespace(
+    story = _NewStory(
         id=new_id(),
         team_id=actor.team_id,
         project_id=project.id,
@@ -489,7 +510,7 @@ def create_story(
         updated_at=now,
     )
     s.flush()  # what the session holds goes first, as a flush of the story would
-    s.execute(_INSERT_STORY, {_STORY_COLUMNS.get(k, k): v for k, v in vars(story).items()})
+    s.execute(_INSERT_STORY, {_STORY_COLUMNS.get(k, k): v for k, v in story._asdict().items()})
     key = f"{project.key}-{number}"
     audit.record(
         s,

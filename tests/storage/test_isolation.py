@@ -48,6 +48,8 @@ def test_other_workspace_cannot_reach_rows_by_id_key_or_name(world) -> None:
         lambda s: projects.delete_project(s, eve, p.id),
         lambda s: projects.link_channel(s, eve, p.id, "C9"),
         lambda s: stories.create_story(s, eve, p.id, {"title": "t", "description": "d"}),
+        lambda s: stories.create_story(s, eve, "WEB", {"title": "t", "description": "d"}),
+        lambda s: stories.create_story(s, eve, "Web", {"title": "t", "description": "d"}),
         lambda s: stories.get_story(s, eve, story.id),
         lambda s: stories.get_story(s, eve, "WEB-1"),
         lambda s: stories.update_story(s, eve, story.id, {"title": "Mine"}),

@@ -7,7 +7,7 @@ from sqlalchemy import delete, func, select
 
 from storage import projects, stories
 from storage.errors import NotFound, PermissionDenied, ValidationFailed
-from storage.models import User, UserStory
+from storage.models import Project, User, UserStory
 from storage.stories import StoryInput
 
 
@@ -31,6 +31,24 @@ def test_create_trims_normalises_and_numbers(world) -> None:
     assert s1.created_by_slack_id == "UBOB" and s1.assignee_slack_id is None
     assert world.story(world.carol, "WEB").key == "WEB-2"
     assert world.audit_actions()[-1] == "story.create"
+
+
+def test_a_story_is_created_in_the_project_its_id_key_or_name_names(world) -> None:
+    web = world.project(world.alice, "Website Redesign", key="WEB")
+    world.project(world.alice, "Web", key="WEBAPP")  # a key that is another project's name
+    assert world.story(world.bob, "  website   REDESIGN ").key == "WEB-1"
+    assert world.story(world.bob, web.id).key == "WEB-2"
+    assert world.story(world.bob, "web").key == "WEB-3"  # a key first, then a name
+    assert world.story(world.bob, "webapp").key == "WEBAPP-1"
+    with world.db.read() as s:
+        numbers = dict(s.execute(select(Project.key, Project.last_story_number)).all())
+    assert numbers == {"WEB": 3, "WEBAPP": 1}
+    before = world.audit_count()
+    with pytest.raises(NotFound, match="Did you mean"), world.db.write() as s:
+        stories.create_story(s, world.bob, "Website Redesig", {"title": "t", "description": "d"})
+    with world.db.read() as s:  # a project not found hands out no number
+        assert dict(s.execute(select(Project.key, Project.last_story_number)).all()) == numbers
+    assert world.audit_count() == before
 
 
 def test_default_priority_comes_from_project_settings(world) -> None:
