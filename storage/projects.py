@@ -388,13 +388,18 @@ class ProjectRef:
 _LINKED_REF = _REF.where(Project.channel_id == bindparam("channel_id"))
 
 
+def find_project_ref(s: Session, actor: Actor, ref: str) -> ProjectRef:
+    """The project find_project finds, as its ids and names (one Core row), else NotFound."""
+    return ProjectRef(*_named(s, actor, ref, _PROJECT_REF, lambda result: result.first()))
+
+
 def request_ref(
     s: Session, actor: Actor, ref: str | None, channel_id: str | None
 ) -> ProjectRef | None:
     """`project_for_request` as a list needs it, in one query: the project `ref` names,
     else the channel's linked one, else None; with its content version."""
     if ref:
-        row = _named(s, actor, ref, _PROJECT_REF, lambda result: result.first())
+        return find_project_ref(s, actor, ref)
     elif channel_id:
         row = s.execute(_LINKED_REF, {"team": actor.team_id, "channel_id": channel_id}).first()
     else:

@@ -7,14 +7,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, bindparam, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from storage import audit
 from storage.errors import NotFound, ValidationFailed
 from storage.generation.rate_limit import check_rate_limit
 from storage.models import GenerationRequest, Project, User, UserStory, utcnow
-from storage.projects import effective_settings, find_project
+from storage.projects import effective_settings, find_project_ref
 from storage.users import Actor, actor_of
 
 DEFAULT_MAX_ATTEMPTS = 3
@@ -99,6 +99,10 @@ def _load(s: Session, request_id: str, *, lock: bool = False) -> RequestView | N
 # ---- asking ------------------------------------------------------------------------------
 
 
+# built once (asking runs while SQLite's writer is held)
+_LOCK_MEMBER = select(User.id).where(User.id == bindparam("user_id")).with_for_update()
+
+
 def enqueue_generation(
     s: Session,
     actor: Actor,
@@ -109,9 +113,9 @@ def enqueue_generation(
     now: datetime | None = None,
 ) -> RequestView:
     """Queue a generation (PENDING) for the actor's project, within the per-user rate limit."""
-    project = find_project(s, actor, project_ref)
+    project = find_project_ref(s, actor, project_ref)
     # Serialise one user's concurrent asks so two can't both pass the limit (PostgreSQL).
-    s.execute(select(User.id).where(User.id == actor.user_id).with_for_update())
+    s.execute(_LOCK_MEMBER, {"user_id": actor.user_id})
     check_rate_limit(s, actor, rate_limit_per_minute, now=now)
     row = GenerationRequest(
         team_id=actor.team_id,

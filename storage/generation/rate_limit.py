@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from storage.errors import DomainError
@@ -17,18 +17,24 @@ class RateLimited(DomainError):
     """The user asked for too many generations in the last minute."""
 
 
+# built once: every generation asked checks it while SQLite's writer is held
+_ASKED_SINCE = (
+    select(GenerationRequest.created_at)
+    .where(
+        GenerationRequest.team_id == bindparam("team_id"),
+        GenerationRequest.user_id == bindparam("user_id"),
+        GenerationRequest.created_at > bindparam("since"),
+    )
+    .order_by(GenerationRequest.created_at)
+)
+
+
 def check_rate_limit(s: Session, actor: Actor, limit: int, *, now: datetime | None = None) -> None:
     """Refuse with RateLimited when the actor already asked `limit` times in the last minute."""
     now = now or utcnow()
     since = now - timedelta(minutes=1)
     rows = s.execute(
-        select(GenerationRequest.created_at)
-        .where(
-            GenerationRequest.team_id == actor.team_id,
-            GenerationRequest.user_id == actor.user_id,
-            GenerationRequest.created_at > since,
-        )
-        .order_by(GenerationRequest.created_at)
+        _ASKED_SINCE, {"team_id": actor.team_id, "user_id": actor.user_id, "since": since}
     ).all()
     if len(rows) >= limit:
         oldest = rows[len(rows) - limit][0]
