@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from storage.db import Database
-from storage.errors import NotFound
+from storage.errors import NotFound, ValidationFailed
 from storage.generation import queue
 from storage.generation.rate_limit import RateLimited
 from storage.models import AuditLog, GenerationRequest, utcnow
@@ -47,6 +47,9 @@ def test_unknown_project_is_refused_and_nothing_queued(db: Database) -> None:
     with pytest.raises(NotFound) as info, db.write() as s:
         queue.enqueue_generation(s, actor, "webb", ASK, rate_limit_per_minute=10)
     assert "Did you mean 'Web'?" in info.value.message
+    for blank in ("", "   "):
+        with pytest.raises(ValidationFailed, match="Name a project"), db.write() as s:
+            queue.enqueue_generation(s, actor, blank, ASK, rate_limit_per_minute=10)
     with db.read() as s:
         assert s.scalars(select(GenerationRequest)).all() == []
 
