@@ -22,25 +22,28 @@ from storage.db import OPERATION, Database
 
 log = logging.getLogger("autodevhub.db")
 
+# from half a millisecond (one indexed statement) to ten seconds (a stuck writer)
+SECONDS_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
+
 DB_SECONDS = Histogram(
     "autodevhub_db_statement_seconds",
     "Time of each database statement, by the operation that ran it",
     ["operation"],
-    buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+    buckets=SECONDS_BUCKETS,
 )
 WRITER_WAIT_SECONDS = Histogram(
     "autodevhub_db_writer_wait_seconds",
     "Time a write unit of work waited for this process's turn at SQLite's one writer (a wait "
     "for another process's write is in autodevhub_db_write_seconds), by operation",
     ["operation"],
-    buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+    buckets=SECONDS_BUCKETS,
 )
 WRITE_SECONDS = Histogram(
     "autodevhub_db_write_seconds",
     "Time a write unit of work held the writer (SQLite) or its transaction (PostgreSQL), "
     "from its start to its commit or rollback, by operation",
     ["operation"],
-    buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+    buckets=SECONDS_BUCKETS,
 )
 SHAPE_CHARS = 400
 DEFAULT_SLOW_MS = 1000.0
