@@ -124,3 +124,18 @@ def test_a_modal_from_an_expired_session_is_refused_inline(slack, slack_db):
     assert "expired" in json.dumps(reply.json["errors"])
     with slack_db.read() as s:
         assert s.scalars(select(UserStory).where(UserStory.team_id == slack.team_id)).all() == []
+
+
+def test_a_story_form_submitted_twice_makes_one_story(slack, slack_db):
+    """A double click (or Slack's retry) sends the same modal again: its token was spent
+    with the first story, so the second is refused inline and nothing more is written."""
+    create_project(slack, "Web shop", "WEB")
+    view = open_form(slack, "/story", "new WEB")
+    first = submit(slack, view, title="Checkout", description="As a buyer I pay")
+    assert first.status == 200 and not first.text.strip()
+    again = submit(slack, view, title="Checkout", description="As a buyer I pay")
+    assert again.json["response_action"] == "errors"
+    assert "expired" in json.dumps(again.json["errors"])
+    with slack_db.read() as s:
+        titles = s.scalars(select(UserStory.title).where(UserStory.team_id == slack.team_id))
+        assert list(titles) == ["Checkout"]
