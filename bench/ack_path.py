@@ -20,7 +20,6 @@ import argparse
 import json
 import os
 import random
-import statistics
 import sys
 import time
 from collections.abc import Callable
@@ -36,6 +35,7 @@ from bench.common import (
     cached_backlog,
     drop_work_copy,
     machine,
+    median_of,
     percentile,
     postgres_cpu_seconds,
     print_table,
@@ -271,6 +271,10 @@ class Run:
     db_cpu_ms: float = float("nan")
 
 
+# counts summed over runs (median_of); every other figure is their median
+RUN_COUNTS = ("ok", "total", "answered")
+
+
 IDLE_CPU: dict[int, float] = {}  # server pid -> CPU seconds per second while idle
 
 
@@ -460,25 +464,6 @@ def run_once(
     return run
 
 
-def median_run(runs: list[Run]) -> Run:
-    first = runs[0]
-    med = statistics.median
-    return Run(
-        first.stack,
-        first.scenario,
-        med(r.p50 for r in runs),
-        med(r.p99 for r in runs),
-        med(r.rps for r in runs),
-        sum(r.ok for r in runs),
-        sum(r.total for r in runs),
-        med(r.answer_p50 for r in runs),
-        med(r.answer_p99 for r in runs),
-        sum(r.answered for r in runs),
-        med(r.cpu_ms for r in runs),
-        med(r.db_cpu_ms for r in runs),
-    )
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--concurrency", type=int, default=32)
@@ -543,8 +528,8 @@ def main(argv: list[str] | None = None) -> int:
     table = []
     verdicts = []
     for name in args.scenarios:
-        b = median_run(runs[("bare", name)])
-        a = median_run(runs[("app", name)])
+        b = median_of(runs[("bare", name)], summed=RUN_COUNTS)
+        a = median_of(runs[("app", name)], summed=RUN_COUNTS)
         ratio = a.p99 / b.p99 if b.p99 else float("nan")
         share = a.rps / b.rps if b.rps else float("nan")
         label = SCENARIOS[name].name

@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import argparse
 import gc
-import re
 import sys
 
 from slack_bolt import Ack, App
 
+from bench.bare_listeners import answering_everything
 from bot.clients import web_client
 from bot.server import WSGIApp, make_wsgi_app, waitress_settings
 from bot.settings import Settings
@@ -38,12 +38,7 @@ def bare_app(settings: Settings) -> App:
     def only_ack(ack: Ack) -> None:
         ack()
 
-    for command in ("/story", "/project", "/autodev"):
-        app.command(command)(only_ack)
-    app.action(re.compile(".*"))(only_ack)
-    app.view(re.compile(".*"))(only_ack)
-    app.shortcut(re.compile(".*"))(only_ack)
-    return app
+    return answering_everything(app, only_ack)
 
 
 def serve_gunicorn(wsgi: WSGIApp, host: str, port: int, threads: int) -> None:

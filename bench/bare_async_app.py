@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import re
 import sys
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -26,6 +25,7 @@ from slack_bolt.adapter.asgi.async_handler import AsyncSlackRequestHandler
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bench.bare_listeners import answering_everything
 from bot.settings import Settings
 
 ASGIApp = Callable[[dict[str, Any], Callable[..., Awaitable[Any]], Callable[..., Awaitable[Any]]],
@@ -47,12 +47,7 @@ def bare_async_app(settings: Settings) -> AsyncApp:
     async def only_ack(ack: AsyncAck) -> None:
         await ack()
 
-    for command in ("/story", "/project", "/autodev"):
-        app.command(command)(only_ack)
-    app.action(re.compile(".*"))(only_ack)
-    app.view(re.compile(".*"))(only_ack)
-    app.shortcut(re.compile(".*"))(only_ack)
-    return app
+    return answering_everything(app, only_ack)
 
 
 def asgi_app(app: AsyncApp) -> ASGIApp:

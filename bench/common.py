@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import os
 import platform
@@ -17,6 +18,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, func, insert, select, text
@@ -419,6 +421,29 @@ def postgres_url() -> str:
 
 
 # ---- figures -------------------------------------------------------------------------------
+
+
+def median_of(runs: Sequence[Any], *, summed: Iterable[str] = ()) -> Any:
+    """Runs of one benchmark (dataclasses) made one, figure by figure: the median of each
+    number, the sum of the counts named in `summed`, lists (one figure per server) taken
+    place by place, and text (or a figure every run shares) as the first run has it."""
+    added = set(summed)
+
+    def combine(name: str, values: list[Any]) -> Any:
+        if isinstance(values[0], list):
+            return [combine(name, list(column)) for column in zip(*values, strict=True)]
+        if name in added:
+            return sum(values)
+        if isinstance(values[0], str) or all(v == values[0] for v in values):
+            return values[0]
+        return statistics.median(values)
+
+    first = runs[0]
+    return dataclasses.replace(
+        first,
+        **{f.name: combine(f.name, [getattr(r, f.name) for r in runs])
+           for f in dataclasses.fields(first)},
+    )  # fmt: skip
 
 
 def percentile(values: Sequence[float], pct: float) -> float:

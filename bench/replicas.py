@@ -52,7 +52,6 @@ import contextlib
 import os
 import random
 import resource
-import statistics
 import sys
 import threading
 import time
@@ -72,6 +71,7 @@ from bench.common import (
     TEAM_ID,
     cached_backlog,
     machine,
+    median_of,
     percentile,
     print_table,
     save_results,
@@ -122,6 +122,10 @@ class Run:
         """Busy cores of no process of this benchmark: other work on the machine."""
         ours = sum(self.server_cores) + self.loadgen_cores + self.fake_cores
         return self.machine_cores - ours - self.postgres_cores
+
+
+# counts summed over runs (median_of); every other figure is their median
+RUN_COUNTS = ("ok", "total", "errors", "answered", "requests")
 
 
 def machine_busy_seconds() -> float:
@@ -320,37 +324,6 @@ def run_once(
     return run
 
 
-def median_run(runs: list[Run]) -> Run:
-    """Figure by figure, the median of the runs (counts summed)."""
-    med = statistics.median
-    first = runs[0]
-    servers = len(first.server_cores)
-    return Run(
-        first.mode,
-        first.scenario,
-        first.senders,
-        med(r.p50 for r in runs),
-        med(r.p99 for r in runs),
-        med(r.rps for r in runs),
-        sum(r.ok for r in runs),
-        sum(r.total for r in runs),
-        errors=sum(r.errors for r in runs),
-        answer_p50=med(r.answer_p50 for r in runs),
-        answer_p99=med(r.answer_p99 for r in runs),
-        answered=sum(r.answered for r in runs),
-        requests=[sum(r.requests[i] for r in runs) for i in range(servers)],
-        server_cpu_ms=[med(r.server_cpu_ms[i] for r in runs) for i in range(servers)],
-        server_cores=[med(r.server_cores[i] for r in runs) for i in range(servers)],
-        cpu_ms=med(r.cpu_ms for r in runs),
-        loadgen_cores=med(r.loadgen_cores for r in runs),
-        loadgen_cpu_ms=med(r.loadgen_cpu_ms for r in runs),
-        fake_cores=med(r.fake_cores for r in runs),
-        postgres_cores=med(r.postgres_cores for r in runs),
-        machine_cores=med(r.machine_cores for r in runs),
-        wall=med(r.wall for r in runs),
-    )
-
-
 def _per_server(values: list[float], used: int, fmt: str) -> str:
     """'A x / B y' for the servers that took load; an idle B's figure in brackets."""
     parts = [f"{'AB'[i]} {format(v, fmt)}" for i, v in enumerate(values[:used])]
@@ -440,7 +413,8 @@ def main(argv: list[str] | None = None) -> int:
     table = []
     verdicts = []
     for name in args.scenarios:
-        one, two = median_run(runs[("one", name)]), median_run(runs[("two", name)])
+        one = median_of(runs[("one", name)], summed=RUN_COUNTS)
+        two = median_of(runs[("two", name)], summed=RUN_COUNTS)
         ratio = two.rps / one.rps if one.rps else float("nan")
         label = SCENARIOS[name].name
         for m, used in ((one, 1), (two, 2)):

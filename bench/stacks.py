@@ -27,7 +27,6 @@ import contextlib
 import http.client
 import importlib.util
 import os
-import statistics
 import sys
 import time
 from dataclasses import dataclass
@@ -39,6 +38,7 @@ from bench.common import (
     CACHE_DIR,
     TEAM_ID,
     machine,
+    median_of,
     percentile,
     print_table,
     project_key,
@@ -147,6 +147,10 @@ class Run:
     errors: int = 0  # transport errors (the load generator keeps up to 20 per sender)
 
 
+# counts summed over runs (median_of); every other figure is their median
+RUN_COUNTS = ("ok", "total", "errors")
+
+
 def idle_cpu_rate(server: ServeProcess, seconds: float = 3.0) -> float:
     """What the idle server burns per second (poll loops, gunicorn's arbiter)."""
     before, t0 = tree_cpu_seconds(server.pid), time.monotonic()
@@ -199,20 +203,6 @@ def run_once(
         flush=True,
     )
     return run
-
-
-def median_run(runs: list[Run]) -> Run:
-    med = statistics.median
-    return Run(
-        runs[0].stack,
-        med(r.p50 for r in runs),
-        med(r.p99 for r in runs),
-        med(r.rps for r in runs),
-        sum(r.ok for r in runs),
-        sum(r.total for r in runs),
-        med(r.cpu_ms for r in runs),
-        sum(r.errors for r in runs),
-    )
 
 
 def versions() -> dict[str, str]:
@@ -278,10 +268,10 @@ def main(argv: list[str] | None = None) -> int:
             server.stop()
         fake.stop()
 
-    base = median_run(runs[stacks[0]])
+    base = median_of(runs[stacks[0]], summed=RUN_COUNTS)
     table = []
     for name in stacks:
-        m = median_run(runs[name])
+        m = median_of(runs[name], summed=RUN_COUNTS)
         vs = name != stacks[0]
         table.append((
             name, STACKS[name].label, m.p50, m.p99, m.rps,
