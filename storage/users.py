@@ -46,14 +46,14 @@ def actor_of(user: User) -> Actor:
 
 
 # built once: building a statement's expressions costs more than running it on a hot path
-_BY_SLACK_ID = select(User).where(
-    User.slack_team_id == bindparam("team_id"), User.slack_user_id == bindparam("slack_user_id")
+_SLACK_ID = (
+    User.slack_team_id == bindparam("team_id"),
+    User.slack_user_id == bindparam("slack_user_id"),
 )
-
-
+_BY_SLACK_ID = select(User).where(*_SLACK_ID)
 # the acting member as one Core row (no ORM entity): every write looks its member up first
 _ACTOR_BY_SLACK_ID = select(User.id, User.slack_team_id, User.slack_user_id, User.role).where(
-    User.slack_team_id == bindparam("team_id"), User.slack_user_id == bindparam("slack_user_id")
+    *_SLACK_ID
 )
 
 
